@@ -1,0 +1,355 @@
+package tcp
+
+import (
+	"time"
+
+	"github.com/synack/synack/seq"
+	"github.com/synack/synack/wire"
+)
+
+// Conn is one transmission control block (RFC 9293 §3.3.1) and its state
+// machine. It does no I/O, starts no goroutines, takes no locks and never
+// reads a clock: every entry point takes now, segments leave through Output,
+// and NextDeadline says when Tick must be called.
+type Conn struct {
+	cfg *Config
+	out Output
+	obs Observer
+
+	state   State
+	passive bool // opened from LISTEN: an RST in SYN-RECEIVED returns there (Note 3)
+	orphan  bool // the application has let go; affects FIN-WAIT-2 and retries
+	closing bool // the user called CLOSE: a FIN follows the queued data
+	err     error
+
+	localPort, remotePort uint16
+
+	// Send sequence space. sndNxt is where the next new segment starts; a
+	// retransmission timeout rewinds it to sndUna. sndMax is the highest
+	// sequence number sent, which RFC 9293's acceptability tests call SND.NXT.
+	iss, sndUna, sndNxt, sndMax seq.Num
+	finSeq                      seq.Num // sequence number of our FIN, valid when closing
+	sndWnd, maxSndWnd           uint32  // RFC 9293 SND.WND (scaled), RFC 5961 §5 MAX.SND.WND
+	sndWl1, sndWl2              seq.Num
+	sndShift, rcvShift          uint8
+	sndMSS                      int // payload bytes per segment we send
+
+	// Receive sequence space.
+	irs, rcvNxt seq.Num
+	rcvAdv      seq.Num // right edge of the window we last advertised; never moves left
+	lastAckSent seq.Num // RFC 7323 Last.ACK.sent
+	finRcvd     bool    // the peer's FIN arrived ahead of RCV.NXT and waits for the gap
+	finRcvdSeq  seq.Num
+	peerFin     bool    // the peer's FIN has been received in order: EOF after the buffer
+	rcvMSS      int     // largest segment received, for "every second full-sized segment"
+	oooLast     seq.Num // start of the most recent out-of-order segment (RFC 2018 §4)
+
+	snd, rcv ring
+	ooo      []span
+	scratch  []byte // a segment whose payload wraps in the send ring is copied here
+
+	// Options negotiated on the SYNs.
+	wsOK, tsOK, sackOK bool
+	tsOffset           uint32
+	tsRecent           uint32
+	tsRecentAge        time.Time
+
+	// Timers: one deadline each; the zero time means not armed.
+	deadline [numTimers]time.Time
+	rtt      rttEstimator
+	backoff  int // consecutive retransmission timeouts of the same data
+	timing   bool
+	rttSeq   seq.Num
+	rttStart time.Time
+
+	cc         Congestion
+	dupAcks    int
+	inRecovery bool
+	recover    seq.Num
+	recWnd     int // NewReno window during fast recovery
+
+	// Per-connection settings, initialised from Config.
+	keepalive    bool
+	noDelay      bool
+	keepIdle     time.Duration
+	keepInterval time.Duration
+	keepCount    int
+	userTimeout  time.Duration
+
+	keepProbes    int
+	persistProbes int
+	lastRecv      time.Time
+	lastChallenge time.Time
+	ackOwed       bool // an ACK is owed but may be delayed
+	ackNow        bool
+	rcvdUnacked   int // bytes received since the last ACK we sent
+
+	stats Stats
+}
+
+// Stats are one connection's counters.
+type Stats struct {
+	SegsIn, SegsOut, Retrans, Dropped int
+	ChallengeACKs, BytesIn, BytesOut  int
+}
+
+// NewConn returns a CLOSED connection. cfg must already have Defaults
+// applied and outlive the connection; out receives segments and obs (which
+// may be nil) trace events.
+func NewConn(cfg *Config, out Output, obs Observer) *Conn {
+	c := &Conn{}
+	c.Init(cfg, out, obs)
+	return c
+}
+
+// Init resets c to a CLOSED connection, for callers that embed Conn.
+func (c *Conn) Init(cfg *Config, out Output, obs Observer) {
+	*c = Conn{cfg: cfg, out: out, obs: obs}
+	c.snd.max = cfg.SndBuf
+	c.rcv.max = cfg.RcvBuf
+	c.keepalive, c.noDelay = cfg.KeepAlive, cfg.NoDelay
+	c.keepIdle, c.keepInterval, c.keepCount = cfg.KeepIdle, cfg.KeepInterval, cfg.KeepCount
+	c.userTimeout = cfg.UserTimeout
+}
+
+// State returns the current state.
+func (c *Conn) State() State { return c.state }
+
+// Err returns the error that ended the connection (ECONNRESET,
+// ECONNREFUSED, ETIMEDOUT), or nil.
+func (c *Conn) Err() error { return c.err }
+
+// Ports returns the local and remote port.
+func (c *Conn) Ports() (local, remote uint16) { return c.localPort, c.remotePort }
+
+// ISS returns our initial send sequence number, and IRS the peer's.
+func (c *Conn) ISS() seq.Num { return c.iss }
+
+// IRS returns the peer's initial sequence number.
+func (c *Conn) IRS() seq.Num { return c.irs }
+
+// Passive reports whether the connection was opened from LISTEN.
+func (c *Conn) Passive() bool { return c.passive }
+
+// Orphaned reports whether the application has let go of the connection.
+func (c *Conn) Orphaned() bool { return c.orphan }
+
+// Readable returns the bytes the application can read now.
+func (c *Conn) Readable() int { return c.rcv.n }
+
+// Writable returns how many bytes Send would accept now.
+func (c *Conn) Writable() int {
+	switch c.state {
+	case StateSynSent, StateSynReceived, StateEstablished, StateCloseWait:
+		if !c.closing {
+			return c.snd.room()
+		}
+	}
+	return 0
+}
+
+// Unsent returns bytes queued but not yet acknowledged.
+func (c *Conn) Unsent() int { return c.snd.n }
+
+// EOF reports whether the peer's FIN has been received and every byte before
+// it read: RECEIVE would return end-of-file.
+func (c *Conn) EOF() bool { return c.rcv.n == 0 && c.state.theyFinned() }
+
+// Stats returns the connection's counters.
+func (c *Conn) Stats() Stats { return c.stats }
+
+// setState moves to a new state; every transition goes through here so that
+// each is traced with its cause (smoltcp's set_state).
+func (c *Conn) setState(now time.Time, to State, cause string) {
+	from := c.state
+	c.state = to
+	switch to {
+	case StateTimeWait, StateClosed, StateListen:
+		// Entering TIME-WAIT or CLOSED ends every other timer (RFC 9293
+		// §3.10.7.4: "stop all other timers").
+		for t := Timer(0); t < numTimers; t++ {
+			if t != TimerTimeWait || to != StateTimeWait {
+				c.cancelTimer(now, t)
+			}
+		}
+		c.snd.release()
+		c.ooo = nil
+		c.scratch = nil
+		if to != StateTimeWait {
+			c.cancelTimer(now, TimerTimeWait)
+		}
+	}
+	if c.obs != nil {
+		c.obs.Event(now, c, &Event{Kind: EventState, From: from, To: to, Cause: cause})
+	}
+}
+
+// closeWith enters CLOSED, recording err for the user.
+func (c *Conn) closeWith(now time.Time, err error, cause string) {
+	if err != nil && c.err == nil {
+		c.err = err
+		c.user(now, "error", err, cause)
+	}
+	c.rcv.release()
+	c.setState(now, StateClosed, cause)
+}
+
+func (c *Conn) user(now time.Time, call string, err error, cause string) {
+	if c.obs != nil {
+		c.obs.Event(now, c, &Event{Kind: EventUser, Call: call, Err: err, Cause: cause})
+	}
+}
+
+func (c *Conn) drop(now time.Time, s *wire.Segment, cause string) {
+	c.stats.Dropped++
+	if c.obs != nil {
+		c.obs.Event(now, c, &Event{Kind: EventDrop, Seg: s, Cause: cause})
+	}
+}
+
+// setTimer arms t to fire after d.
+func (c *Conn) setTimer(now time.Time, t Timer, d time.Duration) {
+	at := now.Add(d)
+	if c.deadline[t].Equal(at) {
+		return
+	}
+	c.deadline[t] = at
+	if c.obs != nil {
+		c.obs.Event(now, c, &Event{Kind: EventTimer, Timer: t, Action: TimerSet, Deadline: at})
+	}
+}
+
+func (c *Conn) cancelTimer(now time.Time, t Timer) {
+	if c.deadline[t].IsZero() {
+		return
+	}
+	c.deadline[t] = time.Time{}
+	if c.obs != nil {
+		c.obs.Event(now, c, &Event{Kind: EventTimer, Timer: t, Action: TimerCancel})
+	}
+}
+
+func (c *Conn) armed(t Timer) bool { return !c.deadline[t].IsZero() }
+
+// Deadline returns when timer t fires, and whether it is armed.
+func (c *Conn) Deadline(t Timer) (time.Time, bool) { return c.deadline[t], c.armed(t) }
+
+// NextDeadline returns the earliest armed timer: Tick must be called then.
+func (c *Conn) NextDeadline() (time.Time, bool) {
+	var next time.Time
+	for _, d := range c.deadline {
+		if !d.IsZero() && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+	}
+	return next, !next.IsZero()
+}
+
+// tsNow is our TSval clock: milliseconds plus a per-connection offset
+// (RFC 7323 §5.4).
+func (c *Conn) tsNow(now time.Time) uint32 { return uint32(now.UnixMilli()) + c.tsOffset }
+
+// emit sends a segment built from the connection's current state.
+func (c *Conn) emit(now time.Time, s *wire.Segment, why string) {
+	s.SrcPort, s.DstPort = c.localPort, c.remotePort
+	if s.Flags&wire.FlagRST == 0 {
+		if c.tsOK {
+			s.Opts.HasTimestamp = true
+			s.Opts.TSVal = c.tsNow(now)
+			s.Opts.TSEcr = c.tsRecent
+		}
+		if s.Flags&wire.FlagACK != 0 {
+			c.lastAckSent = s.Ack
+			c.ackOwed, c.ackNow, c.rcvdUnacked = false, false, 0
+			c.cancelTimer(now, TimerDelayedACK)
+		}
+	}
+	c.stats.SegsOut++
+	c.stats.BytesOut += len(s.Payload)
+	c.out.Segment(now, c, s, why)
+}
+
+// sendAck sends a bare ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+func (c *Conn) sendAck(now time.Time, why string) {
+	s := segAck(c.sndNxt, c.rcvNxt, c.windowField())
+	c.addSACK(&s)
+	c.emit(now, &s, why)
+}
+
+func segAck(sq, ack seq.Num, wnd uint16) wire.Segment {
+	return wire.Segment{Seq: sq, Ack: ack, Flags: wire.FlagACK, Wnd: wnd}
+}
+
+// sendRST sends <SEQ=seqn><CTL=RST>, with ACK when ack is given.
+func (c *Conn) sendRST(now time.Time, seqn seq.Num, ack seq.Num, withAck bool, why string) {
+	s := wire.Segment{Seq: seqn, Flags: wire.FlagRST}
+	if withAck {
+		s.Flags |= wire.FlagACK
+		s.Ack = ack
+	}
+	c.emit(now, &s, why)
+}
+
+// challengeAck sends an ACK for a suspicious segment unless the RFC 5961
+// §7 rate limit says no (Linux tcp_invalid_ratelimit, per connection).
+func (c *Conn) challengeAck(now time.Time, s *wire.Segment, why string) {
+	if !c.lastChallenge.IsZero() && now.Sub(c.lastChallenge) < c.cfg.ChallengeACK {
+		c.drop(now, s, CauseChallengeLimit)
+		return
+	}
+	c.lastChallenge = now
+	c.stats.ChallengeACKs++
+	c.sendAck(now, why)
+}
+
+// dupAckLimited answers an unacceptable segment with an ACK. Segments
+// carrying data or FIN always get one; empty ones share the challenge-ACK
+// rate limit so two stacks cannot ping-pong ACKs (Linux tcp_oow_rate_limited).
+func (c *Conn) dupAckLimited(now time.Time, s *wire.Segment, why string) {
+	if len(s.Payload) > 0 || s.Flags&wire.FlagFIN != 0 {
+		c.sendAck(now, why)
+		return
+	}
+	c.challengeAck(now, s, why)
+}
+
+// Status is a snapshot of the TCB, as RFC 9293 §3.10.6 STATUS describes.
+type Status struct {
+	State                       State
+	LocalPort, RemotePort       uint16
+	ISS, SndUna, SndNxt, SndMax seq.Num
+	SndWnd                      uint32
+	IRS, RcvNxt                 seq.Num
+	RcvWnd                      uint32
+	SendQueue, RecvQueue        int
+	SRTT, RTTVar, RTO           time.Duration
+	CWnd, SSThresh              int
+	MSS                         int
+	WScale, Timestamps, SACK    bool
+	Timers                      map[Timer]time.Time
+	Err                         error
+}
+
+// Status returns a snapshot of the connection.
+func (c *Conn) Status() Status {
+	st := Status{
+		State: c.state, LocalPort: c.localPort, RemotePort: c.remotePort,
+		ISS: c.iss, SndUna: c.sndUna, SndNxt: c.sndNxt, SndMax: c.sndMax, SndWnd: c.sndWnd,
+		IRS: c.irs, RcvNxt: c.rcvNxt, RcvWnd: c.rcvWnd(),
+		SendQueue: c.snd.n, RecvQueue: c.rcv.n,
+		SRTT: c.rtt.srtt, RTTVar: c.rtt.rttvar, RTO: c.rtt.timeout(c.cfg, c.backoff),
+		MSS: c.sndMSS, WScale: c.wsOK, Timestamps: c.tsOK, SACK: c.sackOK, Err: c.err,
+	}
+	if c.cc != nil {
+		st.CWnd, st.SSThresh = c.cc.CWnd(), c.cc.SSThresh()
+	}
+	for t, d := range c.deadline {
+		if !d.IsZero() {
+			if st.Timers == nil {
+				st.Timers = make(map[Timer]time.Time)
+			}
+			st.Timers[Timer(t)] = d
+		}
+	}
+	return st
+}

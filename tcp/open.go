@@ -1,0 +1,164 @@
+package tcp
+
+import (
+	"syscall"
+	"time"
+
+	"github.com/synack/synack/seq"
+	"github.com/synack/synack/wire"
+)
+
+// OpenOptions identify a connection and carry the values the stack chooses
+// for it: the initial sequence number (RFC 6528, computed by the stack from
+// the 4-tuple) and the timestamp offset (RFC 7323 §5.4).
+type OpenOptions struct {
+	LocalPort, RemotePort uint16 // RemotePort 0 in a passive OPEN means any
+	ISS                   seq.Num
+	TSOffset              uint32
+}
+
+// OpenActive performs an active OPEN (RFC 9293 §3.10.1): send SYN, enter
+// SYN-SENT.
+func (c *Conn) OpenActive(now time.Time, o OpenOptions) error {
+	if c.state != StateClosed {
+		return syscall.EISCONN
+	}
+	c.localPort, c.remotePort, c.tsOffset = o.LocalPort, o.RemotePort, o.TSOffset
+	c.initSend(o.ISS)
+	c.passive = false
+	c.setState(now, StateSynSent, CauseActiveOpen)
+	c.sendSyn(now, false, CauseActiveOpen)
+	c.armUserTimeout(now)
+	return nil
+}
+
+// OpenPassive performs a passive OPEN: enter LISTEN and wait for a SYN.
+// The ISS given here answers that SYN.
+func (c *Conn) OpenPassive(now time.Time, o OpenOptions) error {
+	if c.state != StateClosed {
+		return syscall.EISCONN
+	}
+	c.localPort, c.remotePort, c.tsOffset = o.LocalPort, o.RemotePort, o.TSOffset
+	c.iss = o.ISS
+	c.passive = true
+	c.setState(now, StateListen, CausePassiveOpen)
+	return nil
+}
+
+func (c *Conn) initSend(iss seq.Num) {
+	c.iss, c.sndUna, c.sndNxt, c.sndMax = iss, iss, iss, iss
+	c.sndMSS = 536 // RFC 9293 §3.7.1 until the peer's MSS is known
+}
+
+// ourShift is the window scale we offer: the smallest that lets the whole
+// receive buffer be advertised (RFC 7323 §2.3, at most 14).
+func (c *Conn) ourShift() uint8 {
+	var s uint8
+	for s < 14 && c.cfg.RcvBuf>>s > 0xffff {
+		s++
+	}
+	return s
+}
+
+// sendSyn sends SYN (or SYN+ACK) with our options. The window of a SYN is
+// never scaled (RFC 7323 §2.2).
+func (c *Conn) sendSyn(now time.Time, withAck bool, why string) {
+	s := wire.Segment{Seq: c.iss, Flags: wire.FlagSYN, Wnd: uint16(min(c.cfg.RcvBuf, 0xffff))}
+	o := &s.Opts
+	o.HasMSS, o.MSS = true, c.cfg.MSS
+	if withAck {
+		s.Flags |= wire.FlagACK
+		s.Ack = c.rcvNxt
+		// RFC 7323 §2.2, §3.2, RFC 2018 §2: answer only options the SYN offered.
+		if c.wsOK {
+			o.HasWScale, o.WScale = true, c.rcvShift
+		}
+		o.SACKPermitted = c.sackOK
+	} else {
+		if !c.cfg.NoWindowScale {
+			o.HasWScale, o.WScale = true, c.ourShift()
+		}
+		o.SACKPermitted = !c.cfg.NoSACK
+		if !c.cfg.NoTimestamps {
+			o.HasTimestamp, o.TSVal = true, c.tsNow(now)
+		}
+	}
+	if c.sndMax == c.iss {
+		c.sndNxt, c.sndMax = c.iss+1, c.iss+1
+	} else {
+		c.stats.Retrans++
+	}
+	c.setTimer(now, TimerSynRetry, c.rtt.timeout(c.cfg, c.backoff))
+	// Karn's rule (RFC 6298 §3): time the SYN only on its first transmission.
+	c.timing = c.backoff == 0
+	c.rttSeq, c.rttStart = c.iss+1, now
+	c.emit(now, &s, why)
+}
+
+// negotiate records the options of the peer's SYN (RFC 9293 §3.7.1,
+// RFC 7323, RFC 2018). ours says whether we offered each option first
+// (active open) — then the peer's SYN+ACK carrying it means agreement.
+func (c *Conn) negotiate(now time.Time, s *wire.Segment) {
+	o := &s.Opts
+	peerMSS := 536 // RFC 9293 §3.7.1: the default when the SYN has no MSS option
+	if o.HasMSS && o.MSS > 0 {
+		peerMSS = int(o.MSS)
+	}
+	c.wsOK = !c.cfg.NoWindowScale && o.HasWScale
+	if c.wsOK {
+		c.sndShift = min(o.WScale, 14) // RFC 7323 §2.3
+		c.rcvShift = c.ourShift()
+	} else {
+		c.sndShift, c.rcvShift = 0, 0
+	}
+	c.tsOK = !c.cfg.NoTimestamps && o.HasTimestamp
+	if c.tsOK {
+		c.tsRecent, c.tsRecentAge = o.TSVal, now
+	}
+	c.sackOK = !c.cfg.NoSACK && o.SACKPermitted
+	c.sndMSS = min(peerMSS, int(c.cfg.MSS))
+	if c.tsOK {
+		c.sndMSS -= 12 // RFC 7323 §3.2: the option rides on every segment
+	}
+	c.sndMSS = max(c.sndMSS, 48) // Linux TCP_MIN_SND_MSS: a tiny MSS would be a DoS
+	c.cc = c.cfg.Congestion(c.sndMSS)
+}
+
+// acceptSyn records the peer's SYN: IRS, RCV.NXT and the first window.
+func (c *Conn) acceptSyn(now time.Time, s *wire.Segment) {
+	c.irs = s.Seq
+	c.rcvNxt = s.Seq + 1
+	c.sndWl1, c.sndWl2 = s.Seq, c.iss
+	c.rcvAdv = c.rcvNxt.Add(seq.Size(min(c.cfg.RcvBuf, 0xffff)))
+	c.negotiate(now, s)
+	c.lastRecv = now
+}
+
+// establish enters ESTABLISHED and starts what runs there.
+func (c *Conn) establish(now time.Time, cause string) {
+	c.cancelTimer(now, TimerSynRetry)
+	c.backoff = 0
+	if c.sndMSS == 0 {
+		c.sndMSS = 536
+	}
+	if c.cc == nil {
+		c.cc = c.cfg.Congestion(c.sndMSS)
+	}
+	c.setState(now, StateEstablished, cause)
+	c.armKeepalive(now)
+}
+
+// listenSyn handles a SYN arriving in LISTEN (RFC 9293 §3.10.7.2).
+func (c *Conn) listenSyn(now time.Time, s *wire.Segment) {
+	if c.remotePort == 0 {
+		c.remotePort = s.SrcPort
+	}
+	c.initSend(c.iss)
+	c.acceptSyn(now, s)
+	// RFC 9293 §3.10.7.2: "any other control or text should be queued for
+	// processing later"; like Linux without TCP Fast Open we do not keep
+	// data that rides on a SYN, and the peer sends it again.
+	c.setState(now, StateSynReceived, CauseSynInListen)
+	c.sendSyn(now, true, CauseSynInListen)
+	c.armUserTimeout(now)
+}

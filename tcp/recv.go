@@ -1,0 +1,152 @@
+package tcp
+
+import (
+	"io"
+	"syscall"
+	"time"
+
+	"github.com/synack/synack/seq"
+	"github.com/synack/synack/wire"
+)
+
+// Receive copies received data into p (RFC 9293 §3.10.3). It returns io.EOF
+// once the peer's FIN has been reached and every byte before it read, the
+// connection's error after a reset or time-out, and (0, nil) when nothing is
+// there yet.
+func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
+	if c.rcv.n > 0 {
+		before := c.rcvWnd()
+		n := c.rcv.read(p)
+		c.maybeWindowUpdate(now, before)
+		return n, nil
+	}
+	switch {
+	case c.err != nil:
+		return 0, c.err
+	case c.peerFin:
+		return 0, io.EOF
+	case c.state == StateClosed || c.state == StateListen:
+		return 0, syscall.ENOTCONN
+	}
+	return 0, nil
+}
+
+// maybeWindowUpdate sends a window update when reading has opened the
+// window enough to matter (RFC 9293 §3.8.6.2.2), e.g. after a zero window.
+func (c *Conn) maybeWindowUpdate(now time.Time, before uint32) {
+	switch c.state {
+	case StateEstablished, StateFinWait1, StateFinWait2:
+	default:
+		return
+	}
+	free := c.cfg.RcvBuf - c.rcv.n
+	if free-int(before) >= min(c.cfg.RcvBuf/2, 2*int(c.cfg.MSS)) {
+		c.sendAck(now, CauseWindowUpdate)
+	}
+}
+
+// receiveText is the seventh and eighth steps of RFC 9293 §3.10.7.4: place
+// the segment's data in the receive buffer (in order, or ahead of RCV.NXT
+// for reassembly), then process its FIN.
+func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
+	data, sq := s.Payload, s.Seq
+	end := s.Seq.Add(seq.Size(len(s.Payload))) // where the FIN would be
+	fin := s.Flags&wire.FlagFIN != 0
+	if sq.LessThan(c.rcvNxt) {
+		k := int(sq.Size(c.rcvNxt))
+		if k >= len(data) {
+			if len(data) > 0 {
+				c.ackNow = true // a duplicate: ACK at once (RFC 5681 §4.2)
+			}
+			data = nil
+		} else {
+			data = data[k:]
+		}
+		sq = c.rcvNxt
+	}
+	right := c.rcvNxt.Add(seq.Size(c.rcvWnd()))
+	if len(data) > 0 && sq.Add(seq.Size(len(data))).GreaterThan(right) {
+		data = data[:max(int(sq.Size(right)), 0)]
+		fin = false // the FIN lies beyond the window: the peer will send it again
+		c.ackNow = true
+	}
+	if len(data) > 0 {
+		c.stats.BytesIn += len(data)
+		c.rcvMSS = max(c.rcvMSS, len(data))
+		if sq == c.rcvNxt {
+			c.rcv.writeAt(c.rcv.n, data)
+			c.rcv.n += len(data)
+			c.rcvNxt = c.rcvNxt.Add(seq.Size(len(data)))
+			c.rcvdUnacked += len(data)
+			if c.pullReassembled() {
+				c.ackNow = true // a hole was filled (RFC 5681 §4.2)
+			}
+			if c.rcvdUnacked >= 2*c.rcvMSS {
+				c.ackNow = true // every second full-sized segment (RFC 1122 §4.2.3.2)
+			} else {
+				c.ackOwed = true
+			}
+		} else {
+			var ok bool
+			if c.ooo, ok = addSpan(c.ooo, sq, sq.Add(seq.Size(len(data))), c.cfg.MaxOutOfOrder); ok {
+				c.rcv.writeAt(c.rcv.n+int(c.rcvNxt.Size(sq)), data)
+				c.oooLast = sq
+			}
+			c.ackNow = true // out of order: duplicate ACK at once (RFC 5681 §4.2)
+		}
+	}
+	if fin {
+		if end == c.rcvNxt {
+			c.processFin(now)
+		} else if end.InWindow(c.rcvNxt, seq.Size(c.rcvWnd())+1) {
+			c.finRcvd, c.finRcvdSeq = true, end
+		}
+	}
+	if c.finRcvd && c.finRcvdSeq == c.rcvNxt && !c.peerFin {
+		c.processFin(now)
+	}
+}
+
+// pullReassembled moves out-of-order data that RCV.NXT has reached into the
+// readable part of the buffer. It reports whether any did.
+func (c *Conn) pullReassembled() bool {
+	pulled := false
+	for len(c.ooo) > 0 && c.ooo[0].start.LessThanEq(c.rcvNxt) {
+		if c.ooo[0].end.GreaterThan(c.rcvNxt) {
+			k := int(c.rcvNxt.Size(c.ooo[0].end))
+			c.rcv.n += k
+			c.rcvNxt = c.ooo[0].end
+			c.rcvdUnacked += k
+		}
+		c.ooo = c.ooo[1:]
+		pulled = true
+	}
+	if len(c.ooo) == 0 {
+		c.ooo = nil
+	}
+	return pulled
+}
+
+// processFin is the eighth step: the FIN consumes one sequence number and
+// means end-of-file after the data before it.
+func (c *Conn) processFin(now time.Time) {
+	c.rcvNxt++
+	c.peerFin, c.finRcvd = true, false
+	switch c.state {
+	case StateEstablished:
+		c.setState(now, StateCloseWait, CauseFinInEstab)
+		// Like Linux, the ACK of a FIN is delayed: if the application
+		// closes at once, our FIN carries it (a three-way close).
+		c.ackOwed = true
+	case StateFinWait1:
+		if c.finAcked() {
+			c.enterTimeWait(now, CauseFinAckInFinWait1)
+		} else {
+			c.setState(now, StateClosing, CauseFinInFinWait1)
+		}
+		c.ackNow = true
+	case StateFinWait2:
+		c.enterTimeWait(now, CauseFinInFinWait2)
+		c.ackNow = true
+	}
+}

@@ -1,0 +1,217 @@
+package tcp
+
+import (
+	"syscall"
+	"time"
+
+	"github.com/synack/synack/seq"
+	"github.com/synack/synack/wire"
+)
+
+// Send queues p for transmission (RFC 9293 §3.10.2) and returns how many
+// bytes the send buffer took; 0 with a nil error means it is full.
+func (c *Conn) Send(now time.Time, p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	switch c.state {
+	case StateClosed, StateListen:
+		// A SEND in LISTEN may turn the connection active (RFC 9293
+		// §3.10.2); like every socket API, synack does not offer that.
+		return 0, syscall.ENOTCONN
+	case StateSynSent, StateSynReceived, StateEstablished, StateCloseWait:
+		if c.closing {
+			return 0, syscall.EPIPE
+		}
+	default:
+		return 0, syscall.EPIPE // "connection closing"
+	}
+	n := c.snd.write(p)
+	if c.state.synchronized() {
+		c.flush(now)
+	}
+	return n, nil
+}
+
+// canSend reports whether the state lets data or our FIN go out.
+func (c *Conn) canSend() bool {
+	switch c.state {
+	case StateEstablished, StateCloseWait, StateFinWait1, StateClosing, StateLastAck:
+		return true
+	}
+	return false
+}
+
+// payload returns n bytes of the send ring at data offset off as one slice,
+// copying into scratch only when they wrap around the ring.
+func (c *Conn) payload(off, n int) []byte {
+	a, b := c.snd.peek(off, n)
+	if len(b) == 0 {
+		return a
+	}
+	if cap(c.scratch) < n {
+		c.scratch = make([]byte, max(n, c.sndMSS))
+	}
+	p := c.scratch[:n]
+	copy(p[copy(p, a):], b)
+	return p
+}
+
+// window returns the window the sender may fill: the congestion window
+// (NewReno's inflated one in recovery) limited by the peer's window.
+func (c *Conn) window() int {
+	cw := 1 << 30
+	if c.inRecovery {
+		cw = c.recWnd
+	} else if c.cc != nil {
+		cw = c.cc.CWnd()
+	}
+	return min(int(c.sndWnd), cw)
+}
+
+// flush sends what the windows allow, then any ACK owed, and sets the
+// timers that depend on what is outstanding.
+func (c *Conn) flush(now time.Time) {
+	if c.canSend() {
+		c.sendData(now)
+	}
+	if c.ackNow {
+		c.sendAck(now, CauseAck)
+	} else if c.ackOwed && !c.armed(TimerDelayedACK) {
+		c.setTimer(now, TimerDelayedACK, c.cfg.DelayedACK)
+	}
+	if !c.canSend() {
+		return
+	}
+	if c.sndUna != c.sndMax && !c.armed(TimerRetransmit) {
+		c.setTimer(now, TimerRetransmit, c.rtt.timeout(c.cfg, c.backoff))
+	}
+	// RFC 9293 §3.8.6.1: with data waiting, nothing in flight and a zero
+	// window, only the persist timer will learn that the window opened.
+	if c.unsent() > 0 && c.sndUna == c.sndMax && c.sndWnd == 0 {
+		if !c.armed(TimerPersist) {
+			c.setTimer(now, TimerPersist, c.rtt.timeout(c.cfg, c.persistProbes))
+		}
+	} else if c.armed(TimerPersist) {
+		c.cancelTimer(now, TimerPersist)
+	}
+	c.armUserTimeout(now)
+}
+
+// unsent returns queued bytes not yet sent.
+func (c *Conn) unsent() int {
+	return c.snd.n - int(c.dataStart().Size(seq.Max(c.sndNxt, c.dataStart())))
+}
+
+// sendData is the sender of RFC 9293 §3.8.6.2.1 (SWS avoidance) and
+// RFC 896 (Nagle), bounded by the congestion and send windows; a FIN rides
+// on the last data segment once the user has called CLOSE.
+func (c *Conn) sendData(now time.Time) {
+	for range 1 << 16 { // bounded: each pass sends a segment or stops
+		start := c.dataStart()
+		if c.closing && c.sndNxt.GreaterThan(c.finSeq) {
+			return // data and FIN all sent
+		}
+		off := int(start.Size(seq.Max(c.sndNxt, start)))
+		avail := c.snd.n - off
+		inflight := int(c.sndUna.Size(c.sndNxt))
+		usable := max(c.window()-inflight, 0)
+		n := min(avail, c.sndMSS, usable)
+		fin := c.closing && off+n == c.snd.n
+		if n == 0 && !fin {
+			return
+		}
+		if n > 0 && n < c.sndMSS {
+			sws := n < avail && n < int(c.maxSndWnd)/2 // window-limited small segment
+			nagle := n == avail && !c.noDelay && inflight > 0 && !fin
+			if sws || nagle {
+				return
+			}
+		}
+		if fin && n < avail {
+			fin = false
+		}
+		retrans := c.sndNxt.LessThan(c.sndMax)
+		if fin && n == 0 && retrans && mutantNoFinRetransmit {
+			return
+		}
+		s := wire.Segment{Seq: c.sndNxt, Ack: c.rcvNxt, Flags: wire.FlagACK, Wnd: c.windowField()}
+		s.Payload = c.payload(off, n)
+		why := CauseData
+		if n > 0 && off+n == c.snd.n {
+			s.Flags |= wire.FlagPSH
+		}
+		if fin {
+			s.Flags |= wire.FlagFIN
+			why = CauseCloseFIN
+		}
+		c.addSACK(&s)
+		c.sndNxt = c.sndNxt.Add(s.Len())
+		if retrans {
+			c.stats.Retrans++
+			why = CauseRetransmit
+		} else if !c.timing {
+			c.timing, c.rttSeq, c.rttStart = true, c.sndNxt, now
+		}
+		if c.sndNxt.GreaterThan(c.sndMax) {
+			c.sndMax = c.sndNxt
+		}
+		c.emit(now, &s, why)
+		if !c.armed(TimerRetransmit) {
+			c.setTimer(now, TimerRetransmit, c.rtt.timeout(c.cfg, c.backoff))
+		}
+	}
+}
+
+// rcvWnd is RCV.WND: what is left of the window we advertised.
+func (c *Conn) rcvWnd() uint32 {
+	if c.rcvAdv.LessThan(c.rcvNxt) {
+		return 0
+	}
+	return uint32(c.rcvNxt.Size(c.rcvAdv))
+}
+
+// windowField returns the window to advertise now, moving the right edge
+// forward when enough buffer has freed up: never by less than
+// min(RCV.BUFF/2, MSS) (receiver SWS avoidance, RFC 9293 §3.8.6.2.2), and
+// never backward (§3.8.6.2.2 discourages shrinking the window).
+func (c *Conn) windowField() uint16 {
+	free := c.cfg.RcvBuf - c.rcv.n
+	cur := int(c.rcvWnd())
+	if free > cur && free-cur >= min(c.cfg.RcvBuf/2, int(c.cfg.MSS)) {
+		c.rcvAdv = c.rcvNxt.Add(seq.Size(free))
+		cur = free
+	}
+	return uint16(min(cur>>c.rcvShift, 0xffff))
+}
+
+// addSACK reports the out-of-order ranges held (RFC 2018 §4), the most
+// recently changed first.
+func (c *Conn) addSACK(s *wire.Segment) {
+	if !c.sackOK || len(c.ooo) == 0 {
+		return
+	}
+	limit := wire.MaxSACKBlocks
+	if c.tsOK {
+		limit = 3 // 40 option bytes: timestamps leave room for three blocks
+	}
+	s.Opts.NumSACK = 0
+	add := func(sp span) {
+		if int(s.Opts.NumSACK) < limit {
+			s.Opts.SACK[s.Opts.NumSACK] = wire.SACKBlock{Left: sp.start, Right: sp.end}
+			s.Opts.NumSACK++
+		}
+	}
+	first := -1
+	for i, sp := range c.ooo {
+		if c.oooLast.InRange(sp.start, sp.end) {
+			first = i
+			add(sp)
+		}
+	}
+	for i, sp := range c.ooo {
+		if i != first {
+			add(sp)
+		}
+	}
+}

@@ -1,0 +1,216 @@
+package tcp
+
+import (
+	"syscall"
+	"time"
+)
+
+// Tick fires every timer that is due at now (RFC 9293 §3.10.8), in the
+// fixed order of the Timer constants so that runs are reproducible.
+func (c *Conn) Tick(now time.Time) {
+	for t := Timer(0); t < numTimers; t++ {
+		d := c.deadline[t]
+		if d.IsZero() || now.Before(d) {
+			continue
+		}
+		c.deadline[t] = time.Time{}
+		if c.obs != nil {
+			c.obs.Event(now, c, &Event{Kind: EventTimer, Timer: t, Action: TimerFire})
+		}
+		c.fire(now, t)
+	}
+}
+
+func (c *Conn) fire(now time.Time, t Timer) {
+	switch t {
+	case TimerRetransmit:
+		c.retransmitTimeout(now)
+	case TimerSynRetry:
+		c.synTimeout(now)
+	case TimerTimeWait:
+		c.closeWith(now, nil, CauseTimeWaitExpired)
+	case TimerFinWait2:
+		if c.state == StateFinWait2 {
+			// Linux sends RST when an orphan's FIN-WAIT-2 times out
+			// (tcp_keepalive_timer with tcp_fin_timeout = TIME-WAIT length).
+			c.sendRST(now, c.sndMax, c.rcvNxt, true, CauseFinWait2Timeout)
+			c.closeWith(now, nil, CauseFinWait2Timeout)
+		}
+	case TimerKeepalive:
+		c.keepaliveTimeout(now)
+	case TimerPersist:
+		c.persistTimeout(now)
+	case TimerDelayedACK:
+		if c.ackOwed || c.ackNow {
+			c.sendAck(now, CauseDelayedACK)
+		}
+	case TimerUserTimeout:
+		if c.sndUna != c.sndMax || c.unsent() > 0 {
+			c.closeWith(now, syscall.ETIMEDOUT, CauseUserTimeout)
+		}
+	}
+}
+
+// synTimeout retransmits an unacknowledged SYN or SYN+ACK with exponential
+// back-off, and gives up after SynRetries / SynAckRetries (RFC 9293 §3.8.3
+// R2 for SYNs, Linux tcp_syn_retries / tcp_synack_retries).
+func (c *Conn) synTimeout(now time.Time) {
+	if c.sndUna != c.iss {
+		return
+	}
+	c.backoff++
+	limit, cause := c.cfg.SynRetries, CauseSynGiveUp
+	if c.state != StateSynSent && c.passive {
+		limit, cause = c.cfg.SynAckRetries, CauseSynAckGiveUp
+	}
+	if c.backoff > limit {
+		c.closeWith(now, syscall.ETIMEDOUT, cause)
+		return
+	}
+	c.timing = false
+	c.sendSyn(now, c.state != StateSynSent, CauseRetransmit)
+}
+
+// retransmitTimeout is RFC 6298 §5.4–5.6: back off, retransmit from
+// SND.UNA with a one-segment window (RFC 5681 §3.1), give up after the
+// retry limit (Linux tcp_retries2, tcp_orphan_retries).
+func (c *Conn) retransmitTimeout(now time.Time) {
+	if c.sndUna == c.sndMax || !c.canSend() {
+		return
+	}
+	c.backoff++
+	limit := c.cfg.Retries
+	if c.orphan {
+		limit = c.cfg.OrphanRetries
+	}
+	if c.backoff > limit {
+		c.closeWith(now, syscall.ETIMEDOUT, CauseRetransGiveUp)
+		return
+	}
+	if c.cc != nil {
+		c.cc.OnTimeout(int(c.sndUna.Size(c.sndMax)))
+	}
+	c.inRecovery, c.dupAcks = false, 0
+	c.recover = c.sndMax // RFC 6582 §3.2 step 1 after a timeout
+	c.timing = false
+	c.sndNxt = c.dataStart()
+	if c.sndUna.GreaterThan(c.sndNxt) {
+		c.sndNxt = c.sndUna
+	}
+	c.setTimer(now, TimerRetransmit, c.rtt.timeout(c.cfg, c.backoff))
+	c.sendData(now)
+}
+
+// persistTimeout sends a zero-window probe (RFC 9293 §3.8.6.1). By default
+// it is Linux's: an empty segment at SND.UNA-1 that the peer must ACK with
+// its current window; with ZeroWindowProbeData, one byte of new data.
+func (c *Conn) persistTimeout(now time.Time) {
+	if c.unsent() == 0 || c.sndWnd != 0 || !c.canSend() {
+		return
+	}
+	c.persistProbes++
+	limit := c.cfg.Retries
+	if c.orphan {
+		limit = c.cfg.OrphanRetries
+	}
+	if c.persistProbes > limit {
+		c.closeWith(now, syscall.ETIMEDOUT, CauseRetransGiveUp)
+		return
+	}
+	if c.cfg.ZeroWindowProbeData {
+		sw := c.sndWnd
+		c.sndWnd = 1 // let exactly one byte out past the closed window
+		nd := c.noDelay
+		c.noDelay = true
+		c.sendData(now)
+		c.sndWnd, c.noDelay = sw, nd
+	} else {
+		s := segAck(c.sndUna-1, c.rcvNxt, c.windowField())
+		c.emit(now, &s, CauseZeroWindowProbe)
+	}
+	c.setTimer(now, TimerPersist, c.rtt.timeout(c.cfg, c.persistProbes))
+}
+
+// keepaliveTimeout is RFC 1122 §4.2.3.6 with Linux's rules: probe only an
+// idle connection with nothing outstanding, SEQ = SND.NXT-1 so the peer must
+// answer; after KeepCount unanswered probes (or the user timeout) send RST
+// and report ETIMEDOUT.
+func (c *Conn) keepaliveTimeout(now time.Time) {
+	if !c.keepalive || !c.keepState() {
+		return
+	}
+	idle := now.Sub(c.lastRecv)
+	if idle < c.keepIdle && c.keepProbes == 0 {
+		c.setTimer(now, TimerKeepalive, c.keepIdle-idle) // traffic since the timer was set
+		return
+	}
+	if c.sndUna != c.sndMax || c.unsent() > 0 {
+		c.setTimer(now, TimerKeepalive, c.keepIdle) // the retransmission timer is watching
+		return
+	}
+	if (c.userTimeout > 0 && c.keepProbes > 0 && idle >= c.userTimeout) || (c.userTimeout == 0 && c.keepProbes >= c.keepCount) {
+		c.sendRST(now, c.sndMax, c.rcvNxt, true, CauseKeepaliveGiveUp)
+		c.closeWith(now, syscall.ETIMEDOUT, CauseKeepaliveGiveUp)
+		return
+	}
+	s := segAck(c.sndMax-1, c.rcvNxt, c.windowField())
+	c.emit(now, &s, CauseKeepaliveProbe)
+	c.keepProbes++
+	c.setTimer(now, TimerKeepalive, c.keepInterval)
+}
+
+func (c *Conn) keepState() bool {
+	switch c.state {
+	case StateEstablished, StateCloseWait, StateFinWait2:
+		return true
+	}
+	return false
+}
+
+// armKeepalive starts the idle timer where keepalive applies.
+func (c *Conn) armKeepalive(now time.Time) {
+	if c.keepalive && c.keepState() && !c.armed(TimerKeepalive) {
+		c.setTimer(now, TimerKeepalive, c.keepIdle)
+	}
+}
+
+// armUserTimeout starts the RFC 5482 timer when something waits for an ACK.
+func (c *Conn) armUserTimeout(now time.Time) {
+	if c.userTimeout <= 0 {
+		return
+	}
+	if c.sndUna != c.sndMax || (c.unsent() > 0 && c.sndWnd == 0) {
+		if !c.armed(TimerUserTimeout) {
+			c.setTimer(now, TimerUserTimeout, c.userTimeout)
+		}
+	} else {
+		c.cancelTimer(now, TimerUserTimeout)
+	}
+}
+
+// SetKeepAlive turns keepalive on or off for this connection, with idle,
+// interval and count (zero keeps the current value).
+func (c *Conn) SetKeepAlive(now time.Time, on bool, idle, interval time.Duration, count int) {
+	c.keepalive = on
+	if idle > 0 {
+		c.keepIdle = idle
+	}
+	if interval > 0 {
+		c.keepInterval = interval
+	}
+	if count > 0 {
+		c.keepCount = count
+	}
+	c.cancelTimer(now, TimerKeepalive)
+	c.armKeepalive(now)
+}
+
+// SetNoDelay turns Nagle's algorithm off (true) or on.
+func (c *Conn) SetNoDelay(on bool) { c.noDelay = on }
+
+// SetUserTimeout sets the RFC 5482 user timeout; 0 turns it off.
+func (c *Conn) SetUserTimeout(now time.Time, d time.Duration) {
+	c.userTimeout = d
+	c.cancelTimer(now, TimerUserTimeout)
+	c.armUserTimeout(now)
+}
