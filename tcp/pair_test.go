@@ -58,6 +58,10 @@ type pairObs struct {
 
 func (o pairObs) Event(now time.Time, c *Conn, e *Event) {
 	if e.Kind == EventState {
+		recordTransition(e.From, e.To, o.p.t.Name())
+		if !Legal(e.From, e.To) {
+			o.p.t.Errorf("illegal transition %v -> %v (%s)", e.From, e.To, e.Cause)
+		}
 		o.p.log = append(o.p.log, fmt.Sprintf("%s %v -> %v", o.name, e.From, e.To))
 	}
 }
