@@ -1,0 +1,38 @@
+// Package link moves raw IP packets (IPv4 or IPv6, no link-layer header)
+// between a stack and the world: an in-memory pipe, a Linux TUN device, a
+// pcap tap, and fault-injecting decorators.
+package link
+
+import "time"
+
+// Endpoint is one side of a link.
+type Endpoint interface {
+	// MTU is the largest IP packet the link carries.
+	MTU() int
+	// WritePacket sends one IP packet. The link must not keep pkt after
+	// returning: it copies what it needs.
+	WritePacket(pkt []byte) error
+	// Attach sets the receiver of arriving packets. Packets arriving
+	// before Attach are dropped.
+	Attach(r Receiver)
+	// Close releases the link; further writes fail with net.ErrClosed.
+	Close() error
+}
+
+// Receiver takes packets arriving on a link. pkt is valid only during the
+// call.
+type Receiver interface {
+	DeliverPacket(pkt []byte)
+}
+
+// ReceiverFunc adapts a function to Receiver.
+type ReceiverFunc func(pkt []byte)
+
+// DeliverPacket calls f(pkt).
+func (f ReceiverFunc) DeliverPacket(pkt []byte) { f(pkt) }
+
+// Clock tells the time for timestamps; links that record packets (pcap)
+// take one so that simulated runs carry virtual time.
+type Clock interface {
+	Now() time.Time
+}
