@@ -1,0 +1,200 @@
+package sim
+
+import (
+	"net"
+	"time"
+
+	"github.com/synack/synack/link"
+	"github.com/synack/synack/wire"
+)
+
+// LinkConfig describes a point-to-point link; faults apply to each
+// direction independently.
+type LinkConfig struct {
+	Delay     time.Duration // one-way propagation delay
+	Jitter    time.Duration // extra delay, uniform in [0, Jitter)
+	Bandwidth int64         // bytes per second; 0 = unlimited
+	Queue     time.Duration // most a packet may wait to be sent; 0 = unlimited
+	MTU       int           // default 1500
+
+	Loss    float64 // probability a packet is lost
+	Dup     float64 // probability a packet is delivered twice
+	Reorder float64 // probability a packet is held back by ReorderDelay
+	Corrupt float64 // probability a byte is flipped (the checksum then fails)
+
+	ReorderDelay time.Duration // default 3×Delay+1 ms
+}
+
+// Link joins two hosts.
+type Link struct {
+	net        *Network
+	cfg        LinkConfig
+	ends       [2]*endpoint
+	partitions []window
+}
+
+type window struct{ from, to time.Time }
+
+// endpoint is one host's side of a Link.
+type endpoint struct {
+	link   *Link
+	host   *Host
+	side   int
+	txFree time.Time // when the sender's queue drains (bandwidth)
+}
+
+// Connect joins a and b with a link.
+func (n *Network) Connect(a, b *Host, cfg LinkConfig) *Link {
+	if cfg.MTU == 0 {
+		cfg.MTU = 1500
+	}
+	if cfg.ReorderDelay == 0 {
+		cfg.ReorderDelay = 3*cfg.Delay + time.Millisecond
+	}
+	l := &Link{net: n, cfg: cfg}
+	l.ends[0] = &endpoint{link: l, host: a, side: 0}
+	l.ends[1] = &endpoint{link: l, host: b, side: 1}
+	n.links = append(n.links, l)
+	a.eps = append(a.eps, l.ends[0])
+	b.eps = append(b.eps, l.ends[1])
+	a.attach(l.ends[0])
+	b.attach(l.ends[1])
+	return l
+}
+
+// Config returns the link's settings; SetConfig changes them (faults can
+// be switched on and off during a run).
+func (l *Link) Config() LinkConfig { return l.cfg }
+
+// SetConfig replaces the link's settings.
+func (l *Link) SetConfig(c LinkConfig) {
+	if c.MTU == 0 {
+		c.MTU = 1500
+	}
+	if c.ReorderDelay == 0 {
+		c.ReorderDelay = 3*c.Delay + time.Millisecond
+	}
+	l.cfg = c
+}
+
+// Partition cuts the link from virtual time Epoch+from to Epoch+to: every
+// packet sent in between is lost.
+func (l *Link) Partition(from, to time.Duration) {
+	l.partitions = append(l.partitions, window{Epoch.Add(from), Epoch.Add(to)})
+}
+
+func (l *Link) partitioned(t time.Time) bool {
+	for _, w := range l.partitions {
+		if !t.Before(w.from) && t.Before(w.to) {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *endpoint) MTU() int              { return e.link.cfg.MTU }
+func (e *endpoint) Attach(link.Receiver)  {} // the network delivers to the host's stack
+func (e *endpoint) Close() error          { return nil }
+func (e *endpoint) peer() *endpoint       { return e.link.ends[1-e.side] }
+func (e *endpoint) net() *Network         { return e.link.net }
+func (e *endpoint) rand() float64         { return e.net().rng.Float64() }
+func (e *endpoint) chance(p float64) bool { return p > 0 && e.rand() < p }
+
+// WritePacket puts a packet on the link, deciding its fate: scripted rules
+// first, then partitions, then the random faults.
+func (e *endpoint) WritePacket(pkt []byte) error {
+	n := e.net()
+	if e.host.crashed {
+		return net.ErrClosed
+	}
+	p := append([]byte(nil), pkt...)
+	ev := &PacketEvent{From: e.host, To: e.peer().host, Pkt: p, Why: e.host.lastWhy}
+	if pp, err := wire.ParsePacket(p); err == nil {
+		ev.Seg = &pp.Segment
+	}
+	e.host.lastWhy = ""
+	cfg := &e.link.cfg
+	if len(p) > cfg.MTU {
+		e.report(ev, PacketDropped, "larger than the link MTU")
+		return nil
+	}
+	delay := cfg.Delay
+	if cfg.Jitter > 0 {
+		delay += time.Duration(e.rand() * float64(cfg.Jitter))
+	}
+	// Bandwidth: the packet waits behind those sent before it.
+	depart := n.now
+	if cfg.Bandwidth > 0 {
+		if e.txFree.After(depart) {
+			depart = e.txFree
+		}
+		if cfg.Queue > 0 && depart.Sub(n.now) > cfg.Queue {
+			e.report(ev, PacketDropped, "link queue full")
+			return nil
+		}
+		e.txFree = depart.Add(time.Duration(int64(len(p)) * int64(time.Second) / cfg.Bandwidth))
+		depart = e.txFree
+	}
+	copies := 1
+	extra := time.Duration(0)
+	if r := n.match(ev); r != nil {
+		switch r.Action {
+		case ActDrop:
+			e.report(ev, PacketDropped, r.Name)
+			return nil
+		case ActDelay:
+			extra = r.Delay
+		case ActDup:
+			copies = 2
+		}
+	} else {
+		switch {
+		case e.link.partitioned(n.now):
+			e.report(ev, PacketDropped, "partition")
+			return nil
+		case e.chance(cfg.Loss):
+			e.report(ev, PacketDropped, "random loss")
+			return nil
+		}
+		if e.chance(cfg.Dup) {
+			copies = 2
+		}
+		if e.chance(cfg.Reorder) {
+			extra = cfg.ReorderDelay
+		}
+		if e.chance(cfg.Corrupt) && len(p) > 0 {
+			i := int(e.rand() * float64(len(p)))
+			p[i] ^= 0x5a
+			e.report(ev, PacketCorrupted, "random corruption")
+		}
+	}
+	at := depart.Add(delay + extra)
+	ev.Delay = at.Sub(n.now)
+	e.report(ev, PacketSent, ev.Why)
+	for i := 0; i < copies; i++ {
+		if i == 1 {
+			e.report(ev, PacketDuplicated, "duplicated")
+		}
+		dst := e.peer()
+		n.schedule(at.Add(time.Duration(i)*time.Microsecond), func() { dst.receive(p, ev) })
+	}
+	return nil
+}
+
+func (e *endpoint) report(ev *PacketEvent, k PacketKind, why string) {
+	if o := e.net().obs; o != nil {
+		c := *ev
+		c.Kind, c.Why = k, why
+		o.Packet(e.net().now, &c)
+	}
+}
+
+// receive hands an arriving packet to the host's stack.
+func (e *endpoint) receive(p []byte, sent *PacketEvent) {
+	if e.host.crashed {
+		e.report(sent, PacketDropped, "host down")
+		return
+	}
+	e.report(sent, PacketDelivered, "")
+	e.host.Stack.Deliver(e.net().now, p)
+}

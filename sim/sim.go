@@ -1,0 +1,299 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"github.com/synack/synack/link"
+	"github.com/synack/synack/stack"
+	"github.com/synack/synack/tcp"
+	"github.com/synack/synack/wire"
+)
+
+// Epoch is virtual time zero. A fixed date keeps timestamps (TSval, pcap)
+// identical from run to run.
+var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Network is a simulated network in virtual time. It is not safe for
+// concurrent use: one goroutine runs it.
+type Network struct {
+	now    time.Time
+	seq    uint64
+	events eventQueue
+	rng    *rand.Rand
+	seed   uint64
+	hosts  []*Host
+	links  []*Link
+	rules  []*Rule
+	obs    Observer
+	steps  uint64
+}
+
+// New returns an empty network whose random decisions all come from seed.
+func New(seed uint64) *Network {
+	return &Network{now: Epoch, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x73796e61636b))}
+}
+
+// Seed returns the network's seed.
+func (n *Network) Seed() uint64 { return n.seed }
+
+// Rand returns the network's random source, for workloads that must stay
+// reproducible by seed.
+func (n *Network) Rand() *rand.Rand { return n.rng }
+
+// Now returns the virtual time.
+func (n *Network) Now() time.Time { return n.now }
+
+// Elapsed returns the virtual time since the start.
+func (n *Network) Elapsed() time.Duration { return n.now.Sub(Epoch) }
+
+// SetObserver sets who sees packets and connection events.
+func (n *Network) SetObserver(o Observer) { n.obs = o }
+
+// Hosts returns the hosts in the order they were added.
+func (n *Network) Hosts() []*Host { return n.hosts }
+
+// Host returns the host with the given name, or nil.
+func (n *Network) Host(name string) *Host {
+	for _, h := range n.hosts {
+		if h.Name == name {
+			return h
+		}
+	}
+	return nil
+}
+
+// At runs f at virtual time Epoch+d (or now, if that has passed).
+func (n *Network) At(d time.Duration, f func()) { n.schedule(Epoch.Add(d), f) }
+
+// After runs f d after now.
+func (n *Network) After(d time.Duration, f func()) { n.schedule(n.now.Add(d), f) }
+
+func (n *Network) schedule(at time.Time, f func()) {
+	if at.Before(n.now) {
+		at = n.now
+	}
+	n.seq++
+	n.events.push(event{at: at, seq: n.seq, f: f})
+}
+
+// Step runs the next event or due timers; it reports false when nothing
+// is left to do at all.
+func (n *Network) Step() bool {
+	var th time.Time
+	for _, h := range n.hosts {
+		if d, ok := h.deadline(); ok && (th.IsZero() || d.Before(th)) {
+			th = d
+		}
+	}
+	e, ok := n.events.peek()
+	switch {
+	case ok && (th.IsZero() || !e.at.After(th)):
+		n.events.pop()
+		n.now = e.at
+		n.steps++
+		e.f()
+	case !th.IsZero():
+		if th.After(n.now) {
+			n.now = th
+		}
+		n.steps++
+		for _, h := range n.hosts {
+			if d, ok := h.deadline(); ok && !d.After(n.now) {
+				h.Stack.Tick(n.now)
+			}
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// Next returns when the next event or timer is due.
+func (n *Network) Next() (time.Time, bool) {
+	var next time.Time
+	for _, h := range n.hosts {
+		if d, ok := h.deadline(); ok && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+	}
+	if e, ok := n.events.peek(); ok && (next.IsZero() || e.at.Before(next)) {
+		next = e.at
+	}
+	return next, !next.IsZero()
+}
+
+// RunFor runs the network for d of virtual time.
+func (n *Network) RunFor(d time.Duration) { n.RunUntil(n.now.Add(d)) }
+
+// RunUntil runs until virtual time t.
+func (n *Network) RunUntil(t time.Time) {
+	for {
+		next, ok := n.Next()
+		if !ok || next.After(t) {
+			break
+		}
+		n.Step()
+	}
+	if n.now.Before(t) {
+		n.now = t
+	}
+}
+
+// RunUntilIdle runs until nothing is scheduled and no timer is armed
+// (quiescence), or until limit of virtual time has passed. It reports
+// whether the network went idle.
+func (n *Network) RunUntilIdle(limit time.Duration) bool {
+	end := n.now.Add(limit)
+	for {
+		next, ok := n.Next()
+		if !ok {
+			return true
+		}
+		if next.After(end) {
+			n.now = end
+			return false
+		}
+		n.Step()
+	}
+}
+
+// Steps returns how many events and timer rounds have run.
+func (n *Network) Steps() uint64 { return n.steps }
+
+// Host is a simulated machine running a real stack.
+type Host struct {
+	Name  string
+	Addrs []netip.Addr
+	Stack *stack.Stack
+
+	net     *Network
+	cfg     stack.Config
+	eps     []*endpoint
+	crashed bool
+	boots   int
+	lastWhy string // the rule behind the segment being written
+}
+
+// AddHost adds a host with addresses and stack settings. The host's stack
+// gets a seed derived from the network's, so runs are reproducible.
+func (n *Network) AddHost(name string, addr netip.Addr, cfg stack.Config, more ...netip.Addr) *Host {
+	h := &Host{Name: name, Addrs: append([]netip.Addr{addr}, more...), net: n, cfg: cfg}
+	n.hosts = append(n.hosts, h)
+	h.boot()
+	return h
+}
+
+func (h *Host) boot() {
+	cfg := h.cfg
+	if cfg.Seed == 0 {
+		cfg.Seed = h.net.seed*1_000_003 + uint64(len(h.Name))*7919 + uint64(h.boots)*104729 + uint64(h.Name[0]) + 1
+	}
+	cfg.Observer = hostObserver{h}
+	h.Stack = stack.New(cfg)
+	h.boots++
+	for _, ep := range h.eps {
+		h.attach(ep)
+	}
+}
+
+func (h *Host) attach(ep *endpoint) {
+	var prefixes []netip.Prefix
+	for _, a := range h.Addrs {
+		bits := 24
+		if a.Is6() {
+			bits = 64
+		}
+		prefixes = append(prefixes, netip.PrefixFrom(a, bits))
+	}
+	h.Stack.AddLink(ep, prefixes...)
+}
+
+func (h *Host) deadline() (time.Time, bool) {
+	if h.crashed {
+		return time.Time{}, false
+	}
+	return h.Stack.NextDeadline()
+}
+
+// Crashed reports whether the host is down.
+func (h *Host) Crashed() bool { return h.crashed }
+
+// Crash stops the host silently: every connection and timer is lost, no
+// segment is sent, and packets to it vanish until Restart.
+func (h *Host) Crash() {
+	h.crashed = true
+	if o := h.net.obs; o != nil {
+		o.HostEvent(h.net.now, h, "crash")
+	}
+}
+
+// Restart boots the host again with an empty stack (and a new ISN key, as a
+// rebooted kernel has).
+func (h *Host) Restart() {
+	h.crashed = false
+	h.boot()
+	if o := h.net.obs; o != nil {
+		o.HostEvent(h.net.now, h, "restart")
+	}
+}
+
+// Addr returns the host's first address.
+func (h *Host) Addr() netip.Addr { return h.Addrs[0] }
+
+// Observer sees what happens in the network.
+type Observer interface {
+	// Packet reports a packet sent, delivered, dropped, duplicated or
+	// corrupted on a link. pkt is valid only during the call.
+	Packet(now time.Time, e *PacketEvent)
+	// Conn reports a connection event of a host's stack.
+	Conn(now time.Time, h *Host, id stack.ID, e *tcp.Event)
+	// HostEvent reports a crash or restart.
+	HostEvent(now time.Time, h *Host, what string)
+}
+
+// PacketKind says what happened to a packet.
+type PacketKind uint8
+
+// Packet kinds.
+const (
+	PacketSent PacketKind = iota
+	PacketDelivered
+	PacketDropped
+	PacketDuplicated
+	PacketCorrupted
+)
+
+func (k PacketKind) String() string {
+	return [...]string{"send", "recv", "drop", "dup", "corrupt"}[k]
+}
+
+// PacketEvent is one packet's fate.
+type PacketEvent struct {
+	Kind     PacketKind
+	From, To *Host
+	Pkt      []byte
+	Seg      *wire.Segment // parsed, when the packet is a valid TCP segment
+	Why      string        // the rule that sent it, or the fault that dropped it
+	Delay    time.Duration // for PacketSent: when it will arrive
+}
+
+// hostObserver forwards a stack's events to the network's observer.
+type hostObserver struct{ h *Host }
+
+func (o hostObserver) SegmentSent(now time.Time, id stack.ID, s *wire.Segment, why string) {
+	o.h.lastWhy = why
+}
+func (o hostObserver) SegmentReceived(time.Time, stack.ID, *wire.Segment) {}
+func (o hostObserver) PacketDropped(time.Time, stack.Drop, error)         {}
+func (o hostObserver) ConnEvent(now time.Time, id stack.ID, e *tcp.Event) {
+	if ob := o.h.net.obs; ob != nil {
+		ob.Conn(now, o.h, id, e)
+	}
+}
+
+func (h *Host) String() string { return fmt.Sprintf("%s(%v)", h.Name, h.Addr()) }
+
+var _ link.Endpoint = (*endpoint)(nil)

@@ -1,0 +1,71 @@
+package stack
+
+import "github.com/synack/synack/tcp"
+
+// Drop is why the stack discarded a packet.
+type Drop uint8
+
+// Drop reasons.
+const (
+	DropMalformed       Drop = iota // failed to parse or checksum
+	DropFragment                    // an IP fragment (reassembly is not done here)
+	DropNotTCP                      // another protocol
+	DropNotOurs                     // addressed to someone else
+	DropNoConn                      // matched nothing (answered with RST)
+	DropRSTNoConn                   // a RST that matched nothing (never answered)
+	DropSynQueueFull                // SYN while the SYN queue is full, cookies off
+	DropAcceptQueueFull             // SYN or final ACK while the accept queue is full
+	DropForwarderFull               // SYN while the forwarder has too many in flight
+	DropNoRoute                     // no link owns the source address
+	numDrops
+)
+
+var dropNames = [numDrops]string{"malformed", "fragment", "not-tcp", "not-ours", "no-connection", "rst-no-connection",
+	"syn-queue-full", "accept-queue-full", "forwarder-full", "no-route"}
+
+func (d Drop) String() string {
+	if d < numDrops {
+		return dropNames[d]
+	}
+	return "Drop(?)"
+}
+
+// Counters are the stack's TCP-MIB counters (RFC 4022 §3) and the drops.
+type Counters struct {
+	ActiveOpens, PassiveOpens, AttemptFails, EstabResets uint64
+	CurrEstab                                            int64
+	InSegs, OutSegs, RetransSegs, InErrs, OutRsts        uint64
+
+	SynCookiesSent, SynCookiesRecv, SynCookiesFailed uint64
+	ListenOverflows, TimeWaitOverflows               uint64
+	Drops                                            [numDrops]uint64
+}
+
+func (c *Counters) drop(d Drop) { c.Drops[d]++ }
+
+// transition keeps the RFC 4022 counters that follow state changes.
+func (c *Counters) transition(from, to tcp.State) {
+	estab := func(s tcp.State) bool { return s == tcp.StateEstablished || s == tcp.StateCloseWait }
+	switch {
+	case from == tcp.StateClosed && to == tcp.StateSynSent:
+		c.ActiveOpens++
+	case from == tcp.StateListen && to == tcp.StateSynReceived:
+		c.PassiveOpens++
+	case (from == tcp.StateSynSent || from == tcp.StateSynReceived) && (to == tcp.StateClosed || to == tcp.StateListen):
+		c.AttemptFails++ // RFC 4022 tcpAttemptFails
+	case estab(from) && to == tcp.StateClosed:
+		c.EstabResets++ // tcpEstabResets
+	}
+	if estab(to) && !estab(from) {
+		c.CurrEstab++
+	}
+	if estab(from) && !estab(to) {
+		c.CurrEstab--
+	}
+}
+
+// Counters returns a copy of the counters.
+func (s *Stack) Counters() Counters { return s.stats }
+
+// DropNames lists the drop reasons in order, for reports.
+func DropNames() []string { return dropNames[:] }

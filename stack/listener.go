@@ -1,0 +1,294 @@
+package stack
+
+import (
+	"errors"
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/synack/synack/seq"
+	"github.com/synack/synack/tcp"
+	"github.com/synack/synack/wire"
+)
+
+// listenKey is a local address and port; any marks a wildcard listener.
+type listenKey struct {
+	addr [16]byte
+	port uint16
+	any  bool
+}
+
+// Listener is a passive OPEN on an address and port, with a SYN queue of
+// half-open records and an accept queue of established connections kept
+// apart (as Linux does), each bounded.
+type Listener struct {
+	s        *Stack
+	key      listenKey
+	addr     netip.AddrPort
+	backlog  int
+	synCount int
+	acceptQ  []*Conn
+	notify   Notifier
+	closed   bool
+
+	// User is free for the driver.
+	User any
+}
+
+// halfOpen is a SYN queue entry: a compact record, its listener and its
+// place in the timer queue. No buffers until the handshake completes.
+type halfOpen struct {
+	rec     tcp.HalfOpen
+	t       tuple
+	l       *Listener
+	slotIdx int
+}
+
+func (h *halfOpen) when() int64 { return h.rec.Deadline }
+func (h *halfOpen) slot() *int  { return &h.slotIdx }
+
+// Listen opens a listener on addr (an unspecified or invalid address means
+// every local address). backlog ≤ 0 means the stack's default.
+func (s *Stack) Listen(addr netip.AddrPort, backlog int) (*Listener, error) {
+	if addr.Port() == 0 {
+		return nil, errors.New("stack: listen needs a port")
+	}
+	k := listenKey{port: addr.Port()}
+	if a := addr.Addr(); a.IsValid() && !a.IsUnspecified() {
+		if s.local[a] == nil {
+			return nil, errAddrNotAvail
+		}
+		k.addr = a.As16()
+	} else {
+		k.any = true
+	}
+	if s.listeners[k] != nil || (!k.any && s.bound[listenKey{addr: k.addr, port: k.port}] > 0) {
+		return nil, errAddrInUse
+	}
+	if backlog <= 0 {
+		backlog = s.cfg.Backlog
+	}
+	l := &Listener{s: s, key: k, addr: addr, backlog: backlog}
+	s.listeners[k] = l
+	return l, nil
+}
+
+func (s *Stack) listenerOn(addr [16]byte, port uint16) bool {
+	return s.listeners[listenKey{addr: addr, port: port}] != nil || s.listeners[listenKey{port: port, any: true}] != nil
+}
+
+func (s *Stack) findListener(t *tuple) *Listener {
+	if l := s.listeners[listenKey{addr: t.laddr, port: t.lport}]; l != nil {
+		return l
+	}
+	return s.listeners[listenKey{port: t.lport, any: true}]
+}
+
+// Addr returns the address the listener was opened on.
+func (l *Listener) Addr() netip.AddrPort { return l.addr }
+
+// SetNotifier sets who is told when a connection can be accepted.
+func (l *Listener) SetNotifier(n Notifier) { l.notify = n }
+
+// Pending returns the sizes of the SYN queue and the accept queue.
+func (l *Listener) Pending() (syn, accept int) { return l.synCount, len(l.acceptQ) }
+
+// Accept returns the oldest established connection, or nil.
+func (l *Listener) Accept() *Conn {
+	if len(l.acceptQ) == 0 {
+		return nil
+	}
+	c := l.acceptQ[0]
+	l.acceptQ[0] = nil
+	l.acceptQ = l.acceptQ[1:]
+	c.l = nil
+	return c
+}
+
+// Close stops listening: half-open records are dropped, connections never
+// accepted are released as close(2) would (FIN, or RST with unread data).
+func (l *Listener) Close(now time.Time) {
+	if l.closed {
+		return
+	}
+	s := l.s
+	s.now = now
+	l.closed = true
+	delete(s.listeners, l.key)
+	var hs []*halfOpen
+	for _, h := range s.half {
+		if h.l == l {
+			hs = append(hs, h)
+		}
+	}
+	sort.Slice(hs, func(i, j int) bool { return tupleLess(&hs[i].t, &hs[j].t) })
+	for _, h := range hs {
+		s.removeHalf(h)
+	}
+	q := l.acceptQ
+	l.acceptQ = nil
+	for _, c := range q {
+		c.l = nil
+		c.Close(now)
+	}
+	if l.notify != nil {
+		l.notify.Notify()
+	}
+}
+
+// Closed reports whether Close was called.
+func (l *Listener) Closed() bool { return l.closed }
+
+// arrive handles a segment for a listener (RFC 9293 §3.10.7.2).
+func (l *Listener) arrive(now time.Time, t tuple, seg *wire.Segment, oldSndNxt seq.Num, reopen bool) {
+	s := l.s
+	syn, ack, rst := seg.Flags&wire.FlagSYN != 0, seg.Flags&wire.FlagACK != 0, seg.Flags&wire.FlagRST != 0
+	switch {
+	case rst:
+		s.stats.drop(DropRSTNoConn)
+	case ack && !syn:
+		if s.cfg.SynCookies != CookiesNever && s.cookieAccept(now, l, t, seg) {
+			return
+		}
+		s.noConn(now, &t, seg) // ACK in LISTEN: <SEQ=SEG.ACK><CTL=RST>
+	case syn:
+		if len(l.acceptQ) >= l.backlog {
+			// Linux drops a SYN while the accept queue is full; the
+			// client retries.
+			s.stats.ListenOverflows++
+			s.stats.drop(DropAcceptQueueFull)
+			return
+		}
+		full := l.synCount >= s.cfg.SynBacklog
+		switch {
+		case s.cfg.SynCookies == CookiesAlways || (full && s.cfg.SynCookies == CookiesAuto):
+			s.sendCookie(now, t, seg)
+			return
+		case full:
+			s.stats.drop(DropSynQueueFull)
+			return
+		}
+		iss := s.isn(&t, now)
+		if reopen && iss.LessThan(oldSndNxt.Add(65535+2)) {
+			iss = oldSndNxt.Add(65535 + 2) // Linux tcp_timewait_state_process
+		}
+		s.scratchT, s.scratchCookie = t, false
+		s.scratch.Init(&s.cfg.TCP, (*scratchHooks)(s), (*scratchHooks)(s))
+		s.scratch.ListenSyn(now, tcp.OpenOptions{LocalPort: t.lport, ISS: iss, TSOffset: s.tsOffset(&t)}, seg)
+		h := &halfOpen{rec: s.scratch.SaveHalfOpen(), t: t, l: l, slotIdx: -1}
+		s.half[t] = h
+		l.synCount++
+		s.timers.update(h)
+	default:
+		s.stats.drop(DropNoConn)
+	}
+}
+
+// restoreHalf loads a SYN queue record into the scratch TCB.
+func (s *Stack) restoreHalf(now time.Time, h *halfOpen) *tcp.Conn {
+	s.scratchT, s.scratchCookie = h.t, false
+	s.scratch.Init(&s.cfg.TCP, (*scratchHooks)(s), (*scratchHooks)(s))
+	s.scratch.RestoreHalfOpen(now, &h.rec)
+	return &s.scratch
+}
+
+func (s *Stack) halfArrive(now time.Time, h *halfOpen, seg *wire.Segment) {
+	if seg.Flags&(wire.FlagACK|wire.FlagSYN|wire.FlagRST) == wire.FlagACK && len(h.l.acceptQ) >= h.l.backlog {
+		// Linux keeps the request and ignores the ACK while the accept
+		// queue is full (tcp_check_req, ListenOverflows).
+		s.stats.ListenOverflows++
+		s.stats.drop(DropAcceptQueueFull)
+		return
+	}
+	sc := s.restoreHalf(now, h)
+	sc.SegmentArrives(now, seg)
+	s.settleHalf(now, h)
+}
+
+func (s *Stack) halfTick(now time.Time, h *halfOpen) {
+	sc := s.restoreHalf(now, h)
+	sc.Tick(now)
+	s.settleHalf(now, h)
+}
+
+// settleHalf stores the scratch TCB back: still half-open, gone (RST,
+// give-up), or a connection for the accept queue.
+func (s *Stack) settleHalf(now time.Time, h *halfOpen) {
+	switch s.scratch.State() {
+	case tcp.StateSynReceived:
+		h.rec = s.scratch.SaveHalfOpen()
+		s.timers.update(h)
+	case tcp.StateListen, tcp.StateClosed:
+		s.removeHalf(h)
+	default:
+		s.removeHalf(h)
+		s.promote(h.l, h.t)
+	}
+}
+
+// promote moves the scratch TCB into a connection of its own and queues it
+// for Accept.
+func (s *Stack) promote(l *Listener, t tuple) *Conn {
+	c := &Conn{s: s, t: t, slotIdx: -1}
+	c.tcp = s.scratch
+	c.tcp.SetHooks((*hooks)(c), (*hooks)(c))
+	s.scratch.Init(&s.cfg.TCP, nil, nil)
+	s.addConn(c)
+	if l != nil {
+		c.l = l
+		l.acceptQ = append(l.acceptQ, c)
+	}
+	s.after(c)
+	return c
+}
+
+func (s *Stack) removeHalf(h *halfOpen) {
+	if s.half[h.t] != h {
+		return
+	}
+	delete(s.half, h.t)
+	h.l.synCount--
+	h.rec.Deadline = 0
+	s.timers.remove(h)
+}
+
+func tupleLess(a, b *tuple) bool {
+	for i := range a.laddr {
+		if a.laddr[i] != b.laddr[i] {
+			return a.laddr[i] < b.laddr[i]
+		}
+	}
+	for i := range a.raddr {
+		if a.raddr[i] != b.raddr[i] {
+			return a.raddr[i] < b.raddr[i]
+		}
+	}
+	if a.lport != b.lport {
+		return a.lport < b.lport
+	}
+	return a.rport < b.rport
+}
+
+func (s *Stack) listenersSorted() []*Listener {
+	ls := make([]*Listener, 0, len(s.listeners))
+	for _, l := range s.listeners {
+		ls = append(ls, l)
+	}
+	sort.Slice(ls, func(i, j int) bool {
+		a, b := ls[i].key, ls[j].key
+		if a.port != b.port {
+			return a.port < b.port
+		}
+		return string(a.addr[:]) < string(b.addr[:])
+	})
+	return ls
+}
+
+func (s *Stack) connsSorted() []*Conn {
+	cs := make([]*Conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		cs = append(cs, c)
+	}
+	sort.Slice(cs, func(i, j int) bool { return tupleLess(&cs[i].t, &cs[j].t) })
+	return cs
+}

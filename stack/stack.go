@@ -1,0 +1,328 @@
+package stack
+
+import (
+	"errors"
+	"net/netip"
+	"syscall"
+	"time"
+
+	"github.com/synack/synack/link"
+	"github.com/synack/synack/seq"
+	"github.com/synack/synack/tcp"
+	"github.com/synack/synack/wire"
+)
+
+// Observer receives a stack's events, for traces. Segments are valid only
+// during the call.
+type Observer interface {
+	SegmentSent(now time.Time, id ID, s *wire.Segment, why string)
+	SegmentReceived(now time.Time, id ID, s *wire.Segment)
+	PacketDropped(now time.Time, reason Drop, err error)
+	ConnEvent(now time.Time, id ID, e *tcp.Event)
+}
+
+// Notifier is told that a connection or listener changed: data to read,
+// room to write, a new state, a connection to accept. It is called on the
+// stack's goroutine and must not call back into the stack.
+type Notifier interface {
+	Notify()
+}
+
+// NotifyFunc adapts a function to Notifier.
+type NotifyFunc func()
+
+// Notify calls f.
+func (f NotifyFunc) Notify() { f() }
+
+// nic is one link with its addresses.
+type nic struct {
+	ep    link.Endpoint
+	addrs []netip.Prefix
+}
+
+// Stack is a TCP/IP host: links, listeners and connections. See the
+// package documentation for the threading rule.
+type Stack struct {
+	cfg  Config
+	keys secrets
+	nics []*nic
+
+	local     map[netip.Addr]*nic // our addresses
+	conns     map[tuple]*Conn
+	half      map[tuple]*halfOpen
+	tw        map[tuple]tcp.TimeWait
+	twq       []twItem // TIME-WAIT expiries in time order (2MSL is one length)
+	twHead    int
+	listeners map[listenKey]*Listener
+	bound     map[listenKey]int // local addr:port in use, for EADDRINUSE
+	timers    timerHeap
+	fwd       *forwarder
+
+	scratch       tcp.Conn // half-open and TIME-WAIT records run here
+	scratchT      tuple
+	scratchCookie bool
+
+	buf       []byte
+	nextEphem uint32
+	stats     Counters
+	now       time.Time // of the call in progress, for hooks
+}
+
+type twItem struct {
+	t  tuple
+	at int64
+}
+
+// New returns a stack with no links.
+func New(cfg Config) *Stack {
+	s := &Stack{
+		cfg:       cfg.withDefaults(),
+		local:     make(map[netip.Addr]*nic),
+		conns:     make(map[tuple]*Conn),
+		half:      make(map[tuple]*halfOpen),
+		tw:        make(map[tuple]tcp.TimeWait),
+		listeners: make(map[listenKey]*Listener),
+		bound:     make(map[listenKey]int),
+	}
+	s.keys = newSecrets(s.cfg.Seed)
+	return s
+}
+
+// Config returns the stack's settings with defaults applied.
+func (s *Stack) Config() Config { return s.cfg }
+
+// AddLink attaches a link with its local addresses. The caller connects
+// the link's receive side to Deliver (the simulator and netconn do).
+func (s *Stack) AddLink(ep link.Endpoint, addrs ...netip.Prefix) error {
+	n := &nic{ep: ep, addrs: addrs}
+	for _, a := range addrs {
+		if !a.IsValid() {
+			return errors.New("stack: invalid address")
+		}
+		s.local[a.Addr()] = n
+	}
+	s.nics = append(s.nics, n)
+	// RFC 9293 §3.7.1: advertise what the smallest link carries.
+	if m := ep.MTU() - 60; m > 0 && m < int(s.cfg.TCP.MSS) {
+		s.cfg.TCP.MSS = uint16(m)
+	}
+	return nil
+}
+
+// Addrs returns the stack's local addresses.
+func (s *Stack) Addrs() []netip.Addr {
+	var out []netip.Addr
+	for _, n := range s.nics {
+		for _, p := range n.addrs {
+			out = append(out, p.Addr())
+		}
+	}
+	return out
+}
+
+// sourceFor picks the local address to reach dst: one whose prefix holds
+// dst, else the first of the same family.
+func (s *Stack) sourceFor(dst netip.Addr) (netip.Addr, bool) {
+	var first netip.Addr
+	for _, n := range s.nics {
+		for _, p := range n.addrs {
+			if p.Addr().Is4() != dst.Is4() {
+				continue
+			}
+			if p.Contains(dst) {
+				return p.Addr(), true
+			}
+			if !first.IsValid() {
+				first = p.Addr()
+			}
+		}
+	}
+	return first, first.IsValid()
+}
+
+// send serializes a segment and writes it to the link that owns the
+// local address.
+func (s *Stack) send(now time.Time, t *tuple, seg *wire.Segment, why string) {
+	src, dst := addrOf(t.laddr), addrOf(t.raddr)
+	n := s.local[src]
+	if n == nil {
+		if s.fwd == nil || len(s.nics) == 0 {
+			s.stats.drop(DropNoRoute)
+			return
+		}
+		n = s.nics[0] // the forwarder answers for any address
+	}
+	s.stats.OutSegs++
+	if seg.Flags&wire.FlagRST != 0 {
+		s.stats.OutRsts++
+	}
+	switch why {
+	case tcp.CauseRetransmit, tcp.CauseFastRetransmit, tcp.CausePartialAck:
+		s.stats.RetransSegs++
+	}
+	if o := s.cfg.Observer; o != nil {
+		o.SegmentSent(now, t.id(), seg, why)
+	}
+	s.buf = wire.AppendPacket(s.buf[:0], src, dst, seg, 0)
+	n.ep.WritePacket(s.buf)
+}
+
+// Deliver processes one IP packet that arrived on a link.
+func (s *Stack) Deliver(now time.Time, pkt []byte) {
+	s.now = now
+	p, err := wire.ParsePacket(pkt)
+	if err != nil {
+		switch {
+		case errors.Is(err, wire.ErrFragment):
+			s.stats.drop(DropFragment)
+		case errors.Is(err, wire.ErrNotTCP):
+			s.stats.drop(DropNotTCP)
+		default:
+			s.stats.InErrs++
+			s.stats.drop(DropMalformed)
+		}
+		if o := s.cfg.Observer; o != nil {
+			o.PacketDropped(now, DropMalformed, err)
+		}
+		return
+	}
+	s.stats.InSegs++
+	if s.local[p.Dst] == nil && s.fwd == nil {
+		s.stats.drop(DropNotOurs)
+		return
+	}
+	seg := &p.Segment
+	t := tuple{laddr: p.Dst.As16(), raddr: p.Src.As16(), lport: seg.DstPort, rport: seg.SrcPort}
+	if o := s.cfg.Observer; o != nil {
+		o.SegmentReceived(now, t.id(), seg)
+	}
+	s.arrive(now, t, seg)
+}
+
+func (s *Stack) arrive(now time.Time, t tuple, seg *wire.Segment) {
+	if c := s.conns[t]; c != nil {
+		var tw tcp.TimeWait
+		if c.tcp.State() == tcp.StateTimeWait {
+			tw = c.tcp.SaveTimeWait()
+		}
+		reopen := c.tcp.SegmentArrives(now, seg)
+		s.after(c)
+		if reopen {
+			s.listenArrive(now, t, seg, tw.SndNxt, true)
+		}
+		return
+	}
+	if h := s.half[t]; h != nil {
+		s.halfArrive(now, h, seg)
+		return
+	}
+	if rec, ok := s.tw[t]; ok {
+		if s.twArrive(now, t, rec, seg) {
+			s.listenArrive(now, t, seg, rec.SndNxt, true)
+		}
+		return
+	}
+	s.listenArrive(now, t, seg, 0, false)
+}
+
+// listenArrive hands a segment that matches no connection to a listener
+// (or the forwarder); failing both, it answers with RST (§3.10.7.1).
+// After a TIME-WAIT reopen, oldSndNxt is the old connection's SND.NXT.
+func (s *Stack) listenArrive(now time.Time, t tuple, seg *wire.Segment, oldSndNxt seq.Num, reopen bool) {
+	if l := s.findListener(&t); l != nil {
+		l.arrive(now, t, seg, oldSndNxt, reopen)
+		return
+	}
+	if s.fwd != nil && s.fwdArrive(now, t, seg) {
+		return
+	}
+	s.noConn(now, &t, seg)
+}
+
+// noConn answers a segment for which no connection exists (RFC 9293
+// §3.10.7.1): RST, unless it is a RST.
+func (s *Stack) noConn(now time.Time, t *tuple, seg *wire.Segment) {
+	r, ok := tcp.ResetFor(seg)
+	if !ok {
+		s.stats.drop(DropRSTNoConn)
+		return
+	}
+	s.stats.drop(DropNoConn)
+	s.send(now, t, &r, tcp.CauseNoTCB)
+}
+
+// Tick fires everything due at now.
+func (s *Stack) Tick(now time.Time) {
+	s.now = now
+	n := now.UnixNano()
+	for range 1 << 20 {
+		x, ok := s.timers.peek()
+		if !ok || x.when() > n {
+			break
+		}
+		switch x := x.(type) {
+		case *Conn:
+			x.tcp.Tick(now)
+			s.after(x)
+			if x.slotIdx >= 0 && x.when() <= n {
+				// A timer re-armed for this very instant: fire it next round.
+				x.at = n + 1
+				s.timers.update(x)
+			}
+		case *halfOpen:
+			s.halfTick(now, x)
+		case *ForwarderRequest:
+			s.fwdExpire(x)
+		}
+	}
+	for s.twHead < len(s.twq) && s.twq[s.twHead].at <= n {
+		it := s.twq[s.twHead]
+		s.twq[s.twHead] = twItem{}
+		s.twHead++
+		rec, ok := s.tw[it.t]
+		if !ok || rec.Deadline != it.at {
+			continue // restarted or gone since this expiry was queued
+		}
+		sc := s.restoreTimeWait(now, it.t, &rec)
+		sc.Tick(now)
+		s.settleTimeWait(it.t, sc)
+	}
+	if s.twHead > 1024 && s.twHead*2 > len(s.twq) {
+		s.twq = append(s.twq[:0], s.twq[s.twHead:]...)
+		s.twHead = 0
+	}
+}
+
+// NextDeadline returns when Tick must next be called.
+func (s *Stack) NextDeadline() (time.Time, bool) {
+	var at int64
+	if x, ok := s.timers.peek(); ok {
+		at = x.when()
+	}
+	if s.twHead < len(s.twq) && (at == 0 || s.twq[s.twHead].at < at) {
+		at = s.twq[s.twHead].at
+	}
+	if at == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, at), true
+}
+
+// Shutdown closes every connection the way a process exit does: each is
+// released (FIN, or RST where received data was never read) and every
+// listener closed.
+func (s *Stack) Shutdown(now time.Time) {
+	s.now = now
+	for _, l := range s.listenersSorted() {
+		l.Close(now)
+	}
+	for _, c := range s.connsSorted() {
+		c.Close(now)
+	}
+}
+
+// errAddrInUse is what binding a used address:port returns, as the kernel.
+var (
+	errAddrInUse    = syscall.EADDRINUSE
+	errAddrNotAvail = syscall.EADDRNOTAVAIL
+)

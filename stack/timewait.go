@@ -1,0 +1,97 @@
+package stack
+
+import (
+	"time"
+
+	"github.com/synack/synack/tcp"
+	"github.com/synack/synack/wire"
+)
+
+// Causes the stack adds to the tcp package's.
+const (
+	causeTWReuse    = "tcp_tw_reuse (Linux): Dial reuses a 4-tuple in TIME-WAIT; the new ISN lies beyond the old SND.NXT"
+	causeTWOverflow = "TIME-WAIT table full (Linux tcp_max_tw_buckets): the connection is dropped at once"
+	causeCookieSent = "RFC 4987 §3.6: SYN queue full or cookies always on, send SYN+ACK with a SYN cookie; keep no state"
+	causeCookieOK   = "RFC 4987 §3.6: ACK returns a valid SYN cookie, connection rebuilt from it"
+)
+
+// compactTimeWait swaps an orphaned connection in TIME-WAIT for a compact
+// record: the full TCB and its buffers are freed.
+func (s *Stack) compactTimeWait(c *Conn) {
+	rec := c.tcp.SaveTimeWait()
+	s.removeConn(c)
+	if len(s.tw) >= s.cfg.TimeWaitMax {
+		s.stats.TimeWaitOverflows++
+		s.connEvent(s.now, &c.t, &tcp.Event{Kind: tcp.EventState, From: tcp.StateTimeWait, To: tcp.StateClosed, Cause: causeTWOverflow})
+		return
+	}
+	s.tw[c.t] = rec
+	s.twq = append(s.twq, twItem{c.t, rec.Deadline})
+}
+
+func (s *Stack) restoreTimeWait(now time.Time, t tuple, rec *tcp.TimeWait) *tcp.Conn {
+	s.scratchT, s.scratchCookie = t, false
+	s.scratch.Init(&s.cfg.TCP, (*scratchHooks)(s), (*scratchHooks)(s))
+	s.scratch.RestoreTimeWait(now, rec)
+	return &s.scratch
+}
+
+// settleTimeWait stores the scratch TCB back, or forgets a record that
+// reached CLOSED.
+func (s *Stack) settleTimeWait(t tuple, sc *tcp.Conn) {
+	if sc.State() != tcp.StateTimeWait {
+		delete(s.tw, t)
+		return
+	}
+	old := s.tw[t]
+	rec := sc.SaveTimeWait()
+	s.tw[t] = rec
+	if rec.Deadline != old.Deadline {
+		s.twq = append(s.twq, twItem{t, rec.Deadline}) // 2MSL restarted
+	}
+}
+
+// twArrive runs a segment through a TIME-WAIT record; true means the
+// segment is a SYN that reopens the 4-tuple.
+func (s *Stack) twArrive(now time.Time, t tuple, rec tcp.TimeWait, seg *wire.Segment) bool {
+	sc := s.restoreTimeWait(now, t, &rec)
+	reopen := sc.SegmentArrives(now, seg)
+	s.settleTimeWait(t, sc)
+	return reopen
+}
+
+// dropTimeWait ends a TIME-WAIT record early (tcp_tw_reuse).
+func (s *Stack) dropTimeWait(now time.Time, t tuple, cause string) {
+	if _, ok := s.tw[t]; !ok {
+		return
+	}
+	delete(s.tw, t)
+	s.connEvent(now, &t, &tcp.Event{Kind: tcp.EventState, From: tcp.StateTimeWait, To: tcp.StateClosed, Cause: cause})
+}
+
+// twReusable is Linux's tcp_twsk_unique for Dial: a TIME-WAIT 4-tuple may
+// be reused when the policy allows it, timestamps were in use (so PAWS
+// protects the new connection from the old one's segments), and more than
+// a second has passed since the old connection's last segment.
+func (s *Stack) twReusable(now time.Time, t *tuple) bool {
+	rec, ok := s.tw[*t]
+	if !ok {
+		return true
+	}
+	switch s.cfg.TWReuse {
+	case TWReuseOff:
+		return false
+	case TWReuseLoopback:
+		if !addrOf(t.raddr).IsLoopback() {
+			return false
+		}
+	}
+	if !rec.Timestamps() { // no timestamps, no PAWS, no reuse
+		return false
+	}
+	last := rec.Deadline - int64(s.cfg.twLife())
+	return now.UnixNano()-last > int64(time.Second)
+}
+
+// TimeWaitLen returns the number of compact TIME-WAIT records.
+func (s *Stack) TimeWaitLen() int { return len(s.tw) }

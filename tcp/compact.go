@@ -1,0 +1,219 @@
+package tcp
+
+import (
+	"time"
+
+	"github.com/synack/synack/seq"
+	"github.com/synack/synack/wire"
+)
+
+// A stack keeps half-open (SYN-RECEIVED) and TIME-WAIT connections as small
+// records instead of full TCBs, so that a SYN flood or a busy server's
+// TIME-WAIT backlog costs little memory. To process a segment or a timer for
+// such a record, the stack restores it into a scratch Conn, runs the same
+// state machine as for every other connection, and saves it back: the rules
+// live in one place.
+
+// Record flags.
+const (
+	recTS      = 1 << iota // timestamps in use
+	recSACK                // SACK permitted
+	recWS                  // window scaling in use
+	recPassive             // opened from LISTEN
+)
+
+// HalfOpen is the compact form of a passively opened connection in
+// SYN-RECEIVED: what it takes to finish the handshake and nothing more.
+type HalfOpen struct {
+	ISS, IRS           seq.Num
+	TSOffset, TSRecent uint32
+	Deadline           int64 // SYN+ACK retransmission, Unix ns
+	LastChallenge      int64
+	LocalPort          uint16
+	RemotePort         uint16
+	PeerMSS            uint16
+	SndShift, RcvShift uint8
+	Flags              uint8
+	Backoff            uint8
+}
+
+// TimeWait is the compact form of a connection in TIME-WAIT (RFC 9293
+// §3.10.7.4): enough to re-ACK a retransmitted FIN, refuse old segments and
+// judge a reopening SYN.
+type TimeWait struct {
+	SndNxt, RcvNxt     seq.Num
+	RcvWnd             uint32
+	TSOffset, TSRecent uint32
+	Deadline           int64 // 2MSL expiry, Unix ns
+	LastChallenge      int64
+	LocalPort          uint16
+	RemotePort         uint16
+	RcvShift           uint8
+	Flags              uint8
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+func (c *Conn) recFlags() uint8 {
+	var f uint8
+	if c.tsOK {
+		f |= recTS
+	}
+	if c.sackOK {
+		f |= recSACK
+	}
+	if c.wsOK {
+		f |= recWS
+	}
+	if c.passive {
+		f |= recPassive
+	}
+	return f
+}
+
+func (c *Conn) setRecFlags(f uint8) {
+	c.tsOK, c.sackOK, c.wsOK, c.passive = f&recTS != 0, f&recSACK != 0, f&recWS != 0, f&recPassive != 0
+}
+
+// SetHooks replaces the connection's Output and Observer, for a stack that
+// moves a connection from its scratch Conn into a TCB of its own.
+func (c *Conn) SetHooks(out Output, obs Observer) { c.out, c.obs = out, obs }
+
+// ListenSyn handles a SYN that reached a listener: the connection is created
+// in LISTEN (without a trace event: the listener was already there) and the
+// SYN moves it to SYN-RECEIVED, sending SYN+ACK.
+func (c *Conn) ListenSyn(now time.Time, o OpenOptions, s *wire.Segment) {
+	c.localPort, c.remotePort, c.tsOffset = o.LocalPort, s.SrcPort, o.TSOffset
+	c.iss, c.passive, c.state = o.ISS, true, StateListen
+	c.stats.SegsIn++
+	c.listenSyn(now, s)
+}
+
+// SaveHalfOpen returns the compact record of a connection in SYN-RECEIVED
+// that has not been accepted: no data, no buffers.
+func (c *Conn) SaveHalfOpen() HalfOpen {
+	return HalfOpen{
+		ISS: c.iss, IRS: c.irs, TSOffset: c.tsOffset, TSRecent: c.tsRecent,
+		Deadline: unixNano(c.deadline[TimerSynRetry]), LastChallenge: unixNano(c.lastChallenge),
+		LocalPort: c.localPort, RemotePort: c.remotePort, PeerMSS: c.peerMSS(),
+		SndShift: c.sndShift, RcvShift: c.rcvShift, Flags: c.recFlags(), Backoff: uint8(min(c.backoff, 255)),
+	}
+}
+
+// peerMSS recovers the MSS the peer announced from the effective send MSS.
+func (c *Conn) peerMSS() uint16 {
+	m := c.sndMSS
+	if c.tsOK {
+		m += 12
+	}
+	return uint16(m)
+}
+
+// RestoreHalfOpen makes c (freshly Init'ed) the connection h describes, in
+// SYN-RECEIVED, without trace events. A record built from a SYN cookie
+// (RFC 4987 §3.6) restores the same way.
+func (c *Conn) RestoreHalfOpen(now time.Time, h *HalfOpen) {
+	c.localPort, c.remotePort, c.tsOffset = h.LocalPort, h.RemotePort, h.TSOffset
+	c.initSend(h.ISS)
+	c.sndNxt, c.sndMax = h.ISS+1, h.ISS+1
+	c.irs, c.rcvNxt = h.IRS, h.IRS+1
+	c.rcvAdv = c.rcvNxt.Add(seq.Size(min(c.cfg.RcvBuf, 0xffff)))
+	c.sndWl1, c.sndWl2 = h.IRS, h.ISS
+	c.setRecFlags(h.Flags)
+	c.sndShift, c.rcvShift = h.SndShift, h.RcvShift
+	c.tsRecent, c.tsRecentAge = h.TSRecent, now
+	c.sndMSS = int(h.PeerMSS)
+	if c.tsOK {
+		c.sndMSS -= 12
+	}
+	c.sndMSS = max(c.sndMSS, 48)
+	c.cc = c.cfg.Congestion(c.sndMSS)
+	c.deadline[TimerSynRetry] = fromUnixNano(h.Deadline)
+	c.lastChallenge = fromUnixNano(h.LastChallenge)
+	c.backoff = int(h.Backoff)
+	c.lastRecv = now
+	c.state = StateSynReceived
+}
+
+// SaveTimeWait returns the compact record of a connection in TIME-WAIT.
+func (c *Conn) SaveTimeWait() TimeWait {
+	return TimeWait{
+		SndNxt: c.sndMax, RcvNxt: c.rcvNxt, RcvWnd: c.rcvWnd(),
+		TSOffset: c.tsOffset, TSRecent: c.tsRecent,
+		Deadline: unixNano(c.deadline[TimerTimeWait]), LastChallenge: unixNano(c.lastChallenge),
+		LocalPort: c.localPort, RemotePort: c.remotePort, RcvShift: c.rcvShift, Flags: c.recFlags(),
+	}
+}
+
+// RestoreTimeWait makes c (freshly Init'ed) the connection r describes, in
+// TIME-WAIT, without trace events.
+func (c *Conn) RestoreTimeWait(now time.Time, r *TimeWait) {
+	c.localPort, c.remotePort, c.tsOffset = r.LocalPort, r.RemotePort, r.TSOffset
+	c.iss, c.sndUna, c.sndNxt, c.sndMax = r.SndNxt-1, r.SndNxt, r.SndNxt, r.SndNxt
+	c.rcvNxt = r.RcvNxt
+	c.rcvAdv = r.RcvNxt.Add(seq.Size(r.RcvWnd))
+	c.setRecFlags(r.Flags)
+	c.rcvShift = r.RcvShift
+	c.tsRecent, c.tsRecentAge = r.TSRecent, now
+	c.peerFin = true
+	c.deadline[TimerTimeWait] = fromUnixNano(r.Deadline)
+	c.lastChallenge = fromUnixNano(r.LastChallenge)
+	c.state = StateTimeWait
+	c.orphan = true
+}
+
+// Timestamps reports whether the connection used timestamps (RFC 7323).
+func (r *TimeWait) Timestamps() bool { return r.Flags&recTS != 0 }
+
+// CookieOptions are the SYN options a SYN cookie keeps (RFC 4987 §3.6;
+// Linux keeps window scale and SACK-permitted in the low bits of TSval).
+type CookieOptions struct {
+	PeerMSS    uint16
+	SndShift   uint8 // peer's window scale; valid when WS
+	WS, SACK   bool
+	TS         bool
+	TSRecent   uint32 // the ACK's TSval
+	TSOffset   uint32
+	RcvShift   uint8
+	LocalPort  uint16
+	RemotePort uint16
+}
+
+// HalfOpenFromCookie builds the record of a connection whose SYN was
+// answered with a cookie, from the returning ACK.
+func HalfOpenFromCookie(iss, irs seq.Num, o CookieOptions) HalfOpen {
+	h := HalfOpen{ISS: iss, IRS: irs, TSOffset: o.TSOffset, TSRecent: o.TSRecent,
+		LocalPort: o.LocalPort, RemotePort: o.RemotePort, PeerMSS: o.PeerMSS, Flags: recPassive}
+	if o.WS {
+		h.Flags |= recWS
+		h.SndShift, h.RcvShift = o.SndShift, o.RcvShift
+	}
+	if o.SACK {
+		h.Flags |= recSACK
+	}
+	if o.TS {
+		h.Flags |= recTS
+	}
+	return h
+}
+
+// WindowShift is the window scale a connection with cfg offers.
+func (cfg *Config) WindowShift() uint8 {
+	var s uint8
+	for s < 14 && cfg.RcvBuf>>s > 0xffff {
+		s++
+	}
+	return s
+}
