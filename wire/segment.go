@@ -108,7 +108,7 @@ func (s *Segment) Len() seq.Size {
 }
 
 // String renders the segment as packetdrill does:
-// "S. 1000:1000(0) ack 5001 win 65535 <mss 1460,nop,wscale 7>".
+// "S. 1000:1000(0) ack 5001 win 65535 <mss 1460,wscale 7>".
 // The same form is accepted by the test scripts' parser.
 func (s Segment) String() string {
 	var b strings.Builder
