@@ -1,0 +1,500 @@
+package link
+
+import (
+	"math/bits"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Direction says which way through a Faulty its faults apply.
+type Direction uint8
+
+const (
+	Outgoing Direction = iota // packets written (the default)
+	Incoming                  // packets arriving for the receiver
+	Both                      // both, from the one PRNG
+)
+
+// DefaultReorderHold is how long a reordered packet waits for the next one
+// when Faults.ReorderHold is zero.
+const DefaultReorderHold = 10 * time.Millisecond
+
+// Faults configures a Faulty. Probabilities are per packet, from 0 to 1.
+type Faults struct {
+	Loss    float64 // drop the packet
+	Dup     float64 // send it twice
+	Reorder float64 // hold it back until the next packet has passed
+	Corrupt float64 // change one byte that a checksum covers
+
+	Delay  time.Duration // added to every packet
+	Jitter time.Duration // plus a uniform random extra in [0, Jitter)
+
+	// ReorderHold bounds how long a reordered packet waits for the next
+	// one (a lone last packet is not held forever); 0 means
+	// DefaultReorderHold.
+	ReorderHold time.Duration
+
+	// Drop, if set, drops every packet for which it returns true: scripted
+	// faults ("lose the second FIN"). It is called with the Faulty's lock
+	// held, so calls are serialized; it must not call the Faulty's
+	// methods other than Stats.
+	Drop func(pkt []byte) bool
+
+	Dir Direction
+}
+
+// Stats counts what a Faulty did, over both directions.
+type Stats struct {
+	Packets    uint64 // packets that entered the faults
+	Sent       uint64 // packets passed on, duplicates included
+	Dropped    uint64 // by Loss or Drop
+	Duplicated uint64
+	Reordered  uint64
+	Corrupted  uint64
+}
+
+// Faulty is an Endpoint that loses, duplicates, reorders, corrupts and
+// delays packets on their way through. Every random decision comes from
+// one PCG seeded at construction, and every packet consumes the same
+// number of draws whatever the faults, so a seed and a packet sequence
+// give the same decisions each run, and enabling one fault does not change
+// which packets another one hits. Delays use the runtime's timers, which
+// are virtual inside a testing/synctest bubble.
+type Faulty struct {
+	inner Endpoint
+
+	mu     sync.Mutex
+	rng    *rand.PCG
+	faults Faults
+	closed bool
+	out    stage
+	in     stage
+
+	recv atomic.Pointer[receiverBox]
+
+	packets, sent, dropped, duplicated, reordered, corrupted atomic.Uint64
+}
+
+// NewFaulty wraps inner with faults f, drawing decisions from seed.
+func NewFaulty(inner Endpoint, f Faults, seed uint64) *Faulty {
+	x := &Faulty{
+		inner:  inner,
+		rng:    rand.NewPCG(seed, 0x9e3779b97f4a7c15),
+		faults: f,
+	}
+	x.out = stage{f: x, out: true}
+	x.in = stage{f: x}
+	return x
+}
+
+// SetFaults replaces the faults from the next packet on. Packets already
+// held or delayed keep their fate.
+func (x *Faulty) SetFaults(f Faults) {
+	x.mu.Lock()
+	x.faults = f
+	x.mu.Unlock()
+}
+
+// MTU returns the inner link's MTU.
+func (x *Faulty) MTU() int { return x.inner.MTU() }
+
+// WritePacket passes pkt through the faults to the inner link. It returns
+// the inner link's error when the packet goes out at once, nil when it is
+// dropped or delayed, and net.ErrClosed after Close.
+func (x *Faulty) WritePacket(pkt []byte) error { return x.out.process(pkt) }
+
+// Attach sets the receiver; arrivals pass through the faults first when
+// Dir is Incoming or Both.
+func (x *Faulty) Attach(r Receiver) {
+	if r == nil {
+		x.recv.Store(nil)
+		x.inner.Attach(nil)
+		return
+	}
+	x.recv.Store(&receiverBox{r})
+	x.inner.Attach(&x.in)
+}
+
+// Close drops held and delayed packets, stops the timers and closes the
+// inner link.
+func (x *Faulty) Close() error {
+	x.mu.Lock()
+	if x.closed {
+		x.mu.Unlock()
+		return nil
+	}
+	x.closed = true
+	x.out.discard()
+	x.in.discard()
+	x.mu.Unlock()
+	return x.inner.Close()
+}
+
+// Stats returns the counters.
+func (x *Faulty) Stats() Stats {
+	return Stats{
+		Packets:    x.packets.Load(),
+		Sent:       x.sent.Load(),
+		Dropped:    x.dropped.Load(),
+		Duplicated: x.duplicated.Load(),
+		Reordered:  x.reordered.Load(),
+		Corrupted:  x.corrupted.Load(),
+	}
+}
+
+// stage is one direction's faults: the held (reordered) packet and the
+// delay line. Its fields are guarded by Faulty.mu.
+type stage struct {
+	f   *Faulty
+	out bool
+
+	held      entry
+	hasHeld   bool
+	holdUntil time.Time
+	holdTimer *time.Timer
+
+	q          delayQueue
+	seq        uint64
+	delayTimer *time.Timer
+	draining   bool
+	batch      []entry
+}
+
+// entry is a packet on its way: buf nil means the caller's packet, not yet
+// copied.
+type entry struct {
+	at    time.Time
+	seq   uint64
+	buf   *[]byte
+	delay time.Duration
+	n     int // copies to send
+}
+
+// draws is how many PRNG values every packet consumes, one slot per
+// decision: loss, dup, reorder, corrupt, corrupt position, corrupt value,
+// jitter.
+const draws = 7
+
+func (s *stage) applies(d Direction) bool {
+	if s.out {
+		return d != Incoming
+	}
+	return d != Outgoing
+}
+
+// DeliverPacket is the incoming side, attached to the inner link.
+func (s *stage) DeliverPacket(pkt []byte) { s.process(pkt) }
+
+func (s *stage) process(pkt []byte) error {
+	f := s.f
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return net.ErrClosed
+	}
+	c := &f.faults
+	if !s.applies(c.Dir) {
+		f.mu.Unlock()
+		return s.emit(pkt)
+	}
+	var r [draws]uint64
+	for i := range r {
+		r[i] = f.rng.Uint64()
+	}
+	f.packets.Add(1)
+	if (c.Drop != nil && c.Drop(pkt)) || hit(r[0], c.Loss) {
+		f.dropped.Add(1)
+		f.mu.Unlock()
+		return nil
+	}
+	e := entry{n: 1, delay: max(c.Delay, 0)}
+	if c.Jitter > 0 {
+		e.delay += time.Duration(below(r[6], uint64(c.Jitter)))
+	}
+	if hit(r[1], c.Dup) {
+		e.n = 2
+		f.duplicated.Add(1)
+	}
+	if hit(r[3], c.Corrupt) && len(pkt) > 0 {
+		e.buf = getBuf(pkt)
+		corrupt(*e.buf, r[4], r[5])
+		f.corrupted.Add(1)
+	}
+
+	var now [2]entry
+	k := 0
+	switch {
+	case s.hasHeld: // this packet overtakes the held one
+		now[0], now[1] = e, s.held
+		k = 2
+		s.held, s.hasHeld = entry{}, false
+	case hit(r[2], c.Reorder):
+		if e.buf == nil {
+			e.buf = getBuf(pkt)
+		}
+		s.held, s.hasHeld = e, true
+		f.reordered.Add(1)
+		hold := c.ReorderHold
+		if hold <= 0 {
+			hold = DefaultReorderHold
+		}
+		s.holdUntil = time.Now().Add(hold)
+		if s.holdTimer == nil {
+			s.holdTimer = time.AfterFunc(hold, s.holdExpired)
+		} else {
+			s.holdTimer.Reset(hold)
+		}
+	default:
+		now[0] = e
+		k = 1
+	}
+
+	j := 0
+	var t time.Time
+	for i := range k {
+		if now[i].delay > 0 {
+			if now[i].buf == nil {
+				now[i].buf = getBuf(pkt)
+			}
+			if t.IsZero() {
+				t = time.Now()
+			}
+			s.push(now[i], t)
+			continue
+		}
+		now[j] = now[i]
+		j++
+	}
+	f.mu.Unlock()
+
+	var err error
+	for i := range j {
+		if e := s.send(now[i], pkt); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// send emits e.n copies of e (pkt if e holds no buffer) and frees e's
+// buffer. Called without the lock.
+func (s *stage) send(e entry, pkt []byte) error {
+	if e.buf != nil {
+		pkt = *e.buf
+	}
+	var err error
+	s.f.sent.Add(uint64(e.n))
+	for range e.n {
+		if x := s.emit(pkt); err == nil {
+			err = x
+		}
+	}
+	if e.buf != nil {
+		putBuf(e.buf)
+	}
+	return err
+}
+
+func (s *stage) emit(pkt []byte) error {
+	if s.out {
+		return s.f.inner.WritePacket(pkt)
+	}
+	if b := s.f.recv.Load(); b != nil {
+		b.r.DeliverPacket(pkt)
+	}
+	return nil
+}
+
+// holdExpired releases a reordered packet that no other overtook in time.
+// A stale run (the packet it was armed for already left) finds a later
+// deadline or nothing held, and does nothing.
+func (s *stage) holdExpired() {
+	f := s.f
+	f.mu.Lock()
+	if f.closed || !s.hasHeld {
+		f.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	if now.Before(s.holdUntil) {
+		f.mu.Unlock()
+		return
+	}
+	e := s.held
+	s.held, s.hasHeld = entry{}, false
+	if e.delay > 0 {
+		s.push(e, now)
+		f.mu.Unlock()
+		return
+	}
+	f.mu.Unlock()
+	s.send(e, nil)
+}
+
+// push puts e on the delay line, due at now+e.delay. Ties leave in
+// arrival order.
+func (s *stage) push(e entry, now time.Time) {
+	e.at = now.Add(e.delay)
+	e.seq = s.seq
+	s.seq++
+	s.q.push(e)
+	if s.q.items[0].seq != e.seq || s.draining {
+		return // the timer is already due earlier, or the drainer re-arms
+	}
+	if s.delayTimer == nil {
+		s.delayTimer = time.AfterFunc(e.delay, s.delayExpired)
+	} else {
+		s.delayTimer.Reset(e.delay)
+	}
+}
+
+// delayExpired sends every packet that is due, in order. One run drains
+// at a time, so packets leave in deadline order even while the timer
+// fires again during a send.
+func (s *stage) delayExpired() {
+	f := s.f
+	f.mu.Lock()
+	if f.closed || s.draining {
+		f.mu.Unlock()
+		return
+	}
+	s.draining = true
+	for {
+		now := time.Now()
+		batch := s.batch[:0]
+		for len(s.q.items) > 0 && !s.q.items[0].at.After(now) {
+			batch = append(batch, s.q.pop())
+		}
+		s.batch = batch
+		if len(batch) == 0 {
+			if len(s.q.items) > 0 {
+				s.delayTimer.Reset(s.q.items[0].at.Sub(now))
+			}
+			s.draining = false
+			f.mu.Unlock()
+			return
+		}
+		f.mu.Unlock()
+		for i := range batch {
+			s.send(batch[i], nil)
+			batch[i] = entry{}
+		}
+		f.mu.Lock()
+		if f.closed {
+			s.draining = false
+			f.mu.Unlock()
+			return
+		}
+	}
+}
+
+// discard drops everything held and stops the timers; under the lock.
+func (s *stage) discard() {
+	if s.holdTimer != nil {
+		s.holdTimer.Stop()
+	}
+	if s.delayTimer != nil {
+		s.delayTimer.Stop()
+	}
+	if s.hasHeld && s.held.buf != nil {
+		putBuf(s.held.buf)
+	}
+	s.held, s.hasHeld = entry{}, false
+	for _, e := range s.q.items {
+		putBuf(e.buf)
+	}
+	clear(s.q.items)
+	s.q.items = s.q.items[:0]
+}
+
+// hit reports whether a draw falls under probability p.
+func hit(r uint64, p float64) bool {
+	return float64(r>>11)*0x1p-53 < p
+}
+
+// below maps a draw to [0, n) by the high half of a 128-bit product
+// (Lemire), uniform enough for faults.
+func below(r, n uint64) uint64 {
+	hi, _ := bits.Mul64(r, n)
+	return hi
+}
+
+// corrupt changes one byte of an IP packet to another value, choosing
+// among bytes some checksum covers so that the receiver must notice: all
+// of IPv4 (header checksum, then the transport checksum), and IPv6 from
+// the addresses on (the pseudo-header and the transport checksum); the
+// first IPv6 word and the hop limit are covered by nothing.
+func corrupt(pkt []byte, where, what uint64) {
+	start := 0
+	if pkt[0]>>4 == 6 && len(pkt) > 8 {
+		start = 8
+	}
+	i := start + int(below(where, uint64(len(pkt)-start)))
+	pkt[i] ^= byte(1 + below(what, 255))
+}
+
+var bufPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 2048)
+	return &b
+}}
+
+func getBuf(pkt []byte) *[]byte {
+	bp := bufPool.Get().(*[]byte)
+	*bp = append((*bp)[:0], pkt...)
+	return bp
+}
+
+func putBuf(bp *[]byte) { bufPool.Put(bp) }
+
+// delayQueue is a min-heap of entries by (at, seq), on a reused slice so
+// that a steady delay line allocates nothing (container/heap would box).
+type delayQueue struct{ items []entry }
+
+func (q *delayQueue) less(i, j int) bool {
+	a, b := &q.items[i], &q.items[j]
+	if !a.at.Equal(b.at) {
+		return a.at.Before(b.at)
+	}
+	return a.seq < b.seq
+}
+
+func (q *delayQueue) push(e entry) {
+	q.items = append(q.items, e)
+	i := len(q.items) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !q.less(i, p) {
+			break
+		}
+		q.items[i], q.items[p] = q.items[p], q.items[i]
+		i = p
+	}
+}
+
+func (q *delayQueue) pop() entry {
+	top := q.items[0]
+	n := len(q.items) - 1
+	q.items[0] = q.items[n]
+	q.items[n] = entry{}
+	q.items = q.items[:n]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && q.less(r, l) {
+			m = r
+		}
+		if !q.less(m, i) {
+			break
+		}
+		q.items[i], q.items[m] = q.items[m], q.items[i]
+		i = m
+	}
+	return top
+}
