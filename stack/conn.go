@@ -100,10 +100,24 @@ func (s *Stack) removeConn(c *Conn) {
 	s.timers.remove(c)
 }
 
-// after runs once a call into c's TCB has returned: free a CLOSED
-// connection, compact an orphan in TIME-WAIT, reschedule its timers, and
-// tell whoever waits on it.
+// after runs once a segment or a timer has been through c's TCB: settle
+// it, then tell whoever waits on it. The application's own calls settle
+// without notifying: the caller knows what it did, and a notification
+// answering every call would let an application that reacts to
+// notifications spin forever.
 func (s *Stack) after(c *Conn) {
+	s.settle(c)
+	if c.notify != nil {
+		c.notify.Notify()
+	}
+	if c.l != nil && c.l.notify != nil {
+		c.l.notify.Notify()
+	}
+}
+
+// settle frees a CLOSED connection, compacts an orphan in TIME-WAIT and
+// reschedules the connection's timers.
+func (s *Stack) settle(c *Conn) {
 	if c.fwdSlot && c.tcp.State() != tcp.StateSynReceived {
 		c.fwdSlot = false
 		if s.fwd != nil {
@@ -126,12 +140,6 @@ func (s *Stack) after(c *Conn) {
 			c.at = d.UnixNano()
 		}
 		s.timers.update(c)
-	}
-	if c.notify != nil {
-		c.notify.Notify()
-	}
-	if c.l != nil && c.l.notify != nil {
-		c.l.notify.Notify()
 	}
 }
 
@@ -188,7 +196,7 @@ func (s *Stack) Dial(now time.Time, local, remote netip.AddrPort) (*Conn, error)
 	c := s.newConn(t)
 	s.addConn(c)
 	c.tcp.OpenActive(now, tcp.OpenOptions{LocalPort: t.lport, RemotePort: t.rport, ISS: seq.Num(iss), TSOffset: s.tsOffset(&t)})
-	s.after(c)
+	s.settle(c)
 	return c, nil
 }
 
@@ -224,7 +232,7 @@ func (c *Conn) Writable() int { return c.tcp.Writable() }
 func (c *Conn) Read(now time.Time, p []byte) (int, error) {
 	c.s.now = now
 	n, err := c.tcp.Receive(now, p)
-	c.s.after(c)
+	c.s.settle(c)
 	return n, err
 }
 
@@ -232,7 +240,7 @@ func (c *Conn) Read(now time.Time, p []byte) (int, error) {
 func (c *Conn) Write(now time.Time, p []byte) (int, error) {
 	c.s.now = now
 	n, err := c.tcp.Send(now, p)
-	c.s.after(c)
+	c.s.settle(c)
 	return n, err
 }
 
@@ -241,7 +249,7 @@ func (c *Conn) Write(now time.Time, p []byte) (int, error) {
 func (c *Conn) CloseWrite(now time.Time) error {
 	c.s.now = now
 	err := c.tcp.Close(now)
-	c.s.after(c)
+	c.s.settle(c)
 	return err
 }
 
@@ -250,20 +258,20 @@ func (c *Conn) CloseWrite(now time.Time) error {
 func (c *Conn) Close(now time.Time) {
 	c.s.now = now
 	c.tcp.Detach(now)
-	c.s.after(c)
+	c.s.settle(c)
 }
 
 // Abort resets the connection (RST) at once: SO_LINGER with zero timeout.
 func (c *Conn) Abort(now time.Time) {
 	c.s.now = now
 	c.tcp.Abort(now)
-	c.s.after(c)
+	c.s.settle(c)
 }
 
 // SetKeepAlive configures keepalive (RFC 1122 §4.2.3.6).
 func (c *Conn) SetKeepAlive(now time.Time, on bool, idle, interval time.Duration, count int) {
 	c.tcp.SetKeepAlive(now, on, idle, interval, count)
-	c.s.after(c)
+	c.s.settle(c)
 }
 
 // SetNoDelay turns Nagle's algorithm off.
@@ -272,5 +280,5 @@ func (c *Conn) SetNoDelay(on bool) { c.tcp.SetNoDelay(on) }
 // SetUserTimeout sets the RFC 5482 user timeout.
 func (c *Conn) SetUserTimeout(now time.Time, d time.Duration) {
 	c.tcp.SetUserTimeout(now, d)
-	c.s.after(c)
+	c.s.settle(c)
 }

@@ -104,7 +104,7 @@ func (r *ForwarderRequest) Complete(now time.Time) (*Conn, error) {
 	c.fwdSlot = true
 	s.addConn(c)
 	c.tcp.ListenSyn(now, tcp.OpenOptions{LocalPort: r.t.lport, ISS: s.isn(&r.t, now), TSOffset: s.tsOffset(&r.t)}, &r.syn)
-	s.after(c)
+	s.settle(c)
 	return c, nil
 }
 
