@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"net"
 	"math/rand/v2"
 	"net/netip"
 	"time"
@@ -297,3 +298,14 @@ func (o hostObserver) ConnEvent(now time.Time, id stack.ID, e *tcp.Event) {
 func (h *Host) String() string { return fmt.Sprintf("%s(%v)", h.Name, h.Addr()) }
 
 var _ link.Endpoint = (*endpoint)(nil)
+
+// Send puts a raw IP packet on the host's first link as if its stack had
+// sent it: an attacker forging segments, a stale segment replayed, a SYN
+// from a spoofed address. The stack never sees it.
+func (h *Host) Send(pkt []byte, why string) error {
+	if len(h.eps) == 0 {
+		return net.ErrClosed
+	}
+	h.lastWhy = why
+	return h.eps[0].WritePacket(pkt)
+}
