@@ -2,8 +2,8 @@ package sim
 
 import (
 	"fmt"
-	"net"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"time"
 
