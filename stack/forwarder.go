@@ -21,7 +21,6 @@ type ForwarderRequest struct {
 	s       *Stack
 	t       tuple
 	syn     wire.Segment
-	opts    [1]wire.Options
 	at      int64
 	slotIdx int
 	done    bool

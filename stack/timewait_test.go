@@ -82,8 +82,7 @@ func TestTimeWaitMemory(t *testing.T) {
 	a := net.AddHost("A", addrA, stack.Config{TimeWaitMax: 2 * n})
 	b := net.AddHost("B", addrB, stack.Config{})
 	net.Connect(a, b, sim.LinkConfig{Delay: time.Millisecond})
-	var per float64
-	per = heapGrowth(n, func() { closeMany(t, net, a, b, n, 100) })
+	per := heapGrowth(n, func() { closeMany(t, net, a, b, n, 100) })
 	conns, half, tw := a.Stack.Len()
 	if conns != 0 || half != 0 || tw != n {
 		t.Fatalf("A holds %d conns, %d half-open, %d TIME-WAIT; want 0, 0, %d", conns, half, tw, n)

@@ -205,8 +205,7 @@ func runWorkload(t *testing.T, seed uint64, conns, parallel, maxSize int, lc sim
 		})
 	}))
 	active := 0
-	var start func()
-	start = func() {
+	start := func() {
 		for active < parallel && len(clients) < conns {
 			c, err := a.Stack.Dial(n.Now(), netip.AddrPort{}, netip.AddrPortFrom(addrB, 80))
 			if err != nil {
@@ -215,12 +214,7 @@ func runWorkload(t *testing.T, seed uint64, conns, parallel, maxSize int, lc sim
 			p := &peer{n: n, c: c, size: rng.IntN(maxSize + 1), buf: buf,
 				sendKey: uint64(c.LocalAddr().Port()) << 1, recvKey: uint64(c.LocalAddr().Port())<<1 | 1}
 			active++
-			c.SetNotifier(stack.NotifyFunc(func() {
-				p.Notify()
-				if c.State() == tcp.StateClosed && !p.scheduled && p.closed {
-					return
-				}
-			}))
+			c.SetNotifier(p)
 			clients = append(clients, p)
 			pp := p
 			n.After(0, func() { pp.pump() })

@@ -1,0 +1,94 @@
+package stack_test
+
+import (
+	"errors"
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/synack/synack/sim"
+	"github.com/synack/synack/stack"
+	"github.com/synack/synack/tcp"
+)
+
+// establish dials from local to remote and runs until the handshake ends.
+func establish(t *testing.T, n *sim.Network, h *sim.Host, local, remote netip.AddrPort) *stack.Conn {
+	t.Helper()
+	c, err := h.Stack.Dial(n.Now(), local, remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.RunFor(time.Second)
+	if c.State() != tcp.StateEstablished {
+		t.Fatalf("dial %v → %v: %v (%v)", local, remote, c.State(), c.Err())
+	}
+	return c
+}
+
+// A SYN with a higher sequence number reopens a 4-tuple that the server
+// holds in TIME-WAIT, before 2MSL ends (RFC 9293 §3.6.1, RFC 6191).
+func TestTimeWaitReopenedByNewSYN(t *testing.T) {
+	n, a, b, _ := twoHosts(t, 5, sim.LinkConfig{}, stack.Config{}, stack.Config{})
+	ln, _ := b.Stack.Listen(srv, 0)
+	local := netip.AddrPortFrom(addrA, 45000)
+	c := establish(t, n, a, local, srv)
+	// The server closes first (as HTTP/1.0 servers do) and ends in TIME-WAIT.
+	sc := ln.Accept()
+	if sc == nil {
+		t.Fatal("nothing accepted")
+	}
+	sc.Close(n.Now())
+	n.RunFor(100 * time.Millisecond)
+	c.Close(n.Now())
+	n.RunFor(time.Second)
+	if _, _, tw := b.Stack.Len(); tw != 1 {
+		t.Fatalf("server TIME-WAIT records %d, want 1", tw)
+	}
+	// Ten seconds later the client reuses its port: its new ISN is 2.5M
+	// beyond the old one (RFC 6528 clock), above the server's RCV.NXT.
+	n.RunFor(10 * time.Second)
+	establish(t, n, a, local, srv)
+	if _, _, tw := b.Stack.Len(); tw != 0 {
+		t.Fatal("TIME-WAIT record not replaced by the new connection")
+	}
+	if sc2 := ln.Accept(); sc2 == nil || sc2.State() != tcp.StateEstablished {
+		t.Fatalf("server side of the reopened connection: %v", sc2)
+	}
+}
+
+// Dial may reuse a 4-tuple of its own TIME-WAIT only as tcp_tw_reuse says:
+// never for a remote peer by default (loopback only), and with the policy
+// on, when timestamps were used and a second has passed; the new ISN then
+// lies beyond the old SND.NXT + 65535.
+func TestDialTimeWaitReuse(t *testing.T) {
+	run := func(policy stack.TWReuse, wait time.Duration) (*stack.Conn, *sim.Host, error) {
+		n, a, b, _ := twoHosts(t, 6, sim.LinkConfig{}, stack.Config{TWReuse: policy}, stack.Config{})
+		ln, _ := b.Stack.Listen(srv, 0)
+		acceptAndCloseOnFIN(n, ln)
+		local := netip.AddrPortFrom(addrA, 45000)
+		c := establish(t, n, a, local, srv)
+		c.Close(n.Now())
+		n.RunFor(time.Second)
+		if _, _, tw := a.Stack.Len(); tw != 1 {
+			t.Fatalf("client TIME-WAIT records %d, want 1", tw)
+		}
+		n.RunFor(wait)
+		c2, err := a.Stack.Dial(n.Now(), local, srv)
+		n.RunFor(time.Second)
+		return c2, a, err
+	}
+	if _, _, err := run(stack.TWReuseLoopback, 5*time.Second); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("default policy, remote peer: %v, want EADDRINUSE", err)
+	}
+	if _, _, err := run(stack.TWReuseOn, 0); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("policy on, within a second of the last segment: %v, want EADDRINUSE", err)
+	}
+	c2, a, err := run(stack.TWReuseOn, 5*time.Second)
+	if err != nil || c2.State() != tcp.StateEstablished {
+		t.Fatalf("policy on after 5 s: %v, %v", err, c2)
+	}
+	if _, _, tw := a.Stack.Len(); tw != 0 {
+		t.Fatal("the reused TIME-WAIT record is still there")
+	}
+}
