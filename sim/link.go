@@ -108,6 +108,9 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 		return net.ErrClosed
 	}
 	p := append([]byte(nil), pkt...)
+	if n.pcap != nil {
+		n.pcap.WritePacket(n.now, p)
+	}
 	ev := &PacketEvent{From: e.host, To: e.peer().host, Pkt: p, Why: e.host.lastWhy}
 	if pp, err := wire.ParsePacket(p); err == nil {
 		ev.Seg = &pp.Segment

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/synack/synack/link"
+	"github.com/synack/synack/link/pcap"
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
 	"github.com/synack/synack/wire"
@@ -29,6 +30,7 @@ type Network struct {
 	links  []*Link
 	rules  []*Rule
 	obs    Observer
+	pcap   *pcap.Writer
 	steps  uint64
 }
 
@@ -49,6 +51,11 @@ func (n *Network) Now() time.Time { return n.now }
 
 // Elapsed returns the virtual time since the start.
 func (n *Network) Elapsed() time.Duration { return n.now.Sub(Epoch) }
+
+// SetCapture records every packet as its sender puts it on a link, with
+// virtual timestamps, as a capture on each sender's interface would: a
+// packet lost on the way is in the file, its duplicate is not.
+func (n *Network) SetCapture(w *pcap.Writer) { n.pcap = w }
 
 // SetObserver sets who sees packets and connection events.
 func (n *Network) SetObserver(o Observer) { n.obs = o }

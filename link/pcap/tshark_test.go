@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/synack/synack/internal/tsharktest"
 	"github.com/synack/synack/link"
 	"github.com/synack/synack/link/internal/pkttest"
 )
@@ -115,30 +115,6 @@ func capture(t *testing.T, flows [][2]netip.AddrPort) string {
 	return path
 }
 
-// tshark runs tshark with a fresh HOME and temp dir, so that it reads and
-// writes no configuration of the machine's.
-func tshark(t *testing.T, args ...string) string {
-	t.Helper()
-	bin, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("SYNACK_REQUIRE_NETNS") == "1" {
-			t.Fatal("tshark not installed and SYNACK_REQUIRE_NETNS=1")
-		}
-		t.Skip("tshark not installed (apt-get install tshark); CI sets SYNACK_REQUIRE_NETNS=1 to require it")
-	}
-	home := t.TempDir()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(),
-		"HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
-		"TMPDIR="+home, "WIRESHARK_CONFIG_DIR="+filepath.Join(home, "ws"))
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("tshark %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return stdout.String()
-}
-
 // fields are what the tests ask tshark of each packet.
 var fields = []string{"frame.protocols", "ip.src", "ipv6.src", "tcp.srcport", "tcp.flags",
 	"tcp.seq", "tcp.ack", "tcp.len", "ip.checksum.status", "tcp.checksum.status",
@@ -152,31 +128,10 @@ const (
 	sevNote      = "4194304" // PI_NOTE
 )
 
-// decode returns, per packet of the file, fields by name, with checksum
-// checking on and absolute sequence numbers.
+// decode returns, per packet of the file, the fields by name.
 func decode(t *testing.T, path string) []map[string]string {
 	t.Helper()
-	args := []string{"-r", path, "-n",
-		"-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
-		"-o", "tcp.relative_sequence_numbers:FALSE", "-o", "tcp.analyze_sequence_numbers:TRUE",
-		"-T", "fields", "-E", "separator=|", "-E", "occurrence=a"}
-	for _, f := range fields {
-		args = append(args, "-e", f)
-	}
-	out := tshark(t, args...)
-	var pkts []map[string]string
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		v := strings.Split(line, "|")
-		if len(v) != len(fields) {
-			t.Fatalf("%d fields in %q", len(v), line)
-		}
-		m := map[string]string{"line": line}
-		for i, f := range fields {
-			m[f] = v[i]
-		}
-		pkts = append(pkts, m)
-	}
-	return pkts
+	return tsharktest.Decode(t, path, fields...)
 }
 
 // TestTsharkDecodesConversation is the check that the files are real pcap:
