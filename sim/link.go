@@ -111,7 +111,8 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 	if n.pcap != nil {
 		n.pcap.WritePacket(n.now, p)
 	}
-	ev := &PacketEvent{From: e.host, To: e.peer().host, Pkt: p, Why: e.host.lastWhy}
+	n.pktID++
+	ev := &PacketEvent{ID: n.pktID, From: e.host, To: e.peer().host, Pkt: p, Why: e.host.lastWhy}
 	if pp, err := wire.ParsePacket(p); err == nil {
 		ev.Seg = &pp.Segment
 	}

@@ -32,6 +32,7 @@ type Network struct {
 	obs    Observer
 	pcap   *pcap.Writer
 	steps  uint64
+	pktID  uint64
 }
 
 // New returns an empty network whose random decisions all come from seed.
@@ -280,6 +281,7 @@ func (k PacketKind) String() string {
 
 // PacketEvent is one packet's fate.
 type PacketEvent struct {
+	ID       uint64 // the packet's number, shared by all its events (a duplicate too)
 	Kind     PacketKind
 	From, To *Host
 	Pkt      []byte

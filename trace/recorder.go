@@ -1,0 +1,177 @@
+package trace
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"syscall"
+	"time"
+
+	"github.com/synack/synack/seq"
+	"github.com/synack/synack/sim"
+	"github.com/synack/synack/stack"
+	"github.com/synack/synack/tcp"
+	"github.com/synack/synack/wire"
+)
+
+// Recorder is a sim.Observer that keeps a run's events. It works out
+// relative sequence numbers from the SYNs it sees: each SYN a host sends
+// starts an incarnation of that 4-tuple, and a segment's rseq/rack are
+// fixed when it is sent, so a stale segment delivered later still counts
+// from the incarnation it belongs to.
+type Recorder struct {
+	Events []Event
+
+	// Timers chooses which timer events are kept; nil keeps all.
+	Timers func(e *tcp.Event) bool
+
+	isn      map[string]seq.Num // host+" "+conn → ISN of the current incarnation
+	byPacket map[uint64]rel
+	lastRecv map[string]Event // host → the segment being processed
+}
+
+type rel struct {
+	rseq, rack *uint32
+}
+
+// NewRecorder returns an empty recorder.
+func NewRecorder() *Recorder {
+	return &Recorder{isn: map[string]seq.Num{}, byPacket: map[uint64]rel{}, lastRecv: map[string]Event{}}
+}
+
+func since(now time.Time) time.Duration { return now.Sub(sim.Epoch) }
+
+func connString(src, dst netip.Addr, sp, dp uint16) string {
+	return netip.AddrPortFrom(src, sp).String() + "→" + netip.AddrPortFrom(dst, dp).String()
+}
+
+// Packet implements sim.Observer.
+func (r *Recorder) Packet(now time.Time, e *sim.PacketEvent) {
+	if e.Seg == nil {
+		return // not a TCP segment we could parse (corrupted on the way)
+	}
+	s := e.Seg
+	pp, err := wire.ParsePacket(e.Pkt)
+	src, dst := e.From.Addr(), e.To.Addr()
+	if err == nil {
+		src, dst = pp.Src, pp.Dst
+	}
+	ev := Event{T: since(now), Packet: e.ID, Flags: s.Flags.String(), Seq: uint32(s.Seq), Ack: uint32(s.Ack),
+		Len: len(s.Payload), Win: s.Wnd}
+	if s.Flags&wire.FlagSYN != 0 || s.Opts.NumSACK > 0 {
+		ev.Opts = s.Opts.String()
+	}
+	fromKey := e.From.Name + " " + connString(src, dst, s.SrcPort, s.DstPort)
+	toKey := e.To.Name + " " + connString(dst, src, s.DstPort, s.SrcPort)
+	switch e.Kind {
+	case sim.PacketSent:
+		if s.Flags&wire.FlagSYN != 0 {
+			r.isn[fromKey] = s.Seq
+		}
+		var rl rel
+		if isn, ok := r.isn[fromKey]; ok {
+			v := uint32(s.Seq - isn)
+			rl.rseq = &v
+		}
+		if isn, ok := r.isn[toKey]; ok && s.Flags&wire.FlagACK != 0 {
+			v := uint32(s.Ack - isn)
+			rl.rack = &v
+		}
+		r.byPacket[e.ID] = rl
+		ev.Host, ev.Peer, ev.Event = e.From.Name, e.To.Name, KindSend
+		ev.Conn = connString(src, dst, s.SrcPort, s.DstPort)
+		ev.Cause, ev.Delay = e.Why, e.Delay
+	case sim.PacketDelivered:
+		ev.Host, ev.Peer, ev.Event = e.To.Name, e.From.Name, KindRecv
+		ev.Conn = connString(dst, src, s.DstPort, s.SrcPort)
+	case sim.PacketDropped, sim.PacketCorrupted:
+		ev.Host, ev.Peer, ev.Event = e.From.Name, e.To.Name, KindDrop
+		ev.Conn = connString(src, dst, s.SrcPort, s.DstPort)
+		ev.Cause = e.Why
+		if e.Kind == sim.PacketCorrupted {
+			ev.Cause = "corrupted on the link (the receiver's checksum will fail)"
+		}
+	case sim.PacketDuplicated:
+		ev.Host, ev.Peer, ev.Event = e.From.Name, e.To.Name, KindDup
+		ev.Conn = connString(src, dst, s.SrcPort, s.DstPort)
+		ev.Cause = e.Why
+	}
+	rl := r.byPacket[e.ID]
+	ev.RSeq, ev.RAck = rl.rseq, rl.rack
+	r.Events = append(r.Events, ev)
+	if ev.Event == KindRecv {
+		r.lastRecv[ev.Host] = ev
+	}
+}
+
+// Conn implements sim.Observer.
+func (r *Recorder) Conn(now time.Time, h *sim.Host, id stack.ID, e *tcp.Event) {
+	ev := Event{T: since(now), Host: h.Name, Conn: id.String(), Cause: e.Cause}
+	switch e.Kind {
+	case tcp.EventState:
+		ev.Event, ev.From, ev.To = KindState, e.From.String(), e.To.String()
+	case tcp.EventTimer:
+		if r.Timers != nil && !r.Timers(e) {
+			return
+		}
+		ev.Event, ev.Timer, ev.Action = KindTimer, e.Timer.String(), e.Action.String()
+		if e.Action == tcp.TimerSet {
+			ev.In = e.Deadline.Sub(now)
+		}
+	case tcp.EventDrop:
+		// A segment refused by the connection's rules: the receiver drops
+		// the packet it is processing.
+		last, ok := r.lastRecv[h.Name]
+		if !ok {
+			return
+		}
+		ev = last
+		ev.T, ev.Event, ev.Cause, ev.Text = since(now), KindDrop, e.Cause, "refused by "+h.Name
+		ev.Host, ev.Peer = h.Name, last.Peer
+	case tcp.EventUser:
+		ev.Event, ev.Call, ev.Err = KindUser, e.Call, ErrName(e.Err)
+	}
+	r.Events = append(r.Events, ev)
+}
+
+// HostEvent implements sim.Observer.
+func (r *Recorder) HostEvent(now time.Time, h *sim.Host, what string) {
+	r.Events = append(r.Events, Event{T: since(now), Host: h.Name, Event: KindHost, Text: what})
+}
+
+// User records an application's call and its result.
+func (r *Recorder) User(now time.Time, host, call string, n int, err error) {
+	r.Events = append(r.Events, Event{T: since(now), Host: host, Event: KindUser, Call: call, N: n, Err: ErrName(err)})
+}
+
+// Note records a line of narration.
+func (r *Recorder) Note(now time.Time, host, text string) {
+	r.Events = append(r.Events, Event{T: since(now), Host: host, Event: KindNote, Text: text})
+}
+
+// ErrName names an error as the traces do: the errno for system errors
+// (ECONNRESET, ETIMEDOUT...), EOF, or the error's text.
+func ErrName(err error) string {
+	if err == nil {
+		return ""
+	}
+	if errors.Is(err, io.EOF) {
+		return "EOF"
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		if n, ok := errnoNames[errno]; ok {
+			return n
+		}
+		return fmt.Sprintf("errno %d", int(errno))
+	}
+	return err.Error()
+}
+
+var errnoNames = map[syscall.Errno]string{
+	syscall.ECONNRESET: "ECONNRESET", syscall.ECONNREFUSED: "ECONNREFUSED", syscall.ETIMEDOUT: "ETIMEDOUT",
+	syscall.EPIPE: "EPIPE", syscall.ENOTCONN: "ENOTCONN", syscall.EADDRINUSE: "EADDRINUSE",
+	syscall.EADDRNOTAVAIL: "EADDRNOTAVAIL", syscall.ECONNABORTED: "ECONNABORTED", syscall.EHOSTUNREACH: "EHOSTUNREACH",
+	syscall.ENETUNREACH: "ENETUNREACH",
+}
