@@ -140,7 +140,7 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 		depart = e.txFree
 	}
 	copies := 1
-	extra := time.Duration(0)
+	extra, gap := time.Duration(0), time.Microsecond
 	if r := n.match(ev); r != nil {
 		switch r.Action {
 		case ActDrop:
@@ -150,6 +150,8 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 			extra = r.Delay
 		case ActDup:
 			copies = 2
+		case ActDupLate:
+			copies, gap = 2, r.Delay
 		}
 	} else {
 		switch {
@@ -180,7 +182,7 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 			e.report(ev, PacketDuplicated, "duplicated")
 		}
 		dst := e.peer()
-		n.schedule(at.Add(time.Duration(i)*time.Microsecond), func() { dst.receive(p, ev) })
+		n.schedule(at.Add(time.Duration(i)*gap), func() { dst.receive(p, ev) })
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ const (
 	ActDrop  Action = iota // lose the packet
 	ActDelay               // hold it for Delay, then deliver
 	ActDup                 // deliver it twice
+	ActDupLate             // deliver it, and a stale copy Delay later
 )
 
 // Rule is a scripted fault: "drop the first segment from B to A with FIN

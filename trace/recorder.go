@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"syscall"
 	"time"
 
@@ -26,7 +27,11 @@ type Recorder struct {
 	// Timers chooses which timer events are kept; nil keeps all.
 	Timers func(e *tcp.Event) bool
 
-	isn      map[string]seq.Num // host+" "+conn → ISN of the current incarnation
+	// Keep, if set, decides which events are kept (a flood's thousands of
+	// spoofed SYNs need not all be drawn).
+	Keep func(e *Event) bool
+
+	isn      map[string][]seq.Num // host+" "+conn → ISNs of its incarnations, oldest first
 	byPacket map[uint64]rel
 	lastRecv map[string]Event // host → the segment being processed
 }
@@ -37,7 +42,28 @@ type rel struct {
 
 // NewRecorder returns an empty recorder.
 func NewRecorder() *Recorder {
-	return &Recorder{isn: map[string]seq.Num{}, byPacket: map[uint64]rel{}, lastRecv: map[string]Event{}}
+	return &Recorder{isn: map[string][]seq.Num{}, byPacket: map[uint64]rel{}, lastRecv: map[string]Event{}}
+}
+
+// relative returns v relative to the incarnation it most likely belongs
+// to: the ISN it lies closest after (an old duplicate still counts from
+// its own incarnation's ISN).
+func (r *Recorder) relative(key string, v seq.Num) *uint32 {
+	var best *uint32
+	for _, isn := range r.isn[key] {
+		d := uint32(v - isn)
+		if d < 1<<30 && (best == nil || d <= *best) {
+			best = &d
+		}
+	}
+	return best
+}
+
+func (r *Recorder) add(ev Event) {
+	if r.Keep != nil && !r.Keep(&ev) {
+		return
+	}
+	r.Events = append(r.Events, ev)
 }
 
 func since(now time.Time) time.Duration { return now.Sub(sim.Epoch) }
@@ -66,17 +92,13 @@ func (r *Recorder) Packet(now time.Time, e *sim.PacketEvent) {
 	toKey := e.To.Name + " " + connString(dst, src, s.DstPort, s.SrcPort)
 	switch e.Kind {
 	case sim.PacketSent:
-		if s.Flags&wire.FlagSYN != 0 {
-			r.isn[fromKey] = s.Seq
+		if s.Flags&wire.FlagSYN != 0 && !slices.Contains(r.isn[fromKey], s.Seq) {
+			r.isn[fromKey] = append(r.isn[fromKey], s.Seq)
 		}
 		var rl rel
-		if isn, ok := r.isn[fromKey]; ok {
-			v := uint32(s.Seq - isn)
-			rl.rseq = &v
-		}
-		if isn, ok := r.isn[toKey]; ok && s.Flags&wire.FlagACK != 0 {
-			v := uint32(s.Ack - isn)
-			rl.rack = &v
+		rl.rseq = r.relative(fromKey, s.Seq)
+		if s.Flags&wire.FlagACK != 0 {
+			rl.rack = r.relative(toKey, s.Ack)
 		}
 		r.byPacket[e.ID] = rl
 		ev.Host, ev.Peer, ev.Event = e.From.Name, e.To.Name, KindSend
@@ -99,7 +121,7 @@ func (r *Recorder) Packet(now time.Time, e *sim.PacketEvent) {
 	}
 	rl := r.byPacket[e.ID]
 	ev.RSeq, ev.RAck = rl.rseq, rl.rack
-	r.Events = append(r.Events, ev)
+	r.add(ev)
 	if ev.Event == KindRecv {
 		r.lastRecv[ev.Host] = ev
 	}
@@ -132,22 +154,22 @@ func (r *Recorder) Conn(now time.Time, h *sim.Host, id stack.ID, e *tcp.Event) {
 	case tcp.EventUser:
 		ev.Event, ev.Call, ev.Err = KindUser, e.Call, ErrName(e.Err)
 	}
-	r.Events = append(r.Events, ev)
+	r.add(ev)
 }
 
 // HostEvent implements sim.Observer.
 func (r *Recorder) HostEvent(now time.Time, h *sim.Host, what string) {
-	r.Events = append(r.Events, Event{T: since(now), Host: h.Name, Event: KindHost, Text: what})
+	r.add(Event{T: since(now), Host: h.Name, Event: KindHost, Text: what})
 }
 
 // User records an application's call and its result.
-func (r *Recorder) User(now time.Time, host, call string, n int, err error) {
-	r.Events = append(r.Events, Event{T: since(now), Host: host, Event: KindUser, Call: call, N: n, Err: ErrName(err)})
+func (r *Recorder) User(now time.Time, host, conn, call string, n int, err error) {
+	r.add(Event{T: since(now), Host: host, Conn: conn, Event: KindUser, Call: call, N: n, Err: ErrName(err)})
 }
 
 // Note records a line of narration.
 func (r *Recorder) Note(now time.Time, host, text string) {
-	r.Events = append(r.Events, Event{T: since(now), Host: host, Event: KindNote, Text: text})
+	r.add(Event{T: since(now), Host: host, Event: KindNote, Text: text})
 }
 
 // ErrName names an error as the traces do: the errno for system errors
