@@ -90,8 +90,9 @@ func (r *Recorder) Packet(now time.Time, e *sim.PacketEvent) {
 	}
 	fromKey := e.From.Name + " " + connString(src, dst, s.SrcPort, s.DstPort)
 	toKey := e.To.Name + " " + connString(dst, src, s.DstPort, s.SrcPort)
-	switch e.Kind {
-	case sim.PacketSent:
+	// The first event of a packet — sent, or lost at once — fixes its
+	// place in the sequence spaces.
+	if _, seen := r.byPacket[e.ID]; !seen {
 		if s.Flags&wire.FlagSYN != 0 && !slices.Contains(r.isn[fromKey], s.Seq) {
 			r.isn[fromKey] = append(r.isn[fromKey], s.Seq)
 		}
@@ -101,6 +102,9 @@ func (r *Recorder) Packet(now time.Time, e *sim.PacketEvent) {
 			rl.rack = r.relative(toKey, s.Ack)
 		}
 		r.byPacket[e.ID] = rl
+	}
+	switch e.Kind {
+	case sim.PacketSent:
 		ev.Host, ev.Peer, ev.Event = e.From.Name, e.To.Name, KindSend
 		ev.Conn = connString(src, dst, s.SrcPort, s.DstPort)
 		ev.Cause, ev.Delay = e.Why, e.Delay

@@ -1,0 +1,233 @@
+package scenario
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/synack/synack/sim"
+	"github.com/synack/synack/stack"
+	"github.com/synack/synack/tcp"
+	"github.com/synack/synack/trace"
+)
+
+// World is a scenario's run: the network, its hosts, the recorder, and
+// the helpers the scripts use to act as applications. Every application
+// call is recorded as a "user" event.
+type World struct {
+	S   *Scenario
+	P   Params
+	Net *sim.Network
+	A   *sim.Host
+	B   *sim.Host
+	Rec *trace.Recorder
+
+	link   *sim.Link
+	notes  []string
+	fails  []string
+	offset time.Duration // added to this run's times, after the events in before
+	before []trace.Event // events of an earlier run shown first (syn-flood, two-way-handshake)
+}
+
+func newWorld(s *Scenario, p Params) *World {
+	if p.Seed == 0 {
+		p.Seed = 1
+	}
+	w := &World{S: s, P: p, Net: sim.New(p.Seed), Rec: trace.NewRecorder()}
+	w.Net.SetObserver(w.Rec)
+	return w
+}
+
+// setup creates hosts A and B joined by one link; mod, if set, adjusts a
+// host's stack settings.
+func (w *World) setup(modA, modB func(*stack.Config)) {
+	ca, cb := w.P.stackConfig(), w.P.stackConfig()
+	if modA != nil {
+		modA(&ca)
+	}
+	if modB != nil {
+		modB(&cb)
+	}
+	w.A = w.Net.AddHost("A", AddrA, ca)
+	w.B = w.Net.AddHost("B", AddrB, cb)
+	w.link = w.Net.Connect(w.A, w.B, w.P.link())
+}
+
+func (w *World) now() time.Time { return w.Net.Now() }
+
+func (w *World) events() []trace.Event {
+	out := append([]trace.Event(nil), w.before...)
+	for _, e := range w.Rec.Events {
+		e.T += w.offset
+		out = append(out, e)
+	}
+	return out
+}
+
+// fail records a failed check made while the scenario ran.
+func (w *World) fail(format string, args ...any) { w.fails = append(w.fails, fmt.Sprintf(format, args...)) }
+
+// At runs f at virtual time d; After runs f d from now.
+func (w *World) At(d time.Duration, f func())    { w.Net.At(d, f) }
+func (w *World) After(d time.Duration, f func()) { w.Net.After(d, f) }
+
+// Note narrates.
+func (w *World) Note(host, text string) { w.Rec.Note(w.now(), host, text) }
+
+// Report adds a figure to the result.
+func (w *World) Report(s string) { w.notes = append(w.notes, s) }
+
+// script adds a scripted fault.
+func (w *World) script(r *sim.Rule) *sim.Rule { return w.Net.Script(r) }
+
+func connName(c *stack.Conn) string { return c.ID().String() }
+
+// Listen opens a listener on host h, port p.
+func (w *World) Listen(h *sim.Host, port uint16) *stack.Listener {
+	ln, err := h.Stack.Listen(netip.AddrPortFrom(h.Addr(), port), 0)
+	w.Rec.User(w.now(), h.Name, netip.AddrPortFrom(h.Addr(), port).String(), "listen", 0, err)
+	return ln
+}
+
+// Dial opens a connection from h (local port lport, 0 for ephemeral) to
+// the host to, port p.
+func (w *World) Dial(h *sim.Host, lport uint16, to *sim.Host, port uint16) *stack.Conn {
+	c, err := h.Stack.Dial(w.now(), netip.AddrPortFrom(h.Addr(), lport), netip.AddrPortFrom(to.Addr(), port))
+	conn := ""
+	if c != nil {
+		conn = connName(c)
+	}
+	w.Rec.User(w.now(), h.Name, conn, "open", 0, err)
+	return c
+}
+
+// Write sends data on c.
+func (w *World) Write(h *sim.Host, c *stack.Conn, data []byte) {
+	n, err := c.Write(w.now(), data)
+	w.Rec.User(w.now(), h.Name, connName(c), "send", n, err)
+}
+
+// Shutdown is RFC 9293's CLOSE: no more data from this side (half-close,
+// shutdown(SHUT_WR)).
+func (w *World) Shutdown(h *sim.Host, c *stack.Conn) {
+	err := c.CloseWrite(w.now())
+	w.Rec.User(w.now(), h.Name, connName(c), "shutdown", 0, err)
+}
+
+// Close is close(2): the application lets go; FIN, or RST with unread data.
+func (w *World) Close(h *sim.Host, c *stack.Conn) {
+	c.Close(w.now())
+	w.Rec.User(w.now(), h.Name, connName(c), "close", 0, nil)
+}
+
+// Abort resets the connection (SO_LINGER 0).
+func (w *World) Abort(h *sim.Host, c *stack.Conn) {
+	c.Abort(w.now())
+	w.Rec.User(w.now(), h.Name, connName(c), "abort", 0, nil)
+}
+
+// App is an application on one connection, reacting to what happens.
+type App struct {
+	NoRead        bool          // never read (the data stays unread)
+	OnEstablished func()        // the handshake completed
+	OnData        func(n int)   // data was read
+	OnEOF         func()        // the peer's FIN: read returned end-of-file
+	OnError       func(error)   // reset, refused, timed out
+	OnClosed      func()        // the connection reached CLOSED
+	Read          []byte        // everything read
+	EOF           bool
+	Err           error
+	estab, closed bool
+	scheduled     bool
+}
+
+// Run attaches app to connection c of host h.
+func (w *World) Run(h *sim.Host, c *stack.Conn, app *App) *App {
+	if app == nil {
+		app = &App{}
+	}
+	c.SetNotifier(stack.NotifyFunc(func() {
+		if !app.scheduled {
+			app.scheduled = true
+			w.Net.After(0, func() { app.scheduled = false; w.pump(h, c, app) })
+		}
+	}))
+	w.Net.After(0, func() { w.pump(h, c, app) })
+	return app
+}
+
+func (w *World) pump(h *sim.Host, c *stack.Conn, app *App) {
+	st := c.State()
+	if !app.estab && st.Synchronized() {
+		app.estab = true
+		if app.OnEstablished != nil {
+			app.OnEstablished()
+		}
+	}
+	if !app.NoRead && !app.EOF && app.Err == nil {
+		buf := make([]byte, 64<<10)
+		total := 0
+		for {
+			n, err := c.Read(w.now(), buf)
+			app.Read = append(app.Read, buf[:n]...)
+			total += n
+			if err == io.EOF {
+				if total > 0 {
+					w.Rec.User(w.now(), h.Name, connName(c), "read", total, nil)
+					total = 0
+				}
+				app.EOF = true
+				w.Rec.User(w.now(), h.Name, connName(c), "read-eof", 0, nil)
+				break
+			}
+			if err != nil {
+				app.Err = err
+				w.Rec.User(w.now(), h.Name, connName(c), "read", total, err)
+				total = 0
+				break
+			}
+			if n == 0 {
+				break
+			}
+		}
+		if total > 0 {
+			w.Rec.User(w.now(), h.Name, connName(c), "read", total, nil)
+			if app.OnData != nil {
+				app.OnData(total)
+			}
+		}
+		if app.EOF && app.OnEOF != nil {
+			f := app.OnEOF
+			app.OnEOF = nil
+			f()
+		}
+		if app.Err != nil && app.OnError != nil {
+			app.OnError(app.Err)
+		}
+	}
+	if app.NoRead && app.Err == nil && c.Err() != nil {
+		app.Err = c.Err()
+		if app.OnError != nil {
+			app.OnError(app.Err)
+		}
+	}
+	if !app.closed && c.State() == tcp.StateClosed {
+		app.closed = true
+		if app.OnClosed != nil {
+			app.OnClosed()
+		}
+	}
+}
+
+// Serve accepts every connection on ln and runs a fresh App from mk on it.
+func (w *World) Serve(h *sim.Host, ln *stack.Listener, mk func(c *stack.Conn) *App) {
+	ln.SetNotifier(stack.NotifyFunc(func() {
+		w.Net.After(0, func() {
+			for c := ln.Accept(); c != nil; c = ln.Accept() {
+				w.Rec.User(w.now(), h.Name, connName(c), "accept", 0, nil)
+				w.Run(h, c, mk(c))
+			}
+		})
+	}))
+}
