@@ -71,7 +71,7 @@ func init() {
 	})
 
 	register(&Scenario{
-		Name: "simultaneous-open",
+		Name:    "simultaneous-open",
 		Summary: "both sides open at once: SYN, SYN, SYN+ACK, SYN+ACK",
 		Doc: "A and B each actively open to the other's port at the same moment. Each SYN arrives in " +
 			"SYN-SENT, so each side moves to SYN-RECEIVED and answers SYN+ACK with its original ISN; each " +
@@ -103,7 +103,7 @@ func init() {
 	})
 
 	register(&Scenario{
-		Name: "lost-syn",
+		Name:    "lost-syn",
 		Summary: "A's SYN is lost twice: retransmitted after 1 s, then 2 s later; the connection opens",
 		Doc: "The first two SYNs are dropped. A's retransmission timer starts at the initial RTO of 1 s " +
 			"(RFC 6298 §2.1) and doubles after each timeout (§5.5): SYNs leave at 0 s, 1 s and 3 s, all with " +
@@ -138,7 +138,7 @@ func init() {
 	})
 
 	register(&Scenario{
-		Name: "lost-synack",
+		Name:    "lost-synack",
 		Summary: "B's SYN+ACK is lost: a retransmission (of the SYN or the SYN+ACK) opens the connection",
 		Doc: "B's first SYN+ACK is dropped. B holds a half-open entry in SYN-RECEIVED and its own timer " +
 			"would resend the SYN+ACK; A's SYN timer fires at the same time, and B answers the repeated SYN " +
@@ -164,7 +164,7 @@ func init() {
 	})
 
 	register(&Scenario{
-		Name: "lost-handshake-ack",
+		Name:    "lost-handshake-ack",
 		Summary: "A's third segment is lost: B retransmits SYN+ACK and A's answer completes the handshake",
 		Doc: "A is ESTABLISHED as soon as it sends the ACK, but the ACK is lost and B stays in SYN-RECEIVED. " +
 			"B's SYN+ACK timer fires after 1 s; A, already synchronized, answers the old SYN+ACK with an ACK " +
@@ -190,7 +190,7 @@ func init() {
 	})
 
 	register(&Scenario{
-		Name: "refused",
+		Name:    "refused",
 		Summary: "a SYN to a port with no listener gets RST+ACK ack=x+1: ECONNREFUSED",
 		Doc: "Nothing listens on B's port 80. B's stack answers the SYN as RFC 9293 §3.10.7.1 says for a " +
 			"segment without ACK: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. The RST acknowledges A's SYN, " +

@@ -66,7 +66,9 @@ func (w *World) events() []trace.Event {
 }
 
 // fail records a failed check made while the scenario ran.
-func (w *World) fail(format string, args ...any) { w.fails = append(w.fails, fmt.Sprintf(format, args...)) }
+func (w *World) fail(format string, args ...any) {
+	w.fails = append(w.fails, fmt.Sprintf(format, args...))
+}
 
 // At runs f at virtual time d; After runs f d from now.
 func (w *World) At(d time.Duration, f func())    { w.Net.At(d, f) }
@@ -129,13 +131,13 @@ func (w *World) Abort(h *sim.Host, c *stack.Conn) {
 
 // App is an application on one connection, reacting to what happens.
 type App struct {
-	NoRead        bool          // never read (the data stays unread)
-	OnEstablished func()        // the handshake completed
-	OnData        func(n int)   // data was read
-	OnEOF         func()        // the peer's FIN: read returned end-of-file
-	OnError       func(error)   // reset, refused, timed out
-	OnClosed      func()        // the connection reached CLOSED
-	Read          []byte        // everything read
+	NoRead        bool        // never read (the data stays unread)
+	OnEstablished func()      // the handshake completed
+	OnData        func(n int) // data was read
+	OnEOF         func()      // the peer's FIN: read returned end-of-file
+	OnError       func(error) // reset, refused, timed out
+	OnClosed      func()      // the connection reached CLOSED
+	Read          []byte      // everything read
 	EOF           bool
 	Err           error
 	estab, closed bool
