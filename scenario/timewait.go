@@ -166,7 +166,7 @@ func init() {
 		Expect: Expect{
 			States: map[string][]tcp.State{
 				"A": states(cl, ss, es, cw, la, cl, ss, es),
-				"B": states(ls, sr, es, fw1, fw2, tw, cl, ls, sr, es),
+				"B": states(ls, sr, es, fw1, tw, cl, ls, sr, es),
 			},
 			Segments: []Seg{
 				{From: "A", Flags: "SYN", RSeq: U(0)},
@@ -183,7 +183,12 @@ func init() {
 		},
 		run: func(w *World) {
 			w.setup(nil, nil)
+			first := true
 			w.server(func(c *stack.Conn) *App {
+				if !first {
+					return nil
+				}
+				first = false
 				return &App{OnEstablished: func() { w.After(500*time.Millisecond, func() { w.Close(w.B, c) }) }}
 			})
 			var c *stack.Conn

@@ -110,7 +110,7 @@ func (s *Stack) cookieAccept(now time.Time, l *Listener, t tuple, seg *wire.Segm
 	}
 	if len(l.acceptQ) >= l.backlog {
 		s.stats.ListenOverflows++
-		s.stats.drop(DropAcceptQueueFull)
+		s.segDrop(now, &t, seg, DropAcceptQueueFull)
 		return true
 	}
 	o := tcp.CookieOptions{PeerMSS: cookieMSS[idx], LocalPort: t.lport, RemotePort: t.rport, TSOffset: s.tsOffset(&t)}

@@ -71,7 +71,7 @@ func (s *Stack) fwdArrive(now time.Time, t tuple, seg *wire.Segment) bool {
 		return true // the peer retransmitted its SYN; the application is still deciding
 	}
 	if f.inFlight >= s.cfg.ForwarderMaxInFlight {
-		s.stats.drop(DropForwarderFull)
+		s.segDrop(now, &t, seg, DropForwarderFull)
 		return true
 	}
 	r := &ForwarderRequest{s: s, t: t, syn: *seg, slotIdx: -1, at: now.Add(forwarderTimeout).UnixNano()}

@@ -145,7 +145,7 @@ func (l *Listener) arrive(now time.Time, t tuple, seg *wire.Segment, oldSndNxt s
 	syn, ack, rst := seg.Flags&wire.FlagSYN != 0, seg.Flags&wire.FlagACK != 0, seg.Flags&wire.FlagRST != 0
 	switch {
 	case rst:
-		s.stats.drop(DropRSTNoConn)
+		s.segDrop(now, &t, seg, DropRSTNoConn)
 	case ack && !syn:
 		if s.cfg.SynCookies != CookiesNever && s.cookieAccept(now, l, t, seg) {
 			return
@@ -156,7 +156,7 @@ func (l *Listener) arrive(now time.Time, t tuple, seg *wire.Segment, oldSndNxt s
 			// Linux drops a SYN while the accept queue is full; the
 			// client retries.
 			s.stats.ListenOverflows++
-			s.stats.drop(DropAcceptQueueFull)
+			s.segDrop(now, &t, seg, DropAcceptQueueFull)
 			return
 		}
 		full := l.synCount >= s.cfg.SynBacklog
@@ -165,7 +165,7 @@ func (l *Listener) arrive(now time.Time, t tuple, seg *wire.Segment, oldSndNxt s
 			s.sendCookie(now, t, seg)
 			return
 		case full:
-			s.stats.drop(DropSynQueueFull)
+			s.segDrop(now, &t, seg, DropSynQueueFull)
 			return
 		}
 		iss := s.isn(&t, now)
@@ -180,7 +180,7 @@ func (l *Listener) arrive(now time.Time, t tuple, seg *wire.Segment, oldSndNxt s
 		l.synCount++
 		s.timers.update(h)
 	default:
-		s.stats.drop(DropNoConn)
+		s.segDrop(now, &t, seg, DropNoConn)
 	}
 }
 
@@ -197,7 +197,7 @@ func (s *Stack) halfArrive(now time.Time, h *halfOpen, seg *wire.Segment) {
 		// Linux keeps the request and ignores the ACK while the accept
 		// queue is full (tcp_check_req, ListenOverflows).
 		s.stats.ListenOverflows++
-		s.stats.drop(DropAcceptQueueFull)
+		s.segDrop(now, &h.t, seg, DropAcceptQueueFull)
 		return
 	}
 	sc := s.restoreHalf(now, h)

@@ -239,15 +239,24 @@ func (s *Stack) listenArrive(now time.Time, t tuple, seg *wire.Segment, oldSndNx
 	s.noConn(now, &t, seg)
 }
 
+// segDrop counts a dropped segment and tells the observer which rule
+// dropped it.
+func (s *Stack) segDrop(now time.Time, t *tuple, seg *wire.Segment, d Drop) {
+	s.stats.drop(d)
+	if o := s.cfg.Observer; o != nil {
+		o.ConnEvent(now, t.id(), &tcp.Event{Kind: tcp.EventDrop, Seg: seg, Cause: dropCauses[d]})
+	}
+}
+
 // noConn answers a segment for which no connection exists (RFC 9293
 // §3.10.7.1): RST, unless it is a RST.
 func (s *Stack) noConn(now time.Time, t *tuple, seg *wire.Segment) {
 	r, ok := tcp.ResetFor(seg)
 	if !ok {
-		s.stats.drop(DropRSTNoConn)
+		s.segDrop(now, t, seg, DropRSTNoConn)
 		return
 	}
-	s.stats.drop(DropNoConn)
+	s.segDrop(now, t, seg, DropNoConn)
 	s.send(now, t, &r, tcp.CauseNoTCB)
 }
 
