@@ -21,8 +21,8 @@
 //	n.RunFor(time.Minute)
 //
 // (b) Ordinary goroutines using package netconn's net.Conn inside a
-// testing/synctest bubble, over links from NewPipe (link.Pipe wrapped in
-// link.Faulty): time is virtual inside the bubble, so a two-hour keepalive
-// passes at once, and users' own code runs unchanged over a lossy network.
-// See the package example.
+// testing/synctest bubble, over link.Pipe wrapped in link.NewFaulty: time
+// is virtual inside the bubble, so a two-hour keepalive passes at once, and
+// users' own code runs unchanged over a lossy network. See package
+// netconn's documentation and its TestKeepAliveDeadPeer.
 package sim

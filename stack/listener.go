@@ -62,7 +62,10 @@ func (s *Stack) Listen(addr netip.AddrPort, backlog int) (*Listener, error) {
 	} else {
 		k.any = true
 	}
-	if s.listeners[k] != nil || (!k.any && s.bound[listenKey{addr: k.addr, port: k.port}] > 0) {
+	// Only another listener conflicts: connections on the port do not, as
+	// with SO_REUSEADDR, which Go sets on every listener (a restarted
+	// server listens again while its old connections finish).
+	if s.listeners[k] != nil {
 		return nil, errAddrInUse
 	}
 	if backlog <= 0 {

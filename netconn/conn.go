@@ -1,0 +1,417 @@
+package netconn
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/synack/synack/stack"
+	"github.com/synack/synack/tcp"
+)
+
+// Conn is a TCP connection of a Stack. It implements net.Conn, and adds
+// what *net.TCPConn adds: CloseRead, CloseWrite, SetLinger, the keepalive
+// settings and SetNoDelay. All its methods may be called concurrently.
+//
+// As with *net.TCPConn, one Read and one Write run at a time: concurrent
+// Reads (or Writes) wait for each other, deadlines and Close included, so
+// that the bytes of one Write are never interleaved with another's.
+type Conn struct {
+	s            *Stack
+	sc           *stack.Conn // guarded by Stack.mu
+	network      string
+	laddr, raddr *net.TCPAddr
+
+	// rsig and wsig (capacity 1) are poked by the stack's Notifier when
+	// anything happens to the connection, and by Conn's own calls that
+	// can unblock the other direction; a waiter that wakes looks again.
+	rsig, wsig chan struct{}
+	// rsem and wsem (capacity 1) let one Read and one Write in at a time,
+	// while their waiters still see deadlines and Close.
+	rsem, wsem chan struct{}
+	done       chan struct{} // closed by Close (or Stack.Close)
+	rdl, wdl   deadline
+
+	// Guarded by Stack.mu.
+	closed     bool // Close was called: every method returns net.ErrClosed
+	readClosed bool // CloseRead: Read returns io.EOF once the buffer is empty
+	linger     int  // SetLinger's sec; < 0 the default
+	keepAlive  bool // keepalive on, as the TCB has it
+}
+
+// connNotifier is a Conn seen by the stack.
+type connNotifier Conn
+
+// Notify is called by the stack, under Stack.mu: it must not block.
+func (n *connNotifier) Notify() {
+	poke(n.rsig)
+	poke(n.wsig)
+}
+
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// newConn wraps sc; under Stack.mu. The connection starts as a Go
+// *net.TCPConn does: no-delay on, keepalive as the stack's tcp.Config has
+// it until Dialer or ListenConfig applies its own.
+func (s *Stack) newConn(sc *stack.Conn, network string) *Conn {
+	c := &Conn{
+		s:         s,
+		sc:        sc,
+		network:   network,
+		laddr:     net.TCPAddrFromAddrPort(sc.LocalAddr()),
+		raddr:     net.TCPAddrFromAddrPort(sc.RemoteAddr()),
+		rsig:      make(chan struct{}, 1),
+		wsig:      make(chan struct{}, 1),
+		rsem:      make(chan struct{}, 1),
+		wsem:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		rdl:       makeDeadline(),
+		wdl:       makeDeadline(),
+		linger:    -1,
+		keepAlive: s.st.Config().TCP.KeepAlive,
+	}
+	sc.SetNotifier((*connNotifier)(c))
+	sc.SetNoDelay(true)
+	s.conns[c] = struct{}{}
+	return c
+}
+
+// markClosed closes c for its users; under Stack.mu. The stack connection
+// lives on as an orphan the stack finishes by itself.
+func (c *Conn) markClosed() {
+	c.closed = true
+	close(c.done)
+	c.sc.SetNotifier(nil)
+	delete(c.s.conns, c)
+}
+
+func (c *Conn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: c.network, Source: c.laddr, Addr: c.raddr, Err: err}
+}
+
+// enter takes sem, unless c is closed or the deadline passes first.
+func (c *Conn) enter(sem chan struct{}, dl *deadline) error {
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-c.done:
+		return net.ErrClosed
+	case <-dl.wait():
+		return os.ErrDeadlineExceeded
+	}
+}
+
+// Read reads data from the connection. It returns io.EOF once the peer's
+// FIN has been received and every byte before it read (or after
+// CloseRead, once the buffer is empty), and otherwise errors of type
+// *net.OpError wrapping syscall.ECONNRESET, syscall.ETIMEDOUT,
+// os.ErrDeadlineExceeded or net.ErrClosed.
+func (c *Conn) Read(b []byte) (int, error) {
+	if err := c.enter(c.rsem, &c.rdl); err != nil {
+		return 0, c.opError("read", err)
+	}
+	defer func() { <-c.rsem }()
+	s := c.s
+	for {
+		// As poll.FD.Read: closed first, then a zero-length read
+		// succeeds, then a past deadline fails even with data waiting.
+		expired := c.rdl.expired()
+		s.mu.Lock()
+		switch {
+		case c.closed:
+			s.mu.Unlock()
+			return 0, c.opError("read", net.ErrClosed)
+		case len(b) == 0:
+			s.mu.Unlock()
+			return 0, nil
+		case expired:
+			s.mu.Unlock()
+			return 0, c.opError("read", os.ErrDeadlineExceeded)
+		}
+		n, err := c.sc.Read(s.now(), b)
+		if n == 0 && err == nil && c.readClosed {
+			err = io.EOF
+		}
+		s.rearm()
+		s.mu.Unlock()
+		switch {
+		case n > 0:
+			return n, nil
+		case err == io.EOF:
+			return 0, io.EOF
+		case err != nil:
+			return 0, c.opError("read", err)
+		}
+		select {
+		case <-c.rsig:
+		case <-c.done:
+		case <-c.rdl.wait():
+		}
+	}
+}
+
+// Write writes b to the connection, blocking until every byte is queued
+// in the send buffer or an error occurs; it returns how many bytes were
+// queued. Errors are of type *net.OpError wrapping syscall.EPIPE (after
+// CloseWrite or once the connection is closing), syscall.ECONNRESET,
+// syscall.ETIMEDOUT, os.ErrDeadlineExceeded or net.ErrClosed.
+func (c *Conn) Write(b []byte) (int, error) {
+	if err := c.enter(c.wsem, &c.wdl); err != nil {
+		return 0, c.opError("write", err)
+	}
+	defer func() { <-c.wsem }()
+	s := c.s
+	total := 0
+	for {
+		expired := c.wdl.expired()
+		s.mu.Lock()
+		switch {
+		case c.closed:
+			s.mu.Unlock()
+			return total, c.opError("write", net.ErrClosed)
+		case expired:
+			s.mu.Unlock()
+			return total, c.opError("write", os.ErrDeadlineExceeded)
+		}
+		n, err := c.sc.Write(s.now(), b[total:])
+		s.rearm()
+		s.mu.Unlock()
+		total += n
+		if err != nil {
+			return total, c.opError("write", err)
+		}
+		if total == len(b) {
+			return total, nil
+		}
+		select {
+		case <-c.wsig:
+		case <-c.done:
+		case <-c.wdl.wait():
+		}
+	}
+}
+
+// Close closes the connection as close(2) does: a FIN after the queued
+// data, which the stack goes on sending in the background, or a RST if
+// received data was never read or after SetLinger(0). Blocked Reads and
+// Writes return net.ErrClosed, and so does every later call.
+func (c *Conn) Close() error {
+	s := c.s
+	s.mu.Lock()
+	if c.closed {
+		s.mu.Unlock()
+		return c.opError("close", net.ErrClosed)
+	}
+	now := s.now()
+	if c.linger == 0 {
+		c.sc.Abort(now)
+	} else {
+		c.sc.Close(now)
+	}
+	c.markClosed()
+	s.rearm()
+	s.mu.Unlock()
+	c.rdl.set(time.Time{})
+	c.wdl.set(time.Time{})
+	return nil
+}
+
+// CloseWrite shuts down the writing side (a half-close): a FIN follows the
+// data already queued, later Writes fail with EPIPE, and Read goes on
+// until the peer's FIN. Calling it again does nothing, as shutdown(2).
+func (c *Conn) CloseWrite() error {
+	s := c.s
+	s.mu.Lock()
+	if c.closed {
+		s.mu.Unlock()
+		return c.opError("close", net.ErrClosed)
+	}
+	err := c.sc.CloseWrite(s.now())
+	s.rearm()
+	s.mu.Unlock()
+	poke(c.wsig) // a blocked Write now fails with EPIPE
+	if err != nil && !errors.Is(err, tcp.ErrConnectionClosing) {
+		return c.opError("close", err)
+	}
+	return nil
+}
+
+// CloseRead shuts down the reading side: Read returns what is already
+// buffered, then io.EOF instead of blocking. As on Linux, data that
+// arrives later still counts as unread, so Close then resets the
+// connection; the peer is not told.
+func (c *Conn) CloseRead() error {
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.closed {
+		return c.opError("close", net.ErrClosed)
+	}
+	c.readClosed = true
+	poke(c.rsig)
+	return nil
+}
+
+// SetLinger sets what Close does with data not yet sent or acknowledged.
+// sec < 0 (the default) and sec > 0: the stack goes on sending in the
+// background and Close does not block. sec == 0: Close discards it and
+// resets the connection (RST), as ABORT (RFC 9293 §3.10.5).
+func (c *Conn) SetLinger(sec int) error {
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.closed {
+		return c.opError("set", net.ErrClosed)
+	}
+	c.linger = sec
+	return nil
+}
+
+// SetKeepAlive turns keepalive probes (RFC 1122 §4.2.3.6) on or off,
+// keeping their idle time, interval and count.
+func (c *Conn) SetKeepAlive(keepalive bool) error {
+	return c.setKeepAlive(&keepalive, 0, 0, 0)
+}
+
+// SetKeepAlivePeriod sets how long the connection must be idle before the
+// first keepalive probe, as *net.TCPConn's does (TCP_KEEPIDLE): zero means
+// Go's default of 15 s, a negative value leaves it unchanged. It does not
+// turn keepalive on. Unlike the kernel, the stack does not round it to
+// whole seconds.
+func (c *Conn) SetKeepAlivePeriod(d time.Duration) error {
+	return c.setKeepAlive(nil, keepValue(d, defaultKeepAliveIdle), 0, 0)
+}
+
+// SetKeepAliveConfig configures keepalive as *net.TCPConn's does: Enable
+// turns it on or off; Idle, Interval and Count set the idle time before
+// the first probe, the time between probes, and the probes that may go
+// unanswered before the connection is reset with ETIMEDOUT. Zero means
+// Go's defaults (15 s, 15 s, 9); a negative value leaves the current
+// setting, initially the stack's tcp.Config (2 h, 75 s, 9 by default).
+func (c *Conn) SetKeepAliveConfig(config net.KeepAliveConfig) error {
+	return c.setKeepAlive(&config.Enable,
+		keepValue(config.Idle, defaultKeepAliveIdle),
+		keepValue(config.Interval, defaultKeepAliveInterval),
+		int(keepValue(time.Duration(config.Count), defaultKeepAliveCount)))
+}
+
+// Go's keepalive defaults (net.Dialer, net.KeepAliveConfig).
+const (
+	defaultKeepAliveIdle     = 15 * time.Second
+	defaultKeepAliveInterval = 15 * time.Second
+	defaultKeepAliveCount    = 9
+)
+
+// keepValue maps a net.KeepAliveConfig field to tcp.Conn.SetKeepAlive's
+// argument: zero means Go's default, negative "unchanged" (0 there).
+func keepValue(v, def time.Duration) time.Duration {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
+}
+
+// setKeepAlive turns keepalive on or off (on nil: as it is) and sets the
+// values that are not zero.
+func (c *Conn) setKeepAlive(on *bool, idle, interval time.Duration, count int) error {
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.closed {
+		return c.opError("set", net.ErrClosed)
+	}
+	if on != nil {
+		c.keepAlive = *on
+	}
+	c.sc.SetKeepAlive(s.now(), c.keepAlive, idle, interval, count)
+	s.rearm()
+	return nil
+}
+
+// applyKeepAlive configures a new connection as net's newTCPConn does
+// from a Dialer's or ListenConfig's KeepAlive and KeepAliveConfig: unless
+// KeepAliveConfig.Enable is set, a KeepAlive ≥ 0 turns keepalive on with
+// that idle time (0: 15 s) and Go's default interval and count; a
+// negative KeepAlive leaves it off. Under Stack.mu.
+func (c *Conn) applyKeepAlive(ka time.Duration, cfg net.KeepAliveConfig) {
+	if !cfg.Enable && ka >= 0 {
+		cfg = net.KeepAliveConfig{Enable: true, Idle: ka}
+	}
+	if !cfg.Enable {
+		return
+	}
+	c.sc.SetKeepAlive(c.s.now(), true,
+		keepValue(cfg.Idle, defaultKeepAliveIdle),
+		keepValue(cfg.Interval, defaultKeepAliveInterval),
+		int(keepValue(time.Duration(cfg.Count), defaultKeepAliveCount)))
+	c.keepAlive = true
+}
+
+// SetNoDelay turns Nagle's algorithm (RFC 896) off (true, Go's default)
+// or on (false).
+func (c *Conn) SetNoDelay(noDelay bool) error {
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.closed {
+		return c.opError("set", net.ErrClosed)
+	}
+	c.sc.SetNoDelay(noDelay)
+	return nil
+}
+
+// LocalAddr returns the local address, a *net.TCPAddr.
+func (c *Conn) LocalAddr() net.Addr { return c.laddr }
+
+// RemoteAddr returns the remote address, a *net.TCPAddr.
+func (c *Conn) RemoteAddr() net.Addr { return c.raddr }
+
+// SetDeadline sets the read and write deadlines; see net.Conn. A deadline
+// in the past makes Read and Write fail at once, a change takes effect on
+// calls already blocked, and the zero time means none. Timeouts are
+// *net.OpError wrapping os.ErrDeadlineExceeded, whose Timeout is true.
+func (c *Conn) SetDeadline(t time.Time) error {
+	if err := c.checkOpen("set"); err != nil {
+		return err
+	}
+	c.rdl.set(t)
+	c.wdl.set(t)
+	return nil
+}
+
+// SetReadDeadline sets the deadline of Read calls; see SetDeadline.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if err := c.checkOpen("set"); err != nil {
+		return err
+	}
+	c.rdl.set(t)
+	return nil
+}
+
+// SetWriteDeadline sets the deadline of Write calls; see SetDeadline.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	if err := c.checkOpen("set"); err != nil {
+		return err
+	}
+	c.wdl.set(t)
+	return nil
+}
+
+func (c *Conn) checkOpen(op string) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.closed {
+		return c.opError(op, net.ErrClosed)
+	}
+	return nil
+}
