@@ -11,10 +11,10 @@ type Action uint8
 
 // Rule actions.
 const (
-	ActDrop  Action = iota // lose the packet
-	ActDelay               // hold it for Delay, then deliver
-	ActDup                 // deliver it twice
-	ActDupLate             // deliver it, and a stale copy Delay later
+	ActDrop    Action = iota // lose the packet
+	ActDelay                 // hold it for Delay, then deliver
+	ActDup                   // deliver it twice
+	ActDupLate               // deliver it, and a stale copy Delay later
 )
 
 // Rule is a scripted fault: "drop the first segment from B to A with FIN
