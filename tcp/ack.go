@@ -21,9 +21,14 @@ func (c *Conn) processAck(now time.Time, s *wire.Segment) bool {
 		c.challengeAck(now, s, CauseAckTooOld)
 		return false
 	}
+	if s.Ack.LessThan(c.sndUna) {
+		// RFC 9293 §3.10.7.4: an old ACK "can be ignored"; only
+		// SND.UNA =< SEG.ACK =< SND.NXT may update the send window.
+		return true
+	}
 	if s.Ack.GreaterThan(c.sndUna) {
 		c.ackAdvance(now, s)
-	} else if s.Ack == c.sndUna && c.isDupAck(s) {
+	} else if c.isDupAck(s) {
 		c.onDupAck(now)
 	}
 	c.updateWindow(now, s)
@@ -126,9 +131,6 @@ func (c *Conn) ackAdvance(now time.Time, s *wire.Segment) {
 // NewReno fast recovery (RFC 5681 §3.2, RFC 6582 §3.2).
 func (c *Conn) onDupAck(now time.Time) {
 	c.dupAcks++
-	if c.cc == nil {
-		return
-	}
 	switch {
 	case c.inRecovery:
 		c.recWnd += c.sndMSS // step 4 of RFC 5681 §3.2: inflate
@@ -151,7 +153,9 @@ func (c *Conn) retransmitFirst(now time.Time, why string) {
 	if c.sndUna.LessThan(start) {
 		off = 0
 	}
-	n := min(c.snd.n-off, c.sndMSS)
+	// Never more than was sent (a one-byte window probe is repeated as one
+	// byte); a SYN in flight is not data.
+	n := min(c.snd.n-off, c.sndMSS, int(start.Size(seq.Max(c.sndMax, start))))
 	fin := c.closing && c.sndMax.GreaterThan(c.finSeq) && start.Add(seq.Size(off+n)) == c.finSeq
 	if n <= 0 && !fin {
 		return

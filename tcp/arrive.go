@@ -52,13 +52,20 @@ func ResetFor(s *wire.Segment) (wire.Segment, bool) {
 
 // arriveClosed: RFC 9293 §3.10.7.1.
 func (c *Conn) arriveClosed(now time.Time, s *wire.Segment) {
-	r, ok := ResetFor(s)
-	if !ok {
+	if !c.replyRST(now, s, CauseNoTCB) {
 		c.drop(now, s, CauseNoTCBRST)
-		return
 	}
-	c.stats.SegsOut++
-	c.out.Segment(now, c, &r, CauseNoTCB)
+}
+
+// replyRST answers s with the RST of ResetFor, addressed to the segment's
+// own source port: a listener with no remote port yet must not send to port 0.
+func (c *Conn) replyRST(now time.Time, s *wire.Segment, why string) bool {
+	r, ok := ResetFor(s)
+	if ok {
+		c.stats.SegsOut++
+		c.out.Segment(now, c, &r, why)
+	}
+	return ok
 }
 
 // arriveListen: RFC 9293 §3.10.7.2.
@@ -67,7 +74,8 @@ func (c *Conn) arriveListen(now time.Time, s *wire.Segment) {
 	case s.Flags&wire.FlagRST != 0:
 		c.drop(now, s, CauseRSTInListen)
 	case s.Flags&wire.FlagACK != 0:
-		c.sendRST(now, s.Ack, 0, false, CauseAckInListen)
+		// <SEQ=SEG.ACK><CTL=RST>, to the segment's port (RFC 9293 §3.10.7.2).
+		c.replyRST(now, s, CauseAckInListen)
 	case s.Flags&wire.FlagSYN != 0:
 		c.listenSyn(now, s)
 	default:
@@ -169,7 +177,8 @@ func (c *Conn) arriveOther(now time.Time, s *wire.Segment) {
 			// would refuse it; Figure 7 and Linux accept it.
 			c.lastRecv = now
 			c.ackAdvance(now, s)
-			c.sndWnd, c.sndWl1, c.sndWl2 = uint32(s.Wnd)<<c.sndShift, s.Seq, s.Ack
+			// RFC 7323 §2.2: the window of a SYN+ACK is never scaled.
+			c.sndWnd, c.sndWl1, c.sndWl2 = uint32(s.Wnd), s.Seq, s.Ack
 			c.maxSndWnd = c.sndWnd
 			c.establish(now, CauseSynAckInSynRcvd)
 			return
@@ -201,7 +210,7 @@ func (c *Conn) arriveOther(now time.Time, s *wire.Segment) {
 		return
 	}
 	c.lastRecv = now
-	c.keepProbes = 0
+	c.keepProbes, c.probesOut = 0, 0
 
 	// Second: RST (RFC 5961 §3.2).
 	if rst {
@@ -300,15 +309,14 @@ func (c *Conn) reset(now time.Time) {
 	}
 }
 
-// backToListen returns a passively opened connection to LISTEN (Note 3).
+// backToListen returns a passively opened connection to LISTEN (Note 3),
+// as the passive OPEN left it.
 func (c *Conn) backToListen(now time.Time, cause string) {
-	iss := c.iss
-	lp := c.localPort
-	cfg, out, obs := c.cfg, c.out, c.obs
+	iss, lp, rp, tso := c.iss, c.localPort, c.listenRemote, c.tsOffset
 	c.setState(now, StateListen, cause)
-	st := c.state
-	c.Init(cfg, out, obs)
-	c.state, c.passive, c.localPort, c.iss = st, true, lp, iss
+	c.renew()
+	c.state, c.passive = StateListen, true
+	c.localPort, c.remotePort, c.listenRemote, c.iss, c.tsOffset = lp, rp, rp, iss, tso
 }
 
 // enterFinWait2 follows the ACK of our FIN from FIN-WAIT-1.
@@ -365,8 +373,9 @@ func (c *Conn) arriveTimeWait(now time.Time, s *wire.Segment) bool {
 		c.rcv.write(s.Payload) // broken on purpose: data of a dead connection delivered
 		return false
 	}
-	if !c.acceptable(s) || len(s.Payload) > 0 || fin || (ack && s.Ack.GreaterThan(c.sndMax)) {
-		// Stray data, FIN or ACK of the old connection: at most an ACK.
+	if !c.acceptable(s) || len(s.Payload) > 0 || fin || syn || (ack && s.Ack.GreaterThan(c.sndMax)) {
+		// Stray data, FIN or ACK of the old connection: at most an ACK. A
+		// SYN that did not reopen gets one too (RFC 5961 §4.2).
 		c.dupAckLimited(now, s, CauseStaleInTimeWait)
 		return false
 	}

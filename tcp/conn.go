@@ -23,6 +23,7 @@ type Conn struct {
 	err     error
 
 	localPort, remotePort uint16
+	listenRemote          uint16 // the passive OPEN's remote port (0: any), for Note 3
 
 	// Send sequence space. sndNxt is where the next new segment starts; a
 	// retransmission timeout rewinds it to sndUna. sndMax is the highest
@@ -77,9 +78,11 @@ type Conn struct {
 	userTimeout  time.Duration
 
 	keepProbes    int
-	persistProbes int
+	persistProbes int // zero-window probes since the window closed: their back-off
+	probesOut     int // window probes the peer has not answered (RFC 1122 §4.2.2.17)
 	lastRecv      time.Time
 	lastChallenge time.Time
+	swsOverride   bool // the persist timer forces a small segment out (RFC 9293 §3.8.6.2.1)
 	ackOwed       bool // an ACK is owed but may be delayed
 	ackNow        bool
 	rcvdUnacked   int // bytes received since the last ACK we sent
@@ -153,7 +156,7 @@ func (c *Conn) Unsent() int { return c.snd.n }
 
 // EOF reports whether the peer's FIN has been received and every byte before
 // it read: RECEIVE would return end-of-file.
-func (c *Conn) EOF() bool { return c.rcv.n == 0 && c.state.theyFinned() }
+func (c *Conn) EOF() bool { return c.rcv.n == 0 && c.err == nil && c.peerFin }
 
 // Stats returns the connection's counters.
 func (c *Conn) Stats() Stats { return c.stats }
@@ -175,6 +178,7 @@ func (c *Conn) setState(now time.Time, to State, cause string) {
 		c.snd.release()
 		c.ooo = nil
 		c.scratch = nil
+		c.ackOwed, c.ackNow = false, false // a delayed ACK is a timer too
 		if to != StateTimeWait {
 			c.cancelTimer(now, TimerTimeWait)
 		}
@@ -184,13 +188,17 @@ func (c *Conn) setState(now time.Time, to State, cause string) {
 	}
 }
 
-// closeWith enters CLOSED, recording err for the user.
+// closeWith enters CLOSED, recording err for the user. A reset or time-out
+// flushes the receive queue (RFC 9293 §3.10.7.4, §3.10.8); a graceful end
+// keeps unread data readable, since CLOSE only ends our sending (§3.10.4).
 func (c *Conn) closeWith(now time.Time, err error, cause string) {
-	if err != nil && c.err == nil {
-		c.err = err
-		c.user(now, "error", err, cause)
+	if err != nil {
+		if c.err == nil {
+			c.err = err
+			c.user(now, "error", err, cause)
+		}
+		c.rcv.release()
 	}
-	c.rcv.release()
 	c.setState(now, StateClosed, cause)
 }
 
@@ -270,8 +278,13 @@ func (c *Conn) emit(now time.Time, s *wire.Segment, why string) {
 }
 
 // sendAck sends a bare ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+//
+// A bare ACK carries the highest sequence number sent, not an SND.NXT that
+// a retransmission timeout rewound: the peer may already hold everything
+// up to it, and would refuse an ACK from further back as an old segment
+// (BSD tcp_output sends pure ACKs at snd_max for the same reason).
 func (c *Conn) sendAck(now time.Time, why string) {
-	s := segAck(c.sndNxt, c.rcvNxt, c.windowField())
+	s := segAck(c.sndMax, c.rcvNxt, c.windowField())
 	c.addSACK(&s)
 	c.emit(now, &s, why)
 }
@@ -299,7 +312,17 @@ func (c *Conn) challengeAck(now time.Time, s *wire.Segment, why string) {
 	}
 	c.lastChallenge = now
 	c.stats.ChallengeACKs++
+	c.refused(now, s, why)
 	c.sendAck(now, why)
+}
+
+// refused traces a segment that is not accepted but answered (with an
+// ACK): for the trace it is dropped, though not silently, so the counter
+// of silent drops stays as it is.
+func (c *Conn) refused(now time.Time, s *wire.Segment, why string) {
+	if c.obs != nil {
+		c.obs.Event(now, c, &Event{Kind: EventDrop, Seg: s, Cause: why})
+	}
 }
 
 // dupAckLimited answers an unacceptable segment with an ACK. Segments
@@ -307,6 +330,7 @@ func (c *Conn) challengeAck(now time.Time, s *wire.Segment, why string) {
 // rate limit so two stacks cannot ping-pong ACKs (Linux tcp_oow_rate_limited).
 func (c *Conn) dupAckLimited(now time.Time, s *wire.Segment, why string) {
 	if len(s.Payload) > 0 || s.Flags&wire.FlagFIN != 0 {
+		c.refused(now, s, why)
 		c.sendAck(now, why)
 		return
 	}

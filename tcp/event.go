@@ -62,7 +62,7 @@ type EventKind uint8
 const (
 	EventState EventKind = iota // a state transition
 	EventTimer                  // a timer set, fired or cancelled
-	EventDrop                   // an arriving segment dropped, with the rule that dropped it
+	EventDrop                   // an arriving segment not accepted (dropped, or answered with an ACK), with the rule
 	EventUser                   // a result reported to the user: EOF, an error
 )
 

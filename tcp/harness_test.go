@@ -299,6 +299,14 @@ func (h *harness) checkInvariants() {
 	if len(c.ooo) > c.cfg.MaxOutOfOrder {
 		h.t.Fatalf("%d out-of-order ranges, limit %d", len(c.ooo), c.cfg.MaxOutOfOrder)
 	}
+	for i, sp := range c.ooo {
+		// Held ranges lie strictly beyond RCV.NXT (else they would have been
+		// delivered), in order, apart, and inside the window we advertised.
+		if !c.rcvNxt.LessThan(sp.start) || !sp.start.LessThan(sp.end) || sp.end.GreaterThan(c.rcvAdv) ||
+			(i > 0 && !c.ooo[i-1].end.LessThan(sp.start)) {
+			h.t.Fatalf("out-of-order ranges %v with RCV.NXT %d, right edge %d", c.ooo, c.rcvNxt, c.rcvAdv)
+		}
+	}
 }
 
 // Fixtures: each brings the connection to a state along the usual path,

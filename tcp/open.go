@@ -23,6 +23,7 @@ func (c *Conn) OpenActive(now time.Time, o OpenOptions) error {
 	if c.state != StateClosed {
 		return syscall.EISCONN
 	}
+	c.renew()
 	c.localPort, c.remotePort, c.tsOffset = o.LocalPort, o.RemotePort, o.TSOffset
 	c.initSend(o.ISS)
 	c.passive = false
@@ -38,16 +39,30 @@ func (c *Conn) OpenPassive(now time.Time, o OpenOptions) error {
 	if c.state != StateClosed {
 		return syscall.EISCONN
 	}
+	c.renew()
 	c.localPort, c.remotePort, c.tsOffset = o.LocalPort, o.RemotePort, o.TSOffset
+	c.listenRemote = o.RemotePort
 	c.iss = o.ISS
 	c.passive = true
 	c.setState(now, StateListen, CausePassiveOpen)
 	return nil
 }
 
+// renew clears the TCB of a connection that has ended, so that an OPEN
+// starts a new one (RFC 9293 §3.10.1), keeping what the user set on this
+// Conn: keepalive, Nagle and the user timeout.
+func (c *Conn) renew() {
+	ka, nd, ut := c.keepalive, c.noDelay, c.userTimeout
+	idle, intvl, cnt := c.keepIdle, c.keepInterval, c.keepCount
+	c.Init(c.cfg, c.out, c.obs)
+	c.keepalive, c.noDelay, c.userTimeout = ka, nd, ut
+	c.keepIdle, c.keepInterval, c.keepCount = idle, intvl, cnt
+}
+
 func (c *Conn) initSend(iss seq.Num) {
 	c.iss, c.sndUna, c.sndNxt, c.sndMax = iss, iss, iss, iss
-	c.sndMSS = 536 // RFC 9293 §3.7.1 until the peer's MSS is known
+	c.recover = iss // RFC 6582 §3.2 step 1: "recover" starts at the ISS
+	c.sndMSS = 536  // RFC 9293 §3.7.1 until the peer's MSS is known
 }
 
 // ourShift is the window scale we offer: the smallest that lets the whole
@@ -138,12 +153,6 @@ func (c *Conn) acceptSyn(now time.Time, s *wire.Segment) {
 func (c *Conn) establish(now time.Time, cause string) {
 	c.cancelTimer(now, TimerSynRetry)
 	c.backoff = 0
-	if c.sndMSS == 0 {
-		c.sndMSS = 536
-	}
-	if c.cc == nil {
-		c.cc = c.cfg.Congestion(c.sndMSS)
-	}
 	c.setState(now, StateEstablished, cause)
 	c.armKeepalive(now)
 }

@@ -33,6 +33,9 @@ func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
 
 // maybeWindowUpdate sends a window update when reading has opened the
 // window enough to matter (RFC 9293 §3.8.6.2.2), e.g. after a zero window.
+// As Linux (tcp_cleanup_rbuf), only when the advertised window had fallen
+// to half the buffer or less and the new one is at least twice as large:
+// an update after every read would double the ACKs.
 func (c *Conn) maybeWindowUpdate(now time.Time, before uint32) {
 	switch c.state {
 	case StateEstablished, StateFinWait1, StateFinWait2:
@@ -40,7 +43,7 @@ func (c *Conn) maybeWindowUpdate(now time.Time, before uint32) {
 		return
 	}
 	free := c.cfg.RcvBuf - c.rcv.n
-	if free-int(before) >= min(c.cfg.RcvBuf/2, 2*int(c.cfg.MSS)) {
+	if 2*int(before) <= c.cfg.RcvBuf && free >= 2*int(before) && free-int(before) >= min(int(c.cfg.MSS), c.cfg.RcvBuf/2) {
 		c.sendAck(now, CauseWindowUpdate)
 	}
 }
@@ -65,8 +68,11 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 		sq = c.rcvNxt
 	}
 	right := c.rcvNxt.Add(seq.Size(c.rcvWnd()))
+	if c.finRcvd && c.finRcvdSeq.LessThan(right) {
+		right = c.finRcvdSeq // the peer's data ends at its FIN
+	}
 	if len(data) > 0 && sq.Add(seq.Size(len(data))).GreaterThan(right) {
-		data = data[:max(int(sq.Size(right)), 0)]
+		data = data[:int(sq.Size(seq.Max(sq, right)))]
 		fin = false // the FIN lies beyond the window: the peer will send it again
 		c.ackNow = true
 	}
@@ -99,11 +105,17 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 		if end == c.rcvNxt {
 			c.processFin(now)
 		} else if end.InWindow(c.rcvNxt, seq.Size(c.rcvWnd())+1) {
-			c.finRcvd, c.finRcvdSeq = true, end
+			// Held until the gap before it is filled; the earliest FIN seen
+			// marks the end of the peer's data.
+			if !c.finRcvd || end.LessThan(c.finRcvdSeq) {
+				c.finRcvd, c.finRcvdSeq = true, end
+			}
+			c.ackNow = true // an out-of-order FIN: duplicate ACK at once (RFC 5681 §4.2)
 		}
 	}
 	if c.finRcvd && c.finRcvdSeq == c.rcvNxt && !c.peerFin {
 		c.processFin(now)
+		c.ackNow = true // the gap before the FIN was filled (RFC 5681 §4.2)
 	}
 }
 
@@ -112,10 +124,14 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 func (c *Conn) pullReassembled() bool {
 	pulled := false
 	for len(c.ooo) > 0 && c.ooo[0].start.LessThanEq(c.rcvNxt) {
-		if c.ooo[0].end.GreaterThan(c.rcvNxt) {
-			k := int(c.rcvNxt.Size(c.ooo[0].end))
+		end := c.ooo[0].end
+		if c.finRcvd && end.GreaterThan(c.finRcvdSeq) {
+			end = c.finRcvdSeq // held before the FIN showed it to lie beyond
+		}
+		if end.GreaterThan(c.rcvNxt) {
+			k := int(c.rcvNxt.Size(end))
 			c.rcv.n += k
-			c.rcvNxt = c.ooo[0].end
+			c.rcvNxt = end
 			c.rcvdUnacked += k
 		}
 		c.ooo = c.ooo[1:]
@@ -132,6 +148,7 @@ func (c *Conn) pullReassembled() bool {
 func (c *Conn) processFin(now time.Time) {
 	c.rcvNxt++
 	c.peerFin, c.finRcvd = true, false
+	c.ooo = nil // nothing after the FIN is data
 	switch c.state {
 	case StateEstablished:
 		c.setState(now, StateCloseWait, CauseFinInEstab)

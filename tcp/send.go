@@ -20,9 +20,7 @@ func (c *Conn) Send(now time.Time, p []byte) (int, error) {
 		// §3.10.2); like every socket API, synack does not offer that.
 		return 0, syscall.ENOTCONN
 	case StateSynSent, StateSynReceived, StateEstablished, StateCloseWait:
-		if c.closing {
-			return 0, syscall.EPIPE
-		}
+		// CLOSE always leaves these states, so none has queued a FIN.
 	default:
 		return 0, syscall.EPIPE // "connection closing"
 	}
@@ -83,12 +81,15 @@ func (c *Conn) flush(now time.Time) {
 	if !c.canSend() {
 		return
 	}
-	if c.sndUna != c.sndMax && !c.armed(TimerRetransmit) {
+	// Data or our FIN in flight; a SYN alone has the syn-retry timer.
+	if c.dataStart() != c.sndMax && !c.armed(TimerRetransmit) {
 		c.setTimer(now, TimerRetransmit, c.rtt.timeout(c.cfg, c.backoff))
 	}
-	// RFC 9293 §3.8.6.1: with data waiting, nothing in flight and a zero
-	// window, only the persist timer will learn that the window opened.
-	if c.unsent() > 0 && c.sndUna == c.sndMax && c.sndWnd == 0 {
+	// RFC 9293 §3.8.6.1, §3.8.6.2.1: with data waiting and nothing in
+	// flight, no ACK will come to move things on. Whether the window is zero
+	// or only too small for SWS avoidance, only the persist timer (which is
+	// also the SWS override timer) will learn that the window opened.
+	if c.unsent() > 0 && c.sndUna == c.sndMax {
 		if !c.armed(TimerPersist) {
 			c.setTimer(now, TimerPersist, c.rtt.timeout(c.cfg, c.persistProbes))
 		}
@@ -124,12 +125,9 @@ func (c *Conn) sendData(now time.Time) {
 		if n > 0 && n < c.sndMSS {
 			sws := n < avail && n < int(c.maxSndWnd)/2 // window-limited small segment
 			nagle := n == avail && !c.noDelay && inflight > 0 && !fin
-			if sws || nagle {
+			if (sws || nagle) && !c.swsOverride {
 				return
 			}
-		}
-		if fin && n < avail {
-			fin = false
 		}
 		retrans := c.sndNxt.LessThan(c.sndMax)
 		if fin && n == 0 && retrans && mutantNoFinRetransmit {

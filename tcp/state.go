@@ -58,31 +58,10 @@ func (s State) synchronized() bool { return s >= StateEstablished }
 // Synchronized is the exported form of synchronized.
 func (s State) Synchronized() bool { return s.synchronized() }
 
-// weSentFIN reports whether our FIN has been queued or sent.
-func (s State) weSentFIN() bool {
-	switch s {
-	case StateFinWait1, StateFinWait2, StateClosing, StateLastAck, StateTimeWait:
-		return true
-	}
-	return false
-}
-
-// theyFinned reports whether the peer's FIN has been received.
-func (s State) theyFinned() bool {
-	switch s {
-	case StateCloseWait, StateClosing, StateLastAck, StateTimeWait:
-		return true
-	}
-	return false
-}
-
+// itoa formats a non-negative n (the package avoids strconv).
 func itoa(n int) string {
 	if n == 0 {
 		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
 	}
 	var b [20]byte
 	i := len(b)
@@ -90,10 +69,6 @@ func itoa(n int) string {
 		i--
 		b[i] = byte('0' + n%10)
 		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
 	}
 	return string(b[i:])
 }

@@ -3,6 +3,8 @@ package tcp
 import (
 	"syscall"
 	"time"
+
+	"github.com/synack/synack/wire"
 )
 
 // Tick fires every timer that is due at now (RFC 9293 §3.10.8), in the
@@ -79,11 +81,18 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 		return
 	}
 	c.backoff++
-	limit := c.cfg.Retries
+	n, limit := c.backoff, c.cfg.Retries
 	if c.orphan {
 		limit = c.cfg.OrphanRetries
+	} else if c.sndWnd == 0 {
+		// Into a zero window a retransmission is a window probe, and RFC
+		// 1122 §4.2.2.17 keeps the connection open while the peer answers
+		// them: count only unanswered ones (Linux tcp_retransmit_timer; an
+		// orphan is timed out regardless, as there).
+		c.probesOut++
+		n = c.probesOut
 	}
-	if c.backoff > limit {
+	if n > limit {
 		c.closeWith(now, syscall.ETIMEDOUT, CauseRetransGiveUp)
 		return
 	}
@@ -94,40 +103,61 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 	c.recover = c.sndMax // RFC 6582 §3.2 step 1 after a timeout
 	c.timing = false
 	c.sndNxt = c.dataStart()
-	if c.sndUna.GreaterThan(c.sndNxt) {
-		c.sndNxt = c.sndUna
-	}
 	c.setTimer(now, TimerRetransmit, c.rtt.timeout(c.cfg, c.backoff))
+	sent := c.stats.SegsOut
 	c.sendData(now)
+	if c.stats.SegsOut == sent {
+		// The window let nothing out. RFC 9293 §3.8.6.1: retransmit even
+		// when the window is zero; the first segment serves as the probe
+		// (as Linux).
+		c.retransmitFirst(now, CauseRetransmit)
+	}
 }
 
 // persistTimeout sends a zero-window probe (RFC 9293 §3.8.6.1). By default
 // it is Linux's: an empty segment at SND.UNA-1 that the peer must ACK with
 // its current window; with ZeroWindowProbeData, one byte of new data.
+//
+// RFC 1122 §4.2.2.17: the connection stays open as long as the peer answers
+// the probes; only unanswered ones count towards the give-up (as Linux
+// tcp_probe_timer), except for an orphan, whose probes all count.
 func (c *Conn) persistTimeout(now time.Time) {
-	if c.unsent() == 0 || c.sndWnd != 0 || !c.canSend() {
+	if c.unsent() == 0 || c.sndUna != c.sndMax || !c.canSend() {
+		return
+	}
+	if c.sndWnd > 0 {
+		// The window is open but too small for sender SWS avoidance: this
+		// is its override timeout (RFC 9293 §3.8.6.2.1), without which a
+		// lost window update leaves both sides waiting. Send what fits.
+		c.swsOverride = true
+		c.sendData(now)
+		c.swsOverride = false
 		return
 	}
 	c.persistProbes++
-	limit := c.cfg.Retries
+	c.probesOut++
+	n, limit := c.probesOut, c.cfg.Retries
 	if c.orphan {
-		limit = c.cfg.OrphanRetries
+		n, limit = c.persistProbes, c.cfg.OrphanRetries
 	}
-	if c.persistProbes > limit {
+	if n > limit {
 		c.closeWith(now, syscall.ETIMEDOUT, CauseRetransGiveUp)
 		return
 	}
 	if c.cfg.ZeroWindowProbeData {
-		sw := c.sndWnd
-		c.sndWnd = 1 // let exactly one byte out past the closed window
-		nd := c.noDelay
-		c.noDelay = true
-		c.sendData(now)
-		c.sndWnd, c.noDelay = sw, nd
-	} else {
-		s := segAck(c.sndUna-1, c.rcvNxt, c.windowField())
+		// One byte of new data past the closed window, bypassing sender SWS
+		// avoidance and Nagle. It is then in flight: the retransmission
+		// timer repeats it until the peer takes it (retransmitTimeout).
+		s := wire.Segment{Seq: c.sndNxt, Ack: c.rcvNxt, Flags: wire.FlagACK, Wnd: c.windowField()}
+		s.Payload = c.payload(int(c.dataStart().Size(c.sndNxt)), 1)
+		c.sndNxt++
+		c.sndMax = c.sndNxt
 		c.emit(now, &s, CauseZeroWindowProbe)
+		c.setTimer(now, TimerRetransmit, c.rtt.timeout(c.cfg, c.backoff))
+		return
 	}
+	s := segAck(c.sndUna-1, c.rcvNxt, c.windowField())
+	c.emit(now, &s, CauseZeroWindowProbe)
 	c.setTimer(now, TimerPersist, c.rtt.timeout(c.cfg, c.persistProbes))
 }
 
@@ -178,6 +208,10 @@ func (c *Conn) armKeepalive(now time.Time) {
 func (c *Conn) armUserTimeout(now time.Time) {
 	if c.userTimeout <= 0 {
 		return
+	}
+	switch c.state {
+	case StateClosed, StateListen, StateTimeWait:
+		return // nothing can wait for an ACK (RFC 9293 §3.10.7.4: no other timers)
 	}
 	if c.sndUna != c.sndMax || (c.unsent() > 0 && c.sndWnd == 0) {
 		if !c.armed(TimerUserTimeout) {
