@@ -162,14 +162,3 @@ func (s Seg) String() string {
 	}
 	return b.String()
 }
-
-// count returns how many events match s.
-func count(events []trace.Event, s Seg) int {
-	n := 0
-	for i := range events {
-		if s.matches(&events[i]) {
-			n++
-		}
-	}
-	return n
-}

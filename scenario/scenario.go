@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/synack/synack/link/pcap"
 	"github.com/synack/synack/sim"
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
@@ -37,6 +38,10 @@ type Params struct {
 	RTOInitial    time.Duration
 	KeepaliveIdle time.Duration
 	RFC1337       bool
+
+	// Capture, if set, records the run's packets in pcap format with
+	// virtual timestamps.
+	Capture *pcap.Writer
 }
 
 // Expect is what a scenario must show. Every list is checked in order as a

@@ -36,6 +36,9 @@ func newWorld(s *Scenario, p Params) *World {
 	}
 	w := &World{S: s, P: p, Net: sim.New(p.Seed), Rec: trace.NewRecorder()}
 	w.Net.SetObserver(w.Rec)
+	if p.Capture != nil {
+		w.Net.SetCapture(p.Capture)
+	}
 	return w
 }
 

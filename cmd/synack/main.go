@@ -1,8 +1,10 @@
-// Command synack runs the synack TCP stack's cases and shows them.
+// Command synack runs TCP connection-management cases on the synack stack
+// in a simulated network and shows them: ladder diagrams with seq/ack, each
+// side's states and timers, the RFC rule behind each decision, pcap files.
 //
-//	synack demo    a connection's life, segment by segment
-//
-// See README.md for the full command set.
+//	synack demo                  every scenario, its ladder and verdict
+//	synack scenario list         the catalogue
+//	synack scenario run NAME     one scenario: text, json, svg or html
 package main
 
 import (
@@ -23,9 +25,11 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, errHelp):
 	case errors.Is(err, errUsage):
 		os.Exit(2)
+	case errors.Is(err, errFailed):
+		os.Exit(1)
 	default:
 		fmt.Fprintln(os.Stderr, "synack:", err)
 		os.Exit(1)
@@ -35,9 +39,10 @@ func main() {
 const usage = `usage: synack <command> [flags]
 
 commands:
-  demo      run two TCP endpoints in virtual time and show every segment
-            and state change of a handshake, a transfer and a close
-  help      show this text
+  demo       run every scenario of the catalogue in virtual time and show each
+             one's ladder diagram and verdict
+  scenario   list the scenarios, or run one and draw it (text, json, svg, html, pcap)
+  help       show this text
 
 Run "synack <command> --help" for a command's flags.
 `
@@ -51,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "scenario":
+		return runScenario(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

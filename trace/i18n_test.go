@@ -1,0 +1,161 @@
+package trace
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/synack/synack/tcp"
+)
+
+func tcpTransitions() [][2]string {
+	var out [][2]string
+	for _, t := range tcp.Transitions {
+		out = append(out, [2]string{t.From.String(), t.To.String()})
+	}
+	return out
+}
+
+// causeStrings parses the Go files matching glob and returns the string
+// constants whose names start with prefix, the string values of the
+// composite literals assigned to the variables named in vars, and the
+// literal third argument of calls to the methods named in calls.
+func causeStrings(t *testing.T, glob, prefix string, vars, calls []string) map[string]string {
+	t.Helper()
+	files, err := filepath.Glob(glob)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no files match %s: %v", glob, err)
+	}
+	out := map[string]string{}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lit := func(e ast.Expr) (string, bool) {
+			bl, ok := e.(*ast.BasicLit)
+			if !ok || bl.Kind != token.STRING {
+				return "", false
+			}
+			s, err := strconv.Unquote(bl.Value)
+			return s, err == nil
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.ValueSpec:
+				for i, id := range n.Names {
+					if i >= len(n.Values) {
+						continue
+					}
+					if prefix != "" && strings.HasPrefix(id.Name, prefix) {
+						if s, ok := lit(n.Values[i]); ok {
+							out[id.Name] = s
+						}
+					}
+					for _, v := range vars {
+						if id.Name != v {
+							continue
+						}
+						if cl, ok := n.Values[i].(*ast.CompositeLit); ok {
+							for k, el := range cl.Elts {
+								if kv, ok := el.(*ast.KeyValueExpr); ok {
+									el = kv.Value
+								}
+								if s, ok := lit(el); ok {
+									out[v+"["+strconv.Itoa(k)+"]"] = s
+								}
+							}
+						}
+					}
+				}
+			case *ast.CallExpr:
+				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && len(n.Args) == 3 {
+					for _, c := range calls {
+						if sel.Sel.Name == c {
+							if s, ok := lit(n.Args[2]); ok && s != "" {
+								out[c+"("+s+")"] = s
+							}
+						}
+					}
+				}
+			}
+			return true
+		})
+	}
+	return out
+}
+
+// TestChineseCauses: every cause package tcp can give (its Cause*
+// constants), the stack's own causes and drop reasons, and the
+// simulator's fault reasons have a Chinese translation.
+func TestChineseCauses(t *testing.T) {
+	sets := []map[string]string{
+		causeStrings(t, "../tcp/event.go", "Cause", nil, nil),
+		causeStrings(t, "../stack/*.go", "cause", []string{"dropCauses"}, nil),
+		causeStrings(t, "../sim/*.go", "", nil, []string{"report"}),
+	}
+	if len(sets[0]) < 60 {
+		t.Fatalf("found only %d Cause constants in tcp/event.go", len(sets[0]))
+	}
+	if len(sets[2]) < 4 {
+		t.Fatalf("found only %d fault reasons in sim", len(sets[2]))
+	}
+	for _, set := range sets {
+		for name, s := range set {
+			zh := Translate(s, "zh")
+			if zh == s || !hasCJK(zh) {
+				t.Errorf("%s has no Chinese translation: %q", name, s)
+			}
+			if ref, _ := splitCause(s); ref != "" {
+				if zref, _ := splitCause(zh); zref == "" {
+					t.Errorf("%s: the translation lost the RFC reference %q: %q", name, ref, zh)
+				}
+			}
+		}
+	}
+}
+
+func hasCJK(s string) bool {
+	for _, r := range s {
+		if runeWidth(r) == 2 {
+			return true
+		}
+	}
+	return false
+}
+
+func TestTranslate(t *testing.T) {
+	if got := Translate(tcp.CauseCloseFIN, "en"); got != tcp.CauseCloseFIN {
+		t.Errorf("English changed the cause: %q", got)
+	}
+	if got := Translate("script: lose A's first FIN", "zh"); got != "script: lose A's first FIN" {
+		t.Errorf("an unknown string changed: %q", got)
+	}
+	if got := Translate("refused by B", "zh"); got != "被 B 拒收" {
+		t.Errorf("refused by B → %q", got)
+	}
+	if got := Translate("TIME-WAIT", "zh"); got != "TIME-WAIT" {
+		t.Errorf("state names stay in RFC spelling, got %q", got)
+	}
+	// the renderers' own words exist in both languages
+	for key, v := range uiText {
+		if v[0] == "" || v[1] == "" {
+			t.Errorf("ui %q lacks a language", key)
+		}
+		if !hasCJK(v[1]) && !strings.Contains(v[1], "秒") && v[0] == v[1] {
+			t.Errorf("ui %q is not translated: %q", key, v[1])
+		}
+	}
+	o := Options{Lang: "zh"}
+	if got := o.ui("no such key"); got != "no such key" {
+		t.Errorf("unknown ui key → %q", got)
+	}
+}
