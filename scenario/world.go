@@ -98,12 +98,14 @@ func (w *World) Listen(h *sim.Host, port uint16) *stack.Listener {
 // Dial opens a connection from h (local port lport, 0 for ephemeral) to
 // the host to, port p.
 func (w *World) Dial(h *sim.Host, lport uint16, to *sim.Host, port uint16) *stack.Conn {
-	c, err := h.Stack.Dial(w.now(), netip.AddrPortFrom(h.Addr(), lport), netip.AddrPortFrom(to.Addr(), port))
-	conn := ""
-	if c != nil {
-		conn = connName(c)
+	// The call is recorded before it runs, so that it reads before the
+	// SYN it causes; a failure is recorded after.
+	remote := netip.AddrPortFrom(to.Addr(), port)
+	w.Rec.User(w.now(), h.Name, "→"+remote.String(), "open", 0, nil)
+	c, err := h.Stack.Dial(w.now(), netip.AddrPortFrom(h.Addr(), lport), remote)
+	if err != nil {
+		w.Rec.User(w.now(), h.Name, "→"+remote.String(), "open", 0, err)
 	}
-	w.Rec.User(w.now(), h.Name, conn, "open", 0, err)
 	return c
 }
 
@@ -116,20 +118,22 @@ func (w *World) Write(h *sim.Host, c *stack.Conn, data []byte) {
 // Shutdown is RFC 9293's CLOSE: no more data from this side (half-close,
 // shutdown(SHUT_WR)).
 func (w *World) Shutdown(h *sim.Host, c *stack.Conn) {
-	err := c.CloseWrite(w.now())
-	w.Rec.User(w.now(), h.Name, connName(c), "shutdown", 0, err)
+	w.Rec.User(w.now(), h.Name, connName(c), "shutdown", 0, nil)
+	if err := c.CloseWrite(w.now()); err != nil {
+		w.Rec.User(w.now(), h.Name, connName(c), "shutdown", 0, err)
+	}
 }
 
 // Close is close(2): the application lets go; FIN, or RST with unread data.
 func (w *World) Close(h *sim.Host, c *stack.Conn) {
-	c.Close(w.now())
 	w.Rec.User(w.now(), h.Name, connName(c), "close", 0, nil)
+	c.Close(w.now())
 }
 
 // Abort resets the connection (SO_LINGER 0).
 func (w *World) Abort(h *sim.Host, c *stack.Conn) {
-	c.Abort(w.now())
 	w.Rec.User(w.now(), h.Name, connName(c), "abort", 0, nil)
+	c.Abort(w.now())
 }
 
 // App is an application on one connection, reacting to what happens.

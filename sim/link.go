@@ -141,7 +141,9 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 	}
 	copies := 1
 	extra, gap := time.Duration(0), time.Microsecond
+	dupWhy := "duplicated"
 	if r := n.match(ev); r != nil {
+		dupWhy = r.Name
 		switch r.Action {
 		case ActDrop:
 			e.report(ev, PacketDropped, r.Name)
@@ -179,7 +181,7 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 	e.report(ev, PacketSent, ev.Why)
 	for i := 0; i < copies; i++ {
 		if i == 1 {
-			e.report(ev, PacketDuplicated, "duplicated")
+			e.report(ev, PacketDuplicated, dupWhy)
 		}
 		dst := e.peer()
 		n.schedule(at.Add(time.Duration(i)*gap), func() { dst.receive(p, ev) })
