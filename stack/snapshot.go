@@ -14,7 +14,8 @@ type ConnInfo struct {
 	SendQ, RecvQ int
 	RTT          time.Duration
 	Timers       map[tcp.Timer]time.Time
-	Compact      bool // a half-open or TIME-WAIT record rather than a full TCB
+	Compact      bool       // a half-open or TIME-WAIT record rather than a full TCB
+	TCB          tcp.Status // the full TCB's variables (as ss -i shows), when not Compact
 }
 
 // Snapshot lists every listener, connection, half-open and TIME-WAIT
@@ -27,7 +28,7 @@ func (s *Stack) Snapshot() []ConnInfo {
 	var rows []ConnInfo
 	for t, c := range s.conns {
 		st := c.tcp.Status()
-		rows = append(rows, ConnInfo{ID: t.id(), State: st.State, SendQ: st.SendQueue, RecvQ: st.RecvQueue, RTT: st.SRTT, Timers: st.Timers})
+		rows = append(rows, ConnInfo{ID: t.id(), State: st.State, SendQ: st.SendQueue, RecvQ: st.RecvQueue, RTT: st.SRTT, Timers: st.Timers, TCB: st})
 	}
 	for t, h := range s.half {
 		rows = append(rows, ConnInfo{ID: t.id(), State: tcp.StateSynReceived, Compact: true,

@@ -231,7 +231,7 @@ func (c *Conn) arriveOther(now time.Time, s *wire.Segment) {
 		}
 		if c.cfg.NoRFC5961 {
 			// RFC 793: an in-window SYN is an error; reset the connection.
-			c.sendRST(now, c.sndMax, c.rcvNxt, true, CauseChallengeSYN)
+			c.sendRST(now, c.acceptableSeq(), c.rcvNxt, true, CauseChallengeSYN)
 			c.closeWith(now, syscall.ECONNRESET, CauseChallengeSYN)
 			return
 		}
@@ -284,7 +284,7 @@ func (c *Conn) arriveOther(now time.Time, s *wire.Segment) {
 		if c.orphan && c.state != StateEstablished && s.Seq.Add(seq.Size(len(s.Payload))).GreaterThan(c.rcvNxt) && len(s.Payload) > 0 {
 			// Nobody will read this data: reset, as Linux does
 			// (LINUX_MIB_TCPABORTONDATA).
-			c.sendRST(now, c.sndMax, c.rcvNxt, true, CauseDataAfterClose)
+			c.sendRST(now, c.acceptableSeq(), c.rcvNxt, true, CauseDataAfterClose)
 			c.closeWith(now, syscall.ECONNRESET, CauseDataAfterClose)
 			return
 		}

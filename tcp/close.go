@@ -48,7 +48,7 @@ func (c *Conn) Abort(now time.Time) {
 	switch c.state {
 	case StateClosed:
 	case StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait:
-		c.sendRST(now, c.sndMax, c.rcvNxt, true, CauseAbort)
+		c.sendRST(now, c.acceptableSeq(), c.rcvNxt, true, CauseAbort)
 		c.rcv.release()
 		c.closeWith(now, nil, CauseAbort)
 	default:
@@ -69,7 +69,7 @@ func (c *Conn) Detach(now time.Time) {
 	switch c.state {
 	case StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait:
 		if c.rcv.n > 0 {
-			c.sendRST(now, c.sndMax, c.rcvNxt, true, CauseUnreadData)
+			c.sendRST(now, c.acceptableSeq(), c.rcvNxt, true, CauseUnreadData)
 			c.rcv.release()
 			c.closeWith(now, nil, CauseUnreadData)
 			return

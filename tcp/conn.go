@@ -277,16 +277,31 @@ func (c *Conn) emit(now time.Time, s *wire.Segment, why string) {
 	c.out.Segment(now, c, s, why)
 }
 
-// sendAck sends a bare ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
-//
-// A bare ACK carries the highest sequence number sent, not an SND.NXT that
-// a retransmission timeout rewound: the peer may already hold everything
-// up to it, and would refuse an ACK from further back as an old segment
-// (BSD tcp_output sends pure ACKs at snd_max for the same reason).
+// sendAck sends a bare ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, with the
+// sequence number of acceptableSeq.
 func (c *Conn) sendAck(now time.Time, why string) {
-	s := segAck(c.sndMax, c.rcvNxt, c.windowField())
+	s := segAck(c.acceptableSeq(), c.rcvNxt, c.windowField())
 	c.addSACK(&s)
 	c.emit(now, &s, why)
+}
+
+// acceptableSeq is the sequence number for a segment without data (a bare
+// ACK, a RST) that the peer will find acceptable, as Linux's
+// tcp_acceptable_seq chooses it: the highest sequence number sent, unless
+// that lies beyond the window the peer last offered — a peer whose
+// receive buffer filled may shrink its window, and then refuses a segment
+// beyond its right edge — in which case the window's right edge. Never a
+// SND.NXT rewound by a retransmission timeout: the peer may already hold
+// everything up to SND.MAX and would refuse an ACK from further back.
+func (c *Conn) acceptableSeq() seq.Num {
+	if c.sndUna == c.iss {
+		return c.sndMax // our SYN is unacknowledged: no window known yet
+	}
+	end := c.sndUna.Add(seq.Size(c.sndWnd))
+	if c.sndMax.LessThanEq(end) {
+		return c.sndMax
+	}
+	return end
 }
 
 func segAck(sq, ack seq.Num, wnd uint16) wire.Segment {

@@ -35,7 +35,7 @@ func (c *Conn) fire(now time.Time, t Timer) {
 		if c.state == StateFinWait2 {
 			// Linux sends RST when an orphan's FIN-WAIT-2 times out
 			// (tcp_keepalive_timer with tcp_fin_timeout = TIME-WAIT length).
-			c.sendRST(now, c.sndMax, c.rcvNxt, true, CauseFinWait2Timeout)
+			c.sendRST(now, c.acceptableSeq(), c.rcvNxt, true, CauseFinWait2Timeout)
 			c.closeWith(now, nil, CauseFinWait2Timeout)
 		}
 	case TimerKeepalive:
@@ -179,7 +179,7 @@ func (c *Conn) keepaliveTimeout(now time.Time) {
 		return
 	}
 	if (c.userTimeout > 0 && c.keepProbes > 0 && idle >= c.userTimeout) || (c.userTimeout == 0 && c.keepProbes >= c.keepCount) {
-		c.sendRST(now, c.sndMax, c.rcvNxt, true, CauseKeepaliveGiveUp)
+		c.sendRST(now, c.acceptableSeq(), c.rcvNxt, true, CauseKeepaliveGiveUp)
 		c.closeWith(now, syscall.ETIMEDOUT, CauseKeepaliveGiveUp)
 		return
 	}

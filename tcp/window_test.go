@@ -263,3 +263,22 @@ func TestPairSmallWindowsLossy(t *testing.T) {
 		})
 	}
 }
+
+// A peer whose buffer filled may shrink its window below data already in
+// flight; our ACKs then carry the window's right edge, not SND.MAX, or the
+// peer would refuse them as beyond its window and never learn that its own
+// data arrived (Linux tcp_acceptable_seq). Found against the Linux kernel:
+// both sides backed off for minutes.
+func TestAckSeqWithinShrunkenWindow(t *testing.T) {
+	h := newHarness(t).established()
+	h.c.SetNoDelay(true)
+	if n, err := h.c.Send(h.now, make([]byte, 3000)); n != 3000 || err != nil {
+		t.Fatalf("send: %d, %v", n, err)
+	}
+	h.out = nil // the data segments, up to SND.MAX = 4001
+	h.in(". 5001:5001(0) ack 1001 win 100")
+	h.in(". 5001:5011(10) ack 1001 win 100")
+	h.advance(h.cfg.DelayedACK)
+	h.wantOut("the ACK of the peer's data lies at the right edge of the window it offers", ". 1101:1101(0) ack 5011")
+	h.checkInvariants()
+}

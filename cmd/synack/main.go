@@ -5,6 +5,8 @@
 //	synack demo                  every scenario, its ladder and verdict
 //	synack scenario list         the catalogue
 //	synack scenario run NAME     one scenario: text, json, svg or html
+//	synack serve --tun IFACE ... serve an application over a TUN device
+//	synack dial --tun IFACE ...  connect over a TUN device
 package main
 
 import (
@@ -42,6 +44,8 @@ commands:
   demo       run every scenario of the catalogue in virtual time and show each
              one's ladder diagram and verdict
   scenario   list the scenarios, or run one and draw it (text, json, svg, html, pcap)
+  serve      serve an application (echo, discard, close, sink, http) over a TUN device
+  dial       connect over a TUN device, like nc, or run an application on the connection
   help       show this text
 
 Run "synack <command> --help" for a command's flags.
@@ -58,6 +62,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDemo(ctx, args[1:], stdout, stderr)
 	case "scenario":
 		return runScenario(ctx, args[1:], stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
+	case "dial":
+		return runDial(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
