@@ -204,6 +204,7 @@ func (s *Stack) arrive(now time.Time, t tuple, seg *wire.Segment) {
 		var tw tcp.TimeWait
 		if c.tcp.State() == tcp.StateTimeWait {
 			tw = c.tcp.SaveTimeWait()
+			c.tcp.SetNoReopen(!s.canReopen(&t))
 		}
 		reopen := c.tcp.SegmentArrives(now, seg)
 		s.after(c)
@@ -224,6 +225,10 @@ func (s *Stack) arrive(now time.Time, t tuple, seg *wire.Segment) {
 	}
 	s.listenArrive(now, t, seg, 0, false)
 }
+
+// canReopen says whether a SYN for t would find a listener (or the
+// forwarder): only then may it end a TIME-WAIT and open a new connection.
+func (s *Stack) canReopen(t *tuple) bool { return s.fwd != nil || s.findListener(t) != nil }
 
 // listenArrive hands a segment that matches no connection to a listener
 // (or the forwarder); failing both, it answers with RST (§3.10.7.1).

@@ -13,6 +13,8 @@ const (
 	causeTWOverflow = "TIME-WAIT table full (Linux tcp_max_tw_buckets): the connection is dropped at once"
 	causeCookieSent = "RFC 4987 §3.6: SYN queue full or cookies always on, send SYN+ACK with a SYN cookie; keep no state"
 	causeCookieOK   = "RFC 4987 §3.6: ACK returns a valid SYN cookie, connection rebuilt from it"
+
+	causeListenerClosed = "listener closed: its half-open connections are dropped (as Linux)"
 )
 
 // compactTimeWait swaps an orphaned connection in TIME-WAIT for a compact
@@ -55,6 +57,7 @@ func (s *Stack) settleTimeWait(t tuple, sc *tcp.Conn) {
 // segment is a SYN that reopens the 4-tuple.
 func (s *Stack) twArrive(now time.Time, t tuple, rec tcp.TimeWait, seg *wire.Segment) bool {
 	sc := s.restoreTimeWait(now, t, &rec)
+	sc.SetNoReopen(!s.canReopen(&t))
 	reopen := sc.SegmentArrives(now, seg)
 	s.settleTimeWait(t, sc)
 	return reopen

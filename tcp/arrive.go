@@ -339,11 +339,14 @@ func (c *Conn) enterTimeWait(now time.Time, cause string) {
 func (c *Conn) arriveTimeWait(now time.Time, s *wire.Segment) bool {
 	syn, rst, ack, fin := s.Flags&wire.FlagSYN != 0, s.Flags&wire.FlagRST != 0, s.Flags&wire.FlagACK != 0, s.Flags&wire.FlagFIN != 0
 	if syn && !rst && !ack {
-		if c.reopenOK(s) {
+		if c.reopenOK(s) && !c.noReopen {
 			c.closeWith(now, nil, CauseTimeWaitReopen)
 			return true
 		}
-		c.dupAckLimited(now, s, CauseStaleInTimeWait) // an old SYN: ACK it, open nothing
+		// An old SYN, or one nobody would accept: ACK it, open nothing and
+		// stay in TIME-WAIT (RFC 1122 §4.2.2.13; Linux ACKs a SYN that
+		// finds no listener).
+		c.dupAckLimited(now, s, CauseStaleInTimeWait)
 		return false
 	}
 	if c.pawsReject(now, s) {
@@ -363,7 +366,11 @@ func (c *Conn) arriveTimeWait(now time.Time, s *wire.Segment) bool {
 		}
 		return false
 	}
-	if fin && s.Seq.Add(seq.Size(len(s.Payload))) == c.rcvNxt-1 && !mutantNoTimeWaitReack {
+	if fin && s.Seq.Add(seq.Size(len(s.Payload))) == c.rcvNxt-1 {
+		if mutantNoTimeWaitReack {
+			c.drop(now, s, CauseFinInTimeWait) // broken on purpose: the FIN goes unanswered
+			return false
+		}
 		// The peer did not get our last ACK and sent its FIN again.
 		c.sendAck(now, CauseFinInTimeWait)
 		c.setTimer(now, TimerTimeWait, 2*c.cfg.MSL*mutantTimeWaitScale)

@@ -217,3 +217,7 @@ func (cfg *Config) WindowShift() uint8 {
 	}
 	return s
 }
+
+// SetNoReopen says whether a SYN arriving in TIME-WAIT must not reopen the
+// 4-tuple (no listener would take it); the stack sets it per segment.
+func (c *Conn) SetNoReopen(v bool) { c.noReopen = v }

@@ -19,8 +19,11 @@ type Conn struct {
 	state   State
 	passive bool // opened from LISTEN: an RST in SYN-RECEIVED returns there (Note 3)
 	orphan  bool // the application has let go; affects FIN-WAIT-2 and retries
-	closing bool // the user called CLOSE: a FIN follows the queued data
-	err     error
+	// noReopen forbids a SYN to reopen the 4-tuple from TIME-WAIT: the
+	// stack sets it when no listener would take the SYN.
+	noReopen bool
+	closing  bool // the user called CLOSE: a FIN follows the queued data
+	err      error
 
 	localPort, remotePort uint16
 	listenRemote          uint16 // the passive OPEN's remote port (0: any), for Note 3

@@ -101,6 +101,7 @@ var zhText = map[string]string{
 	"TIME-WAIT table full (Linux tcp_max_tw_buckets): the connection is dropped at once":                "TIME-WAIT 表已满（Linux tcp_max_tw_buckets）: 连接被立即丢弃",
 	"RFC 4987 §3.6: SYN queue full or cookies always on, send SYN+ACK with a SYN cookie; keep no state": "RFC 4987 §3.6: SYN 队列已满或总是使用 cookie，发送带 SYN cookie 的 SYN+ACK，不保存状态",
 	"RFC 4987 §3.6: ACK returns a valid SYN cookie, connection rebuilt from it":                         "RFC 4987 §3.6: ACK 带回有效的 SYN cookie，据此重建连接",
+	"listener closed: its half-open connections are dropped (as Linux)":                                 "监听关闭：它的半连接随之丢弃（与 Linux 相同）",
 
 	// package stack (counters.go): segments the stack drops before any connection sees them
 	"RFC 9293 §3.10.7.1: no connection, answered with RST":                    "RFC 9293 §3.10.7.1: 没有对应的连接，以 RST 回应",

@@ -46,6 +46,8 @@ commands:
   scenario   list the scenarios, or run one and draw it (text, json, svg, html, pcap)
   serve      serve an application (echo, discard, close, sink, http) over a TUN device
   dial       connect over a TUN device, like nc, or run an application on the connection
+  explore    run the real stack through every fault schedule of opening and closing,
+             and random workloads, checking invariants (deterministic simulation testing)
   help       show this text
 
 Run "synack <command> --help" for a command's flags.
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "dial":
 		return runDial(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "explore":
+		return runExplore(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,341 @@
+package explore
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/synack/synack/seq"
+	"github.com/synack/synack/sim"
+	"github.com/synack/synack/stack"
+	"github.com/synack/synack/tcp"
+	"github.com/synack/synack/wire"
+)
+
+// connKey names one end of a connection: a host and a 4-tuple seen from it.
+type connKey struct {
+	host int
+	id   stack.ID
+}
+
+// arrival is the segment a host's stack is processing (the last one
+// delivered to it): every transition caused by a segment happens while
+// the stack processes it, so the transition can be blamed on it.
+type arrival struct {
+	valid  bool
+	forged *forgery
+	flags  wire.Flags
+	seq    seq.Num
+	ack    seq.Num
+}
+
+// checker is the run's sim.Observer: it applies the schedule's holds,
+// follows every connection's state, and notes what the invariants need.
+type checker struct {
+	w      *world
+	next   sim.Observer // a trace recorder, when the run is drawn
+	states map[connKey]tcp.State
+	synSeq map[connKey]seq.Num // sequence number of the last SYN each end sent
+	lastIn []arrival           // per host
+	forged map[uint64]*forgery // forged packets by packet ID
+	cov    *Coverage
+
+	rsts     []rstSent // every RST a stack sent
+	sent     int       // segments the stacks put on the wire
+	lost     int       // segments lost (dropped by the schedule, random loss, partition, host down)
+	problems []string
+}
+
+func newChecker(w *world) *checker {
+	return &checker{w: w, states: map[connKey]tcp.State{}, synSeq: map[connKey]seq.Num{}, forged: map[uint64]*forgery{}}
+}
+
+func (c *checker) fail(format string, args ...any) {
+	if len(c.problems) < 32 {
+		c.problems = append(c.problems, fmt.Sprintf(format, args...))
+	}
+}
+
+// Packet implements sim.Observer.
+func (c *checker) Packet(now time.Time, e *sim.PacketEvent) {
+	c.w.faults.packet(e)
+	if c.next != nil {
+		c.next.Packet(now, e)
+	}
+	switch e.Kind {
+	case sim.PacketSent:
+		if f := c.w.forging; f != nil {
+			c.forged[e.ID] = f
+			return
+		}
+		if e.Seg == nil || e.Why == whyRelease {
+			return // a held segment sent again was counted the first time
+		}
+		c.sent++
+		fl := e.Seg.Flags
+		if fl&wire.FlagSYN != 0 {
+			c.synSeq[connKey{c.w.hostIndex(e.From), packetID(e.Pkt, e.Seg, true)}] = e.Seg.Seq
+		}
+		if fl&wire.FlagRST != 0 {
+			hi := c.w.hostIndex(e.From)
+			if replyCauses[e.Why] && c.lastIn[hi].forged != nil {
+				return // the answer to a forged segment
+			}
+			c.rsts = append(c.rsts, rstSent{e.From.Name, e.Why, packetID(e.Pkt, e.Seg, true)})
+		}
+	case sim.PacketDropped:
+		if e.Why != whyHold && c.forged[e.ID] == nil {
+			c.lost++
+		}
+	case sim.PacketDelivered:
+		in := arrival{valid: e.Seg != nil, forged: c.forged[e.ID]}
+		if e.Seg != nil {
+			in.flags, in.seq, in.ack = e.Seg.Flags, e.Seg.Seq, e.Seg.Ack
+		}
+		c.lastIn[c.w.hostIndex(e.To)] = in
+	}
+}
+
+// packetID returns the connection a packet belongs to, from the sender's
+// side (local = source) or the receiver's.
+func packetID(pkt []byte, s *wire.Segment, sender bool) stack.ID {
+	var src, dst netip.Addr
+	if len(pkt) > 0 && pkt[0]>>4 == 4 {
+		v := wire.IPv4(pkt)
+		src, dst = v.Src(), v.Dst()
+	} else {
+		v := wire.IPv6(pkt)
+		src, dst = v.Src(), v.Dst()
+	}
+	a, b := netip.AddrPortFrom(src, s.SrcPort), netip.AddrPortFrom(dst, s.DstPort)
+	if sender {
+		return stack.ID{Local: a, Remote: b}
+	}
+	return stack.ID{Local: b, Remote: a}
+}
+
+// The causes of transitions made by an arriving RST.
+var rstCauses = map[string]bool{
+	tcp.CauseRSTReset: true, tcp.CauseRSTTimeWait: true, tcp.CauseRSTPassive: true,
+	tcp.CauseRSTActive: true, tcp.CauseRSTRefused: true,
+}
+
+// Conn implements sim.Observer.
+func (c *checker) Conn(now time.Time, h *sim.Host, id stack.ID, e *tcp.Event) {
+	if c.next != nil {
+		c.next.Conn(now, h, id, e)
+	}
+	if e.Kind != tcp.EventState {
+		return
+	}
+	hi := c.w.hostIndex(h)
+	key := connKey{hi, id}
+	prev, ok := c.states[key]
+	if !ok {
+		prev = tcp.StateClosed
+	}
+	if !tcp.Legal(e.From, e.To) {
+		c.fail("%s %v: illegal transition %v → %v (%s)", h.Name, id, e.From, e.To, e.Cause)
+	}
+	if prev != e.From && !(idle(prev) && idle(e.From)) {
+		c.fail("%s %v: traced in %v, then a transition from %v → %v (%s)", h.Name, id, prev, e.From, e.To, e.Cause)
+	}
+	c.states[key] = e.To
+	if c.cov != nil {
+		c.cov.add(e.From, e.To)
+	}
+	in := c.lastIn[hi]
+	if e.From == tcp.StateTimeWait && e.Cause == tcp.CauseTimeWaitReopen && !listening(h, id.Local.Port()) {
+		if !c.w.strictTWSyn {
+			c.w.knownBug = "a SYN ended TIME-WAIT with no listener to take it"
+		} else {
+			c.fail("%s %v: a SYN (%s) ended TIME-WAIT though no listener could take it; RFC 1122 §4.2.2.13 wants TIME-WAIT kept (Linux answers with an ACK)",
+				h.Name, id, map[bool]string{true: "forged", false: "genuine"}[in.forged != nil])
+		}
+	}
+	switch {
+	case rstCauses[e.Cause]:
+		if in.forged != nil && !in.forged.exact {
+			c.fail("%s %v: a forged RST with SEG.SEQ ≠ RCV.NXT (%s) reset the connection, %v → %v (RFC 5961 §3.2 allows only an exact one)", h.Name, id, in.forged.what, e.From, e.To)
+		}
+	case e.To == tcp.StateEstablished:
+		if in.forged != nil {
+			c.fail("%s %v: a forged segment (%s) completed the handshake, %v → ESTABLISHED", h.Name, id, in.forged.what, e.From)
+		}
+		if e.From == tcp.StateSynReceived && in.valid && in.flags&wire.FlagSYN == 0 {
+			if syn, ok := c.synSeq[key]; ok && in.ack != syn+1 {
+				c.fail("%s %v: an ACK with ack %d completed the handshake of SYN %d (it should acknowledge %d)", h.Name, id, in.ack, syn, syn+1)
+			}
+		}
+		c.w.checkPairs()
+	}
+}
+
+// HostEvent implements sim.Observer.
+func (c *checker) HostEvent(now time.Time, h *sim.Host, what string) {
+	if c.next != nil {
+		c.next.HostEvent(now, h, what)
+	}
+	if what == "crash" {
+		// Every connection of the host vanishes with it.
+		hi := c.w.hostIndex(h)
+		for k := range c.states {
+			if k.host == hi {
+				delete(c.states, k)
+			}
+		}
+	}
+}
+
+// allOrderly reports whether every application closes with CLOSE.
+func (w *world) allOrderly() bool {
+	for _, a := range w.apps {
+		if !a.p.orderly() {
+			return false
+		}
+	}
+	return true
+}
+
+// appConn reports whether id is an application's connection.
+func (w *world) appConn(id stack.ID) bool {
+	for _, a := range w.apps {
+		if a.c.LocalAddr() == id.Local && a.c.RemoteAddr() == id.Remote {
+			return true
+		}
+	}
+	return false
+}
+
+// listening reports whether host h has a listener on port.
+func listening(h *sim.Host, port uint16) bool {
+	for _, ci := range h.Stack.Snapshot() {
+		if ci.State == tcp.StateListen && ci.Local.Port() == port {
+			return true
+		}
+	}
+	return false
+}
+
+func idle(s tcp.State) bool { return s == tcp.StateClosed || s == tcp.StateListen }
+
+// checkPairs checks that the two ends of each application connection,
+// when both are synchronized, agree on both initial sequence numbers.
+func (w *world) checkPairs() {
+	for _, a := range w.apps {
+		b := a.peer
+		if b == nil || a.host > b.host || a.dead || b.dead {
+			continue
+		}
+		ca, cb := a.c.TCB(), b.c.TCB()
+		if !live(ca.State()) || !live(cb.State()) {
+			continue
+		}
+		if ca.ISS() != cb.IRS() || ca.IRS() != cb.ISS() {
+			w.chk.fail("%s (%v, ISS %d IRS %d) and %s (%v, ISS %d IRS %d) are both open with different sequence spaces",
+				a.name(), ca.State(), ca.ISS(), ca.IRS(), b.name(), cb.State(), cb.ISS(), cb.IRS())
+		}
+	}
+}
+
+func live(s tcp.State) bool { return s.Synchronized() && s != tcp.StateClosed }
+
+// final checks the quiescent network and the applications.
+func (w *world) final(idleOK bool) {
+	c := w.chk
+	if !idleOK {
+		next, _ := w.net.Next()
+		c.fail("no quiescence after %v of virtual time (next event at %v)", w.limit, next.Sub(sim.Epoch))
+	}
+	var open []string
+	for k, st := range c.states {
+		if !idle(st) && !w.hosts[k.host].Crashed() {
+			open = append(open, fmt.Sprintf("%s %v in %v", w.hosts[k.host].Name, k.id, st))
+		}
+	}
+	sort.Strings(open)
+	for _, o := range open {
+		c.fail("at quiescence %s", o)
+	}
+	for _, h := range w.hosts {
+		if h.Crashed() {
+			continue
+		}
+		if n, hf, tw := h.Stack.Len(); n+hf+tw != 0 {
+			c.fail("at quiescence %s holds %d connections, %d half-open and %d TIME-WAIT records", h.Name, n, hf, tw)
+		}
+		if d, ok := h.Stack.NextDeadline(); ok {
+			c.fail("at quiescence %s has a timer armed for %v", h.Name, d.Sub(sim.Epoch))
+		}
+	}
+	w.checkPairs()
+	normal := w.normal()
+	for _, a := range w.apps {
+		c.problems = append(c.problems, a.problems...)
+		p := a.peer
+		if p == nil && a.estab && !a.dead && a.c.TCB().Passive() {
+			c.fail("%s accepted the connection %v, yet no application opened its other end", a.name(), a.c.ID())
+		}
+		if a.dead || p == nil {
+			continue
+		}
+		switch {
+		case a.eof && a.got != p.sent && !p.dead:
+			c.fail("%s read end-of-file after %d of the %d bytes %s wrote", a.name(), a.got, p.sent, p.name())
+		case !a.eof && !a.aborted && !a.early && !a.told():
+			c.fail("%s read %d of %d bytes, no end-of-file, and was not told of a failure (err %v)", a.name(), a.got, p.sent, a.c.Err())
+		}
+		if normal && a.p.orderly() && p.p.orderly() {
+			if !a.eof || a.got != p.sent {
+				c.fail("both close normally, yet %s read %d of %d bytes (EOF %v)", a.name(), a.got, p.sent, a.eof)
+			}
+			if err := a.c.Err(); err != nil {
+				c.fail("both close normally, yet %s's connection ended with %v", a.name(), err)
+			} else if a.err != nil {
+				c.fail("both close normally, yet %s's read returned %v", a.name(), a.err)
+			}
+		}
+	}
+	if normal && c.lost == 0 && len(c.forged) == 0 && w.allOrderly() {
+		// (Forged segments draw ACKs that a closed peer answers with RST.)
+		for _, r := range c.rsts {
+			if !w.appConn(r.id) {
+				continue // another 4-tuple: the attacker's forged handshake
+			}
+			if (w.sched.Faults() > 0 || w.disorder) && r.why == tcp.CauseNoTCB {
+				// A duplicated or delayed segment, or the retransmission
+				// a delay caused, can arrive after its connection is gone:
+				// it is answered with a RST (RFC 9293 §3.10.7.1), which at
+				// most ends the peer's TIME-WAIT.
+				continue
+			}
+			c.fail("no segment was lost and both close normally, yet %s sent a RST (%s)", r.host, r.why)
+		}
+	}
+}
+
+// normal reports whether the run's applications all close normally and
+// nothing but the schedule's faults disturbs them, so that each must end
+// with every byte read and a clean end-of-file.
+func (w *world) normal() bool {
+	if !w.cs.normal || w.crashed || (w.random && w.chk.lost > 0) || w.knownBug != "" {
+		return false
+	}
+	for _, f := range w.chk.forged {
+		if f.exact {
+			return false
+		}
+	}
+	return true
+}
+
+type rstSent struct {
+	host, why string
+	id        stack.ID
+}
+
+// The causes of RSTs that answer the segment being processed.
+var replyCauses = map[string]bool{
+	tcp.CauseNoTCB: true, tcp.CauseAckInListen: true, tcp.CauseBadAckInSynRcvd: true, tcp.CauseBadAckInSynSent: true,
+}
