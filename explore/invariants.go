@@ -310,6 +310,13 @@ func (w *world) final(idleOK bool) {
 				// most ends the peer's TIME-WAIT.
 				continue
 			}
+			if w.lnWasDown && r.why == tcp.CauseBadAckInSynSent {
+				// While the listener was down, a reconnecting SYN met the
+				// old connection's TIME-WAIT, which could not reopen and
+				// answered with an ACK; the client resets it (RFC 9293
+				// §3.10.7.3) and its SYN retransmission then opens anew.
+				continue
+			}
 			c.fail("no segment was lost and both close normally, yet %s sent a RST (%s)", r.host, r.why)
 		}
 	}

@@ -266,6 +266,7 @@ func (w *world) runWorkload(wl *workload, r *rand.Rand) {
 			if w.ln != nil && !w.hosts[1].Crashed() {
 				w.ln.Close(w.net.Now())
 				w.ln = nil
+				w.lnWasDown = true
 			}
 		})
 		w.net.At(wl.lnRestart+wl.lnDown, func() {

@@ -43,6 +43,7 @@ type world struct {
 	// longer held to a normal close (knownBug is set).
 	strictTWSyn bool
 	knownBug    string // a known bug of the stack disturbed the run
+	lnWasDown   bool   // the listener was closed for a while (random mode)
 
 	// Random mode.
 	random      bool
