@@ -1,57 +1,15 @@
 package explore
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"syscall"
 	"time"
 
+	"github.com/synack/synack/internal/pattern"
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
 )
-
-// Each byte stream is a window into one random table starting at a place
-// given by the stream's key, so a byte delivered twice, out of place, or
-// to the wrong connection differs from the expected one with probability
-// 255/256.
-const patternBits = 17
-
-var patternTable = func() []byte {
-	t := make([]byte, 1<<patternBits)
-	x := uint64(0x243f6a8885a308d3)
-	for i := range t {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		t[i] = byte(x >> 24)
-	}
-	return t
-}()
-
-func patternAt(key uint64, i int) []byte {
-	off := int((key*2654435761 + uint64(i)) & (1<<patternBits - 1))
-	return patternTable[off:]
-}
-
-func fillPattern(dst []byte, key uint64, i int) {
-	for len(dst) > 0 {
-		k := copy(dst, patternAt(key, i))
-		dst, i = dst[k:], i+k
-	}
-}
-
-func matchPattern(src []byte, key uint64, i int) bool {
-	for len(src) > 0 {
-		p := patternAt(key, i)
-		k := min(len(p), len(src))
-		if !bytes.Equal(src[:k], p[:k]) {
-			return false
-		}
-		src, i = src[k:], i+k
-	}
-	return true
-}
 
 // closeMode says when an application closes its sending side.
 type closeMode uint8
@@ -177,7 +135,7 @@ func (a *app) step() bool {
 	if !a.wroteFIN && !a.aborted && a.err == nil && (!a.p.afterEOF || a.eof) {
 		for a.sent < a.p.send {
 			k := min(a.p.send-a.sent, len(w.buf))
-			fillPattern(w.buf[:k], a.sendKey, a.sent)
+			pattern.Fill(w.buf[:k], a.sendKey, a.sent)
 			n, err := a.c.Write(now, w.buf[:k])
 			if err != nil || n == 0 {
 				break
@@ -196,7 +154,7 @@ func (a *app) step() bool {
 				a.keyed = true
 				a.recvKey = streamKey(a.c.RemoteAddr(), a.c.LocalAddr(), uint32(a.c.TCB().IRS()))
 			}
-			if !a.eof && !a.corrupt && !matchPattern(w.buf[:n], a.recvKey, a.got) {
+			if !a.eof && !a.corrupt && !pattern.Match(w.buf[:n], a.recvKey, a.got) {
 				a.corrupt = true
 				a.fail("bytes " + itoa(a.got) + ".." + itoa(a.got+n) + " of the stream are not the ones sent (corrupted, duplicated or out of order)")
 			}

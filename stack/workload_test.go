@@ -1,7 +1,6 @@
 package stack_test
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -11,56 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/synack/synack/internal/pattern"
 	"github.com/synack/synack/sim"
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
 )
-
-// Each stream's content is a window into one random table, starting at a
-// place that depends on the stream's key: a byte delivered out of place, or
-// to the wrong connection, differs from the expected one with probability
-// 255/256, and filling or checking a buffer is a memory copy or compare.
-const patternBits = 20
-
-var patternTable = func() []byte {
-	t := make([]byte, 1<<patternBits)
-	x := uint64(0x243f6a8885a308d3)
-	for i := range t {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		t[i] = byte(x >> 24)
-	}
-	return t
-}()
-
-// patternAt returns the longest run of stream key's bytes starting at
-// position i without wrapping the table.
-func patternAt(key uint64, i int) []byte {
-	off := int((key*2654435761 + uint64(i)) & (1<<patternBits - 1))
-	return patternTable[off:]
-}
-
-// fillPattern writes stream key's bytes from position i into dst.
-func fillPattern(dst []byte, key uint64, i int) {
-	for len(dst) > 0 {
-		k := copy(dst, patternAt(key, i))
-		dst, i = dst[k:], i+k
-	}
-}
-
-// matchPattern reports whether src is stream key's bytes from position i.
-func matchPattern(src []byte, key uint64, i int) bool {
-	for len(src) > 0 {
-		p := patternAt(key, i)
-		k := min(len(p), len(src))
-		if !bytes.Equal(src[:k], p[:k]) {
-			return false
-		}
-		src, i = src[k:], i+k
-	}
-	return true
-}
 
 // peer is one side's application: it writes size bytes of its stream,
 // half-closes, reads the other stream to EOF checking every byte, then
@@ -104,7 +58,7 @@ func (p *peer) pump() {
 	}
 	for p.sent < p.size && p.err == nil {
 		k := min(p.size-p.sent, len(p.buf))
-		fillPattern(p.buf[:k], p.sendKey, p.sent)
+		pattern.Fill(p.buf[:k], p.sendKey, p.sent)
 		w, err := p.c.Write(now, p.buf[:k])
 		if err != nil {
 			p.err = err
@@ -123,7 +77,7 @@ func (p *peer) pump() {
 	}
 	for !p.eof && p.err == nil {
 		k, err := p.c.Read(now, p.buf)
-		if !matchPattern(p.buf[:k], p.recvKey, p.got) {
+		if !pattern.Match(p.buf[:k], p.recvKey, p.got) {
 			p.corrupt = true
 		}
 		p.got += k
