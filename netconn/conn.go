@@ -78,7 +78,7 @@ func (s *Stack) newConn(sc *stack.Conn, network string) *Conn {
 		keepAlive: s.st.Config().TCP.KeepAlive,
 	}
 	sc.SetNotifier((*connNotifier)(c))
-	sc.SetNoDelay(true)
+	sc.SetNoDelay(s.now(), true)
 	s.conns[c] = struct{}{}
 	return c
 }
@@ -366,7 +366,8 @@ func (c *Conn) SetNoDelay(noDelay bool) error {
 	if c.closed {
 		return c.opError("set", net.ErrClosed)
 	}
-	c.sc.SetNoDelay(noDelay)
+	c.sc.SetNoDelay(s.now(), noDelay)
+	s.rearm()
 	return nil
 }
 

@@ -275,7 +275,11 @@ func (c *Conn) SetKeepAlive(now time.Time, on bool, idle, interval time.Duration
 }
 
 // SetNoDelay turns Nagle's algorithm off.
-func (c *Conn) SetNoDelay(on bool) { c.tcp.SetNoDelay(on) }
+func (c *Conn) SetNoDelay(now time.Time, on bool) {
+	c.s.now = now
+	c.tcp.SetNoDelay(now, on)
+	c.s.settle(c)
+}
 
 // SetUserTimeout sets the RFC 5482 user timeout.
 func (c *Conn) SetUserTimeout(now time.Time, d time.Duration) {

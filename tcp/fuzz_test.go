@@ -319,7 +319,7 @@ func (fz *fuzzer) step() {
 		case 1:
 			c.SetUserTimeout(h.now, time.Duration(b>>2)*100*time.Millisecond)
 		case 2:
-			c.SetNoDelay(b&4 != 0)
+			c.SetNoDelay(h.now, b&4 != 0)
 		}
 	case opCompact:
 		fz.compact()

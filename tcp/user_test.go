@@ -33,7 +33,7 @@ func TestOpenAgainAfterClose(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.KeepAlive = true }).timeWait()
 	h.advance(time.Minute)
 	h.wantState(StateClosed)
-	h.c.SetNoDelay(true)
+	h.c.SetNoDelay(h.now, true)
 	if err := h.c.OpenActive(h.now, OpenOptions{LocalPort: ourPort, RemotePort: peerPort, ISS: 7000}); err != nil {
 		t.Fatal(err)
 	}

@@ -167,7 +167,7 @@ func TestNagleAndSenderSWS(t *testing.T) {
 	})
 	t.Run("NoDelay", func(t *testing.T) {
 		h := newHarness(t).established()
-		h.c.SetNoDelay(true)
+		h.c.SetNoDelay(h.now, true)
 		h.send([]byte("a"))
 		h.send([]byte("b"))
 		h.wantOut("each small write goes at once", "P. 1001:1002(1) ack 5001", "P. 1002:1003(1) ack 5001")
@@ -271,7 +271,7 @@ func TestPairSmallWindowsLossy(t *testing.T) {
 // both sides backed off for minutes.
 func TestAckSeqWithinShrunkenWindow(t *testing.T) {
 	h := newHarness(t).established()
-	h.c.SetNoDelay(true)
+	h.c.SetNoDelay(h.now, true)
 	if n, err := h.c.Send(h.now, make([]byte, 3000)); n != 3000 || err != nil {
 		t.Fatalf("send: %d, %v", n, err)
 	}
@@ -280,5 +280,18 @@ func TestAckSeqWithinShrunkenWindow(t *testing.T) {
 	h.in(". 5001:5011(10) ack 1001 win 100")
 	h.advance(h.cfg.DelayedACK)
 	h.wantOut("the ACK of the peer's data lies at the right edge of the window it offers", ". 1101:1101(0) ack 5011")
+	h.checkInvariants()
+}
+
+// Turning Nagle's algorithm off sends what it was holding back at once, as
+// Linux's TCP_NODELAY does, instead of waiting for the next ACK.
+func TestNoDelayPushesHeldData(t *testing.T) {
+	h := newHarness(t).established()
+	h.c.Send(h.now, make([]byte, 1000))
+	h.wantOut("the first write goes out: nothing is in flight", "P. 1001:2001(1000) ack 5001")
+	h.c.Send(h.now, make([]byte, 10))
+	h.wantNone("Nagle holds a small segment while data is unacknowledged (RFC 896)")
+	h.c.SetNoDelay(h.now, true)
+	h.wantOut("TCP_NODELAY pushes it", "P. 2001:2011(10) ack 5001")
 	h.checkInvariants()
 }
