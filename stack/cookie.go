@@ -92,9 +92,7 @@ func (s *Stack) sendCookie(now time.Time, t tuple, syn *wire.Segment) {
 		// SACK-permitted: offer neither.
 		in.Opts.HasWScale, in.Opts.SACKPermitted = false, false
 	}
-	s.scratchT, s.scratchCookie = t, true
-	s.scratch.Init(&s.cfg.TCP, (*scratchHooks)(s), (*scratchHooks)(s))
-	s.scratch.ListenSyn(now, tcp.OpenOptions{LocalPort: t.lport, ISS: iss, TSOffset: tsOff}, &in)
+	s.useScratch(t, true).ListenSyn(now, tcp.OpenOptions{LocalPort: t.lport, ISS: iss, TSOffset: tsOff}, &in)
 	s.scratchCookie = false
 	s.scratch.Init(&s.cfg.TCP, nil, nil)
 	s.stats.SynCookiesSent++
@@ -123,9 +121,7 @@ func (s *Stack) cookieAccept(now time.Time, l *Listener, t tuple, seg *wire.Segm
 		o.TS, o.TSRecent = true, seg.Opts.TSVal
 	}
 	rec := tcp.HalfOpenFromCookie(seg.Ack-1, seg.Seq-1, o)
-	s.scratchT, s.scratchCookie = t, false
-	s.scratch.Init(&s.cfg.TCP, (*scratchHooks)(s), (*scratchHooks)(s))
-	s.scratch.RestoreHalfOpen(now, &rec)
+	s.useScratch(t, false).RestoreHalfOpen(now, &rec)
 	s.connEvent(now, &t, &tcp.Event{Kind: tcp.EventState, From: tcp.StateListen, To: tcp.StateSynReceived, Cause: causeCookieOK})
 	s.scratch.SegmentArrives(now, seg)
 	switch s.scratch.State() {

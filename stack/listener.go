@@ -177,9 +177,7 @@ func (l *Listener) arrive(now time.Time, t tuple, seg *wire.Segment, oldSndNxt s
 		if reopen && iss.LessThan(oldSndNxt.Add(65535+2)) {
 			iss = oldSndNxt.Add(65535 + 2) // Linux tcp_timewait_state_process
 		}
-		s.scratchT, s.scratchCookie = t, false
-		s.scratch.Init(&s.cfg.TCP, (*scratchHooks)(s), (*scratchHooks)(s))
-		s.scratch.ListenSyn(now, tcp.OpenOptions{LocalPort: t.lport, ISS: iss, TSOffset: s.tsOffset(&t)}, seg)
+		s.useScratch(t, false).ListenSyn(now, tcp.OpenOptions{LocalPort: t.lport, ISS: iss, TSOffset: s.tsOffset(&t)}, seg)
 		h := &halfOpen{rec: s.scratch.SaveHalfOpen(), t: t, l: l, slotIdx: -1}
 		s.half[t] = h
 		l.synCount++
@@ -191,10 +189,9 @@ func (l *Listener) arrive(now time.Time, t tuple, seg *wire.Segment, oldSndNxt s
 
 // restoreHalf loads a SYN queue record into the scratch TCB.
 func (s *Stack) restoreHalf(now time.Time, h *halfOpen) *tcp.Conn {
-	s.scratchT, s.scratchCookie = h.t, false
-	s.scratch.Init(&s.cfg.TCP, (*scratchHooks)(s), (*scratchHooks)(s))
-	s.scratch.RestoreHalfOpen(now, &h.rec)
-	return &s.scratch
+	sc := s.useScratch(h.t, false)
+	sc.RestoreHalfOpen(now, &h.rec)
+	return sc
 }
 
 func (s *Stack) halfArrive(now time.Time, h *halfOpen, seg *wire.Segment) {

@@ -32,9 +32,16 @@ func (s *Stack) compactTimeWait(c *Conn) {
 }
 
 func (s *Stack) restoreTimeWait(now time.Time, t tuple, rec *tcp.TimeWait) *tcp.Conn {
-	s.scratchT, s.scratchCookie = t, false
+	sc := s.useScratch(t, false)
+	sc.RestoreTimeWait(now, rec)
+	return sc
+}
+
+// useScratch readies the scratch TCB for a record of 4-tuple t; cookie
+// marks a SYN answered by cookie, which is traced as no connection.
+func (s *Stack) useScratch(t tuple, cookie bool) *tcp.Conn {
+	s.scratchT, s.scratchCookie = t, cookie
 	s.scratch.Init(&s.cfg.TCP, (*scratchHooks)(s), (*scratchHooks)(s))
-	s.scratch.RestoreTimeWait(now, rec)
 	return &s.scratch
 }
 

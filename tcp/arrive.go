@@ -118,8 +118,7 @@ func (c *Conn) arriveSynSent(now time.Time, s *wire.Segment) {
 	if ackOK {
 		c.ackAdvance(now, s)
 		// RFC 7323 §2.2: the window of a SYN is never scaled.
-		c.sndWnd, c.sndWl1, c.sndWl2 = uint32(s.Wnd), s.Seq, s.Ack
-		c.maxSndWnd = c.sndWnd
+		c.firstWindow(s, uint32(s.Wnd))
 		c.establish(now, CauseSynAck)
 		c.ackNow = true // the ACK may ride on queued data (handshake-data-on-ack)
 		return
@@ -128,6 +127,13 @@ func (c *Conn) arriveSynSent(now time.Time, s *wire.Segment) {
 	// our original ISS (RFC 9293 §3.5, Figure 7).
 	c.setState(now, StateSynReceived, CauseSimultaneousOpen)
 	c.sendSyn(now, true, CauseSimultaneousOpen)
+}
+
+// firstWindow sets SND.WND, SND.WL1 and SND.WL2 from the segment that
+// synchronizes the connection (RFC 9293 §3.10.7.3, §3.10.7.4).
+func (c *Conn) firstWindow(s *wire.Segment, wnd uint32) {
+	c.sndWnd, c.sndWl1, c.sndWl2 = wnd, s.Seq, s.Ack
+	c.maxSndWnd = wnd
 }
 
 // acceptable is the four-case test of RFC 9293 §3.10.7.4 ("first, check
@@ -178,8 +184,7 @@ func (c *Conn) arriveOther(now time.Time, s *wire.Segment) {
 			c.lastRecv = now
 			c.ackAdvance(now, s)
 			// RFC 7323 §2.2: the window of a SYN+ACK is never scaled.
-			c.sndWnd, c.sndWl1, c.sndWl2 = uint32(s.Wnd), s.Seq, s.Ack
-			c.maxSndWnd = c.sndWnd
+			c.firstWindow(s, uint32(s.Wnd))
 			c.establish(now, CauseSynAckInSynRcvd)
 			return
 		}
@@ -250,8 +255,7 @@ func (c *Conn) arriveOther(now time.Time, s *wire.Segment) {
 			return
 		}
 		c.ackAdvance(now, s)
-		c.sndWnd, c.sndWl1, c.sndWl2 = uint32(s.Wnd)<<c.sndShift, s.Seq, s.Ack
-		c.maxSndWnd = c.sndWnd
+		c.firstWindow(s, uint32(s.Wnd)<<c.sndShift)
 		c.establish(now, CauseAckOfSyn)
 	} else if !c.processAck(now, s) {
 		return

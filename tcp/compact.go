@@ -134,12 +134,7 @@ func (c *Conn) RestoreHalfOpen(now time.Time, h *HalfOpen) {
 	c.setRecFlags(h.Flags)
 	c.sndShift, c.rcvShift = h.SndShift, h.RcvShift
 	c.tsRecent, c.tsRecentAge = h.TSRecent, now
-	c.sndMSS = int(h.PeerMSS)
-	if c.tsOK {
-		c.sndMSS -= 12
-	}
-	c.sndMSS = max(c.sndMSS, 48)
-	c.cc = c.cfg.Congestion(c.sndMSS)
+	c.setSndMSS(int(h.PeerMSS))
 	c.deadline[TimerSynRetry] = fromUnixNano(h.Deadline)
 	c.lastChallenge = fromUnixNano(h.LastChallenge)
 	c.backoff = int(h.Backoff)
@@ -209,7 +204,9 @@ func HalfOpenFromCookie(iss, irs seq.Num, o CookieOptions) HalfOpen {
 	return h
 }
 
-// WindowShift is the window scale a connection with cfg offers.
+// WindowShift is the window scale a connection with cfg offers: the
+// smallest that lets the whole receive buffer be advertised (RFC 7323
+// §2.3, at most 14).
 func (cfg *Config) WindowShift() uint8 {
 	var s uint8
 	for s < 14 && cfg.RcvBuf>>s > 0xffff {

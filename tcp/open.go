@@ -65,15 +65,8 @@ func (c *Conn) initSend(iss seq.Num) {
 	c.sndMSS = 536  // RFC 9293 §3.7.1 until the peer's MSS is known
 }
 
-// ourShift is the window scale we offer: the smallest that lets the whole
-// receive buffer be advertised (RFC 7323 §2.3, at most 14).
-func (c *Conn) ourShift() uint8 {
-	var s uint8
-	for s < 14 && c.cfg.RcvBuf>>s > 0xffff {
-		s++
-	}
-	return s
-}
+// ourShift is the window scale we offer (Config.WindowShift).
+func (c *Conn) ourShift() uint8 { return c.cfg.WindowShift() }
 
 // sendSyn sends SYN (or SYN+ACK) with our options. The window of a SYN is
 // never scaled (RFC 7323 §2.2).
@@ -131,11 +124,16 @@ func (c *Conn) negotiate(now time.Time, s *wire.Segment) {
 		c.tsRecent, c.tsRecentAge = o.TSVal, now
 	}
 	c.sackOK = !c.cfg.NoSACK && o.SACKPermitted
-	c.sndMSS = min(peerMSS, int(c.cfg.MSS))
+	c.setSndMSS(min(peerMSS, int(c.cfg.MSS)))
+}
+
+// setSndMSS sets the payload per segment from the MSS the peer allows, and
+// the congestion control sized by it.
+func (c *Conn) setSndMSS(mss int) {
 	if c.tsOK {
-		c.sndMSS -= 12 // RFC 7323 §3.2: the option rides on every segment
+		mss -= 12 // RFC 7323 §3.2: the option rides on every segment
 	}
-	c.sndMSS = max(c.sndMSS, 48) // Linux TCP_MIN_SND_MSS: a tiny MSS would be a DoS
+	c.sndMSS = max(mss, 48) // Linux TCP_MIN_SND_MSS: a tiny MSS would be a DoS
 	c.cc = c.cfg.Congestion(c.sndMSS)
 }
 
