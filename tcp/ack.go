@@ -100,6 +100,7 @@ func (c *Conn) ackAdvance(now time.Time, s *wire.Segment) {
 	}
 	c.backoff = 0
 	c.persistProbes = 0
+	c.softErr = nil // something got through (Linux clears sk_err_soft here)
 	if c.inRecovery {
 		if s.Ack.GreaterThanEq(c.recover) {
 			// RFC 6582 §3.2 step 3: a full ACK ends recovery.

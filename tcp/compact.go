@@ -32,6 +32,7 @@ type HalfOpen struct {
 	LocalPort          uint16
 	RemotePort         uint16
 	PeerMSS            uint16
+	MSS                uint16 // what we advertised (OpenOptions.MSS)
 	SndShift, RcvShift uint8
 	Flags              uint8
 	Backoff            uint8
@@ -96,7 +97,7 @@ func (c *Conn) SetHooks(out Output, obs Observer) { c.out, c.obs = out, obs }
 // SYN moves it to SYN-RECEIVED, sending SYN+ACK.
 func (c *Conn) ListenSyn(now time.Time, o OpenOptions, s *wire.Segment) {
 	c.localPort, c.remotePort, c.tsOffset = o.LocalPort, s.SrcPort, o.TSOffset
-	c.iss, c.passive, c.state = o.ISS, true, StateListen
+	c.iss, c.passive, c.state, c.advMSS = o.ISS, true, StateListen, o.MSS
 	c.stats.SegsIn++
 	c.listenSyn(now, s)
 }
@@ -107,7 +108,7 @@ func (c *Conn) SaveHalfOpen() HalfOpen {
 	return HalfOpen{
 		ISS: c.iss, IRS: c.irs, TSOffset: c.tsOffset, TSRecent: c.tsRecent,
 		Deadline: unixNano(c.deadline[TimerSynRetry]), LastChallenge: unixNano(c.lastChallenge),
-		LocalPort: c.localPort, RemotePort: c.remotePort, PeerMSS: c.peerMSS(),
+		LocalPort: c.localPort, RemotePort: c.remotePort, PeerMSS: c.peerMSS(), MSS: c.advMSS,
 		SndShift: c.sndShift, RcvShift: c.rcvShift, Flags: c.recFlags(), Backoff: uint8(min(c.backoff, 255)),
 	}
 }
@@ -134,7 +135,9 @@ func (c *Conn) RestoreHalfOpen(now time.Time, h *HalfOpen) {
 	c.setRecFlags(h.Flags)
 	c.sndShift, c.rcvShift = h.SndShift, h.RcvShift
 	c.tsRecent, c.tsRecentAge = h.TSRecent, now
-	c.setSndMSS(int(h.PeerMSS))
+	c.advMSS = h.MSS
+	c.setSndMSS(min(int(h.PeerMSS), int(c.mss())))
+	c.cc = c.cfg.Congestion(c.sndMSS)
 	c.deadline[TimerSynRetry] = fromUnixNano(h.Deadline)
 	c.lastChallenge = fromUnixNano(h.LastChallenge)
 	c.backoff = int(h.Backoff)

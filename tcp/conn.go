@@ -24,6 +24,7 @@ type Conn struct {
 	noReopen bool
 	closing  bool // the user called CLOSE: a FIN follows the queued data
 	err      error
+	softErr  error // an ICMP error kept for a time-out to report (RFC 1122 §4.2.3.9)
 
 	localPort, remotePort uint16
 	listenRemote          uint16 // the passive OPEN's remote port (0: any), for Note 3
@@ -36,7 +37,10 @@ type Conn struct {
 	sndWnd, maxSndWnd           uint32  // RFC 9293 SND.WND (scaled), RFC 5961 §5 MAX.SND.WND
 	sndWl1, sndWl2              seq.Num
 	sndShift, rcvShift          uint8
-	sndMSS                      int // payload bytes per segment we send
+	sndMSS                      int    // payload bytes per segment we send
+	advMSS                      uint16 // OpenOptions.MSS; 0 means Config.MSS
+	pathMSS                     int    // MSS the path carries, from ICMP (RFC 1191); 0 unknown
+	pmtuResend                  bool   // sendData is resending after a path MTU drop
 
 	// Receive sequence space.
 	irs, rcvNxt seq.Num

@@ -64,6 +64,7 @@ const (
 	EventTimer                  // a timer set, fired or cancelled
 	EventDrop                   // an arriving segment not accepted (dropped, or answered with an ACK), with the rule
 	EventUser                   // a result reported to the user: EOF, an error
+	EventICMP                   // an ICMP error or path MTU report, taken or ignored, with the rule
 )
 
 // Event is one trace event from a connection. Cause names the RFC rule.
@@ -75,7 +76,8 @@ type Event struct {
 	Deadline time.Time   // EventTimer, when set
 	Seg      *wire.Segment
 	Call     string // EventUser: "read-eof", "error", ...
-	Err      error  // EventUser
+	Err      error  // EventUser, EventICMP
+	MSS      int    // EventICMP: the MSS a path MTU report allows
 	Cause    string
 }
 
@@ -147,6 +149,12 @@ const (
 	CauseRetransGiveUp    = "RFC 9293 §3.8.3: retransmissions exhausted (R2), connection timed out"
 	CauseKeepaliveGiveUp  = "RFC 1122 §4.2.3.6: keepalive probes unanswered, connection timed out"
 	CauseUserTimeout      = "RFC 5482: user timeout, connection timed out"
+	CauseICMPAbort        = "RFC 5461 §3: ICMP unreachable for a connection being opened aborts it (as Linux)"
+	CauseICMPSoft         = "RFC 1122 §4.2.3.9: ICMP error in a synchronized state is soft, kept for a time-out to report"
+	CauseICMPOutOfWindow  = "RFC 5927 §4.1: ICMP quotes a sequence number not in flight, ignored"
+	CauseICMPNoConn       = "RFC 5927 §4.1: ICMP for a connection with nothing in flight, ignored"
+	CausePMTU             = "RFC 1191, RFC 8201: packet too big, lower the MSS to the path MTU"
+	CausePMTUResend       = "RFC 1191 §6.4: path MTU lowered, resend what the path dropped"
 	CauseFinWait2Timeout  = "RFC 9293 §3.10.7.4 note: FIN-WAIT-2 timeout of an orphaned connection (Linux tcp_fin_timeout)"
 	CauseRetransmit       = "RFC 6298 §5.4: retransmission timeout, retransmit the earliest unacknowledged segment"
 	CauseFastRetransmit   = "RFC 5681 §3.2: third duplicate ACK, fast retransmit"

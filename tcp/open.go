@@ -15,6 +15,10 @@ type OpenOptions struct {
 	LocalPort, RemotePort uint16 // RemotePort 0 in a passive OPEN means any
 	ISS                   seq.Num
 	TSOffset              uint32
+	// MSS, if nonzero and below Config.MSS, is the MSS this connection
+	// advertises and the most it sends: the stack sets it from the
+	// route's MTU (RFC 9293 §3.7.1) and the path MTU it has learnt.
+	MSS uint16
 }
 
 // OpenActive performs an active OPEN (RFC 9293 §3.10.1): send SYN, enter
@@ -25,6 +29,7 @@ func (c *Conn) OpenActive(now time.Time, o OpenOptions) error {
 	}
 	c.renew()
 	c.localPort, c.remotePort, c.tsOffset = o.LocalPort, o.RemotePort, o.TSOffset
+	c.advMSS = o.MSS
 	c.initSend(o.ISS)
 	c.passive = false
 	c.setState(now, StateSynSent, CauseActiveOpen)
@@ -42,6 +47,7 @@ func (c *Conn) OpenPassive(now time.Time, o OpenOptions) error {
 	c.renew()
 	c.localPort, c.remotePort, c.tsOffset = o.LocalPort, o.RemotePort, o.TSOffset
 	c.listenRemote = o.RemotePort
+	c.advMSS = o.MSS
 	c.iss = o.ISS
 	c.passive = true
 	c.setState(now, StateListen, CausePassiveOpen)
@@ -73,7 +79,7 @@ func (c *Conn) ourShift() uint8 { return c.cfg.WindowShift() }
 func (c *Conn) sendSyn(now time.Time, withAck bool, why string) {
 	s := wire.Segment{Seq: c.iss, Flags: wire.FlagSYN, Wnd: uint16(min(c.cfg.RcvBuf, 0xffff))}
 	o := &s.Opts
-	o.HasMSS, o.MSS = true, c.cfg.MSS
+	o.HasMSS, o.MSS = true, c.mss()
 	if withAck {
 		s.Flags |= wire.FlagACK
 		s.Ack = c.rcvNxt
@@ -124,17 +130,29 @@ func (c *Conn) negotiate(now time.Time, s *wire.Segment) {
 		c.tsRecent, c.tsRecentAge = o.TSVal, now
 	}
 	c.sackOK = !c.cfg.NoSACK && o.SACKPermitted
-	c.setSndMSS(min(peerMSS, int(c.cfg.MSS)))
+	c.setSndMSS(min(peerMSS, int(c.mss())))
+	c.cc = c.cfg.Congestion(c.sndMSS)
 }
 
-// setSndMSS sets the payload per segment from the MSS the peer allows, and
-// the congestion control sized by it.
+// mss is the MSS we advertise: Config.MSS, or the lower limit the stack
+// gave for this connection's route (OpenOptions.MSS).
+func (c *Conn) mss() uint16 {
+	if c.advMSS != 0 && c.advMSS < c.cfg.MSS {
+		return c.advMSS
+	}
+	return c.cfg.MSS
+}
+
+// setSndMSS sets the payload per segment from the MSS the peer allows,
+// lowered to what the path carries once an ICMP message has said so.
 func (c *Conn) setSndMSS(mss int) {
+	if c.pathMSS > 0 {
+		mss = min(mss, c.pathMSS)
+	}
 	if c.tsOK {
 		mss -= 12 // RFC 7323 §3.2: the option rides on every segment
 	}
 	c.sndMSS = max(mss, 48) // Linux TCP_MIN_SND_MSS: a tiny MSS would be a DoS
-	c.cc = c.cfg.Congestion(c.sndMSS)
 }
 
 // acceptSyn records the peer's SYN: IRS, RCV.NXT and the first window.

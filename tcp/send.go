@@ -122,14 +122,16 @@ func (c *Conn) sendData(now time.Time) {
 		if n == 0 && !fin {
 			return
 		}
-		if n > 0 && n < c.sndMSS {
+		retrans := c.sndNxt.LessThan(c.sndMax)
+		// Nagle and sender SWS avoidance hold back new data only: what was
+		// sent before goes again as soon as the windows allow.
+		if n > 0 && n < c.sndMSS && !retrans {
 			sws := n < avail && n < int(c.maxSndWnd)/2 // window-limited small segment
 			nagle := n == avail && !c.noDelay && inflight > 0 && !fin
 			if (sws || nagle) && !c.swsOverride {
 				return
 			}
 		}
-		retrans := c.sndNxt.LessThan(c.sndMax)
 		if fin && n == 0 && retrans && mutantNoFinRetransmit {
 			return
 		}
@@ -148,6 +150,9 @@ func (c *Conn) sendData(now time.Time) {
 		if retrans {
 			c.stats.Retrans++
 			why = CauseRetransmit
+			if c.pmtuResend {
+				why = CausePMTUResend
+			}
 		} else if !c.timing {
 			c.timing, c.rttSeq, c.rttStart = true, c.sndNxt, now
 		}

@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"syscall"
 	"time"
 
 	"github.com/synack/synack/wire"
@@ -48,7 +47,7 @@ func (c *Conn) fire(now time.Time, t Timer) {
 		}
 	case TimerUserTimeout:
 		if c.sndUna != c.sndMax || c.unsent() > 0 {
-			c.closeWith(now, syscall.ETIMEDOUT, CauseUserTimeout)
+			c.closeWith(now, c.timeoutErr(), CauseUserTimeout)
 		}
 	}
 }
@@ -66,7 +65,7 @@ func (c *Conn) synTimeout(now time.Time) {
 		limit, cause = c.cfg.SynAckRetries, CauseSynAckGiveUp
 	}
 	if c.backoff > limit {
-		c.closeWith(now, syscall.ETIMEDOUT, cause)
+		c.closeWith(now, c.timeoutErr(), cause)
 		return
 	}
 	c.timing = false
@@ -93,7 +92,7 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 		n = c.probesOut
 	}
 	if n > limit {
-		c.closeWith(now, syscall.ETIMEDOUT, CauseRetransGiveUp)
+		c.closeWith(now, c.timeoutErr(), CauseRetransGiveUp)
 		return
 	}
 	if c.cc != nil {
@@ -141,7 +140,7 @@ func (c *Conn) persistTimeout(now time.Time) {
 		n, limit = c.persistProbes, c.cfg.OrphanRetries
 	}
 	if n > limit {
-		c.closeWith(now, syscall.ETIMEDOUT, CauseRetransGiveUp)
+		c.closeWith(now, c.timeoutErr(), CauseRetransGiveUp)
 		return
 	}
 	if c.cfg.ZeroWindowProbeData {
@@ -180,7 +179,7 @@ func (c *Conn) keepaliveTimeout(now time.Time) {
 	}
 	if (c.userTimeout > 0 && c.keepProbes > 0 && idle >= c.userTimeout) || (c.userTimeout == 0 && c.keepProbes >= c.keepCount) {
 		c.sendRST(now, c.acceptableSeq(), c.rcvNxt, true, CauseKeepaliveGiveUp)
-		c.closeWith(now, syscall.ETIMEDOUT, CauseKeepaliveGiveUp)
+		c.closeWith(now, c.timeoutErr(), CauseKeepaliveGiveUp)
 		return
 	}
 	s := segAck(c.sndMax-1, c.rcvNxt, c.windowField())

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -157,6 +158,12 @@ func (r *Recorder) Conn(now time.Time, h *sim.Host, id stack.ID, e *tcp.Event) {
 		ev.Host, ev.Peer = h.Name, last.Peer
 	case tcp.EventUser:
 		ev.Event, ev.Call, ev.Err = KindUser, e.Call, ErrName(e.Err)
+	case tcp.EventICMP:
+		ev.Event, ev.Err = KindNote, ErrName(e.Err)
+		ev.Text = "ICMP"
+		if e.MSS > 0 {
+			ev.Text = "ICMP packet too big: MSS " + strconv.Itoa(e.MSS)
+		}
 	}
 	r.add(ev)
 }

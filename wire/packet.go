@@ -13,8 +13,13 @@ type Packet struct {
 	TTL        uint8 // IPv4 TTL or IPv6 hop limit
 	TOS        uint8 // IPv4 TOS or IPv6 traffic class; ECN in the low 2 bits
 	IsFragment bool
-	Payload    []byte  // IP payload (upper-layer packet or fragment data); aliases the input
-	Segment    Segment // valid only when ParsePacket returns nil
+	// For a fragment: the identification (IPv4's 16 bits, IPv6's 32), the
+	// offset of its data in bytes and the more-fragments flag.
+	FragID        uint32
+	FragOffset    uint16
+	MoreFragments bool
+	Payload       []byte  // IP payload (upper-layer packet or fragment data); aliases the input
+	Segment       Segment // valid only when ParsePacket returns nil
 }
 
 // ParsePacket parses a raw IPv4 or IPv6 packet, chosen by its first nibble,
@@ -38,7 +43,8 @@ func ParsePacket(b []byte) (Packet, error) {
 		}
 		p.Version, p.Src, p.Dst, p.Protocol = 4, v.Src(), v.Dst(), v.Protocol()
 		p.TTL, p.TOS, p.Payload = v.TTL(), v.TOS(), v.Payload()
-		p.IsFragment = v.MoreFragments() || v.FragOffset() != 0
+		p.FragID, p.FragOffset, p.MoreFragments = uint32(v.ID()), v.FragOffset(), v.MoreFragments()
+		p.IsFragment = p.MoreFragments || p.FragOffset != 0
 	case 6:
 		var h IPv6Header
 		if err := parseIPv6(b, &h); err != nil {
@@ -46,6 +52,7 @@ func ParsePacket(b []byte) (Packet, error) {
 		}
 		p.Version, p.Src, p.Dst, p.Protocol = 6, h.Src, h.Dst, h.NextHeader
 		p.TTL, p.TOS, p.Payload, p.IsFragment = h.HopLimit, h.TrafficClass, h.Payload, h.Fragment
+		p.FragID, p.FragOffset, p.MoreFragments = h.FragID, h.FragOffset, h.MoreFragments
 	default:
 		return Packet{}, ErrBadVersion
 	}
