@@ -232,3 +232,25 @@ func TestOpenMSSClamp(t *testing.T) {
 	}
 	h.wantOut("a limit above Config.MSS does not raise it", "S 1000:1000(0) <mss 1460>")
 }
+
+// A data segment that carries SACK blocks carries that much less data, so
+// the packet never grows past the MSS the path allows (Linux
+// tcp_current_mss): one block takes 12 option bytes, two 20.
+func TestSACKBlocksShrinkDataSegments(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.NoSACK = false })
+	h.synSent()
+	h.in("S. 5000:5000(0) ack 1001 win 65535 <mss 1000,sackOK>")
+	h.wantOut("ACK", ". 1001:1001(0) ack 5001")
+	h.in("P. 5101:5201(100) ack 1001 win 65535")
+	h.wantOut("out-of-order data: duplicate ACK with one SACK block", ". 1001:1001(0) ack 5001")
+	h.send(bytesN(1986))
+	h.wantOut("full segments less the 12 bytes of one SACK block (Nagle holds the 10-byte rest)",
+		". 1001:1989(988) ack 5001", ". 1989:2977(988) ack 5001")
+	h.in("P. 5301:5401(100) ack 1001 win 65535")
+	h.wantOut("a second hole: duplicate ACK", ". 2977:2977(0) ack 5001")
+	h.in(". 5001:5001(0) ack 2977 win 65535")
+	h.wantOut("the rest goes once all is ACKed", "P. 2977:2987(10) ack 5001")
+	h.in(". 5001:5001(0) ack 2987 win 65535")
+	h.send(bytesN(990))
+	h.wantOut("two SACK blocks take 20 bytes", ". 2987:3967(980) ack 5001")
+}

@@ -117,7 +117,8 @@ func (c *Conn) sendData(now time.Time) {
 		avail := c.snd.n - off
 		inflight := int(c.sndUna.Size(c.sndNxt))
 		usable := max(c.window()-inflight, 0)
-		n := min(avail, c.sndMSS, usable)
+		mss := c.segMSS()
+		n := min(avail, mss, usable)
 		fin := c.closing && off+n == c.snd.n
 		if n == 0 && !fin {
 			return
@@ -125,7 +126,7 @@ func (c *Conn) sendData(now time.Time) {
 		retrans := c.sndNxt.LessThan(c.sndMax)
 		// Nagle and sender SWS avoidance hold back new data only: what was
 		// sent before goes again as soon as the windows allow.
-		if n > 0 && n < c.sndMSS && !retrans {
+		if n > 0 && n < mss && !retrans {
 			sws := n < avail && n < int(c.maxSndWnd)/2 // window-limited small segment
 			nagle := n == avail && !c.noDelay && inflight > 0 && !fin
 			if (sws || nagle) && !c.swsOverride {
@@ -188,16 +189,33 @@ func (c *Conn) windowField() uint16 {
 	return uint16(min(cur>>c.rcvShift, 0xffff))
 }
 
+// sackLimit is how many SACK blocks fit in the option space.
+func (c *Conn) sackLimit() int {
+	if c.tsOK {
+		return 3 // 40 option bytes: timestamps leave room for three blocks
+	}
+	return wire.MaxSACKBlocks
+}
+
+// segMSS is the payload a data segment may carry now: the send MSS less
+// the SACK blocks addSACK will add (2 bytes + 8 a block, padded with NOPs to
+// a multiple of 4), so the packet still fits the path (Linux
+// tcp_current_mss).
+func (c *Conn) segMSS() int {
+	if !c.sackOK || len(c.ooo) == 0 {
+		return c.sndMSS
+	}
+	k := min(len(c.ooo), c.sackLimit())
+	return max(c.sndMSS-(8*k+4), 1)
+}
+
 // addSACK reports the out-of-order ranges held (RFC 2018 §4), the most
 // recently changed first.
 func (c *Conn) addSACK(s *wire.Segment) {
 	if !c.sackOK || len(c.ooo) == 0 {
 		return
 	}
-	limit := wire.MaxSACKBlocks
-	if c.tsOK {
-		limit = 3 // 40 option bytes: timestamps leave room for three blocks
-	}
+	limit := c.sackLimit()
 	s.Opts.NumSACK = 0
 	add := func(sp span) {
 		if int(s.Opts.NumSACK) < limit {
