@@ -31,8 +31,8 @@ func init() {
 		Expect: Expect{
 			States: map[string][]tcp.State{"A": states(cl, ss, es, cl), "B": states(ls, sr, es, cl)},
 			Segments: []Seg{
-				{From: "A", RSeq: U(1), Len: 1428},
-				{From: "B", RSeq: U(1), Len: 1428},
+				{From: "A", RSeq: U(1), Len: 1448},
+				{From: "B", RSeq: U(1), Len: 1448},
 				{From: "A", Flags: "RST,ACK", RSeq: U(3001)},
 				{From: "A", Flags: "RST", RSeq: U(3001)},
 			},

@@ -426,7 +426,7 @@ func init() {
 			Segments: []Seg{
 				{From: "A", Flags: "FIN,ACK", RSeq: U(1)},
 				{From: "B", Event: "drop", Flags: "ACK", RAck: U(2)},
-				{From: "B", RSeq: U(1), RAck: U(2), Len: 1428, Flags: "ACK"},
+				{From: "B", RSeq: U(1), RAck: U(2), Len: 1448, Flags: "ACK"},
 				{From: "B", RAck: U(2), Len: AnyLen, Flags: "FIN,PSH,ACK"},
 				{From: "A", Flags: "ACK", RAck: U(3002)},
 			},

@@ -195,7 +195,7 @@ func (s *Stack) Dial(now time.Time, local, remote netip.AddrPort) (*Conn, error)
 	}
 	c := s.newConn(t)
 	s.addConn(c)
-	c.tcp.OpenActive(now, tcp.OpenOptions{LocalPort: t.lport, RemotePort: t.rport, ISS: seq.Num(iss), TSOffset: s.tsOffset(&t)})
+	c.tcp.OpenActive(now, tcp.OpenOptions{LocalPort: t.lport, RemotePort: t.rport, ISS: seq.Num(iss), TSOffset: s.tsOffset(&t), MSS: s.routeMSS(now, &t)})
 	s.settle(c)
 	return c, nil
 }

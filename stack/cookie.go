@@ -92,7 +92,7 @@ func (s *Stack) sendCookie(now time.Time, t tuple, syn *wire.Segment) {
 		// SACK-permitted: offer neither.
 		in.Opts.HasWScale, in.Opts.SACKPermitted = false, false
 	}
-	s.useScratch(t, true).ListenSyn(now, tcp.OpenOptions{LocalPort: t.lport, ISS: iss, TSOffset: tsOff}, &in)
+	s.useScratch(t, true).ListenSyn(now, tcp.OpenOptions{LocalPort: t.lport, ISS: iss, TSOffset: tsOff, MSS: s.routeMSS(now, &t)}, &in)
 	s.scratchCookie = false
 	s.scratch.Init(&s.cfg.TCP, nil, nil)
 	s.stats.SynCookiesSent++
@@ -121,6 +121,7 @@ func (s *Stack) cookieAccept(now time.Time, l *Listener, t tuple, seg *wire.Segm
 		o.TS, o.TSRecent = true, seg.Opts.TSVal
 	}
 	rec := tcp.HalfOpenFromCookie(seg.Ack-1, seg.Seq-1, o)
+	rec.MSS = s.routeMSS(now, &t)
 	s.useScratch(t, false).RestoreHalfOpen(now, &rec)
 	s.connEvent(now, &t, &tcp.Event{Kind: tcp.EventState, From: tcp.StateListen, To: tcp.StateSynReceived, Cause: causeCookieOK})
 	s.scratch.SegmentArrives(now, seg)

@@ -17,11 +17,12 @@ const (
 	DropAcceptQueueFull             // SYN or final ACK while the accept queue is full
 	DropForwarderFull               // SYN while the forwarder has too many in flight
 	DropNoRoute                     // no link owns the source address
+	DropICMP                        // an ICMP message TCP does not act on, or quoting no connection
 	numDrops
 )
 
 var dropNames = [numDrops]string{"malformed", "fragment", "not-tcp", "not-ours", "no-connection", "rst-no-connection",
-	"syn-queue-full", "accept-queue-full", "forwarder-full", "no-route"}
+	"syn-queue-full", "accept-queue-full", "forwarder-full", "no-route", "icmp-ignored"}
 
 // dropCauses say, for the traces, why a segment was dropped.
 var dropCauses = [numDrops]string{
@@ -47,7 +48,14 @@ type Counters struct {
 
 	SynCookiesSent, SynCookiesRecv, SynCookiesFailed uint64
 	ListenOverflows, TimeWaitOverflows               uint64
-	Drops                                            [numDrops]uint64
+
+	// ICMP (RFC 4293 icmpStatsTable; Linux's OutOfWindowIcmps): messages
+	// in, those malformed, messages out (echo replies, time exceeded),
+	// errors refused by the RFC 5927 check, and path MTUs learnt.
+	ICMPInMsgs, ICMPInErrors, ICMPOutMsgs uint64
+	ICMPOutOfWindow, PathMTUChanges       uint64
+
+	Drops [numDrops]uint64
 }
 
 func (c *Counters) drop(d Drop) { c.Drops[d]++ }

@@ -177,7 +177,7 @@ func (l *Listener) arrive(now time.Time, t tuple, seg *wire.Segment, oldSndNxt s
 		if reopen && iss.LessThan(oldSndNxt.Add(65535+2)) {
 			iss = oldSndNxt.Add(65535 + 2) // Linux tcp_timewait_state_process
 		}
-		s.useScratch(t, false).ListenSyn(now, tcp.OpenOptions{LocalPort: t.lport, ISS: iss, TSOffset: s.tsOffset(&t)}, seg)
+		s.useScratch(t, false).ListenSyn(now, tcp.OpenOptions{LocalPort: t.lport, ISS: iss, TSOffset: s.tsOffset(&t), MSS: s.routeMSS(now, &t)}, seg)
 		h := &halfOpen{rec: s.scratch.SaveHalfOpen(), t: t, l: l, slotIdx: -1}
 		s.half[t] = h
 		l.synCount++

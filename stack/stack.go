@@ -62,6 +62,9 @@ type Stack struct {
 	scratchT      tuple
 	scratchCookie bool
 
+	pmtu      map[netip.Addr]pmtuEntry // learnt path MTUs (RFC 1191, RFC 8201)
+	pmtuOrder []netip.Addr             // pmtu's keys, oldest first, for eviction
+
 	buf       []byte
 	nextEphem uint32
 	stats     Counters
@@ -102,10 +105,6 @@ func (s *Stack) AddLink(ep link.Endpoint, addrs ...netip.Prefix) error {
 		s.local[a.Addr()] = n
 	}
 	s.nics = append(s.nics, n)
-	// RFC 9293 §3.7.1: advertise what the smallest link carries.
-	if m := ep.MTU() - 60; m > 0 && m < int(s.cfg.TCP.MSS) {
-		s.cfg.TCP.MSS = uint16(m)
-	}
 	return nil
 }
 
@@ -174,15 +173,15 @@ func (s *Stack) Deliver(now time.Time, pkt []byte) {
 	if err != nil {
 		switch {
 		case errors.Is(err, wire.ErrFragment):
-			s.stats.drop(DropFragment)
+			s.dropPacket(now, DropFragment, err)
+		case errors.Is(err, wire.ErrNotTCP) && s.local[p.Dst] != nil &&
+			(p.Version == 4 && p.Protocol == wire.ProtoICMP || p.Version == 6 && p.Protocol == wire.ProtoICMPv6):
+			s.icmpArrive(now, &p)
 		case errors.Is(err, wire.ErrNotTCP):
-			s.stats.drop(DropNotTCP)
+			s.dropPacket(now, DropNotTCP, err)
 		default:
 			s.stats.InErrs++
-			s.stats.drop(DropMalformed)
-		}
-		if o := s.cfg.Observer; o != nil {
-			o.PacketDropped(now, DropMalformed, err)
+			s.dropPacket(now, DropMalformed, err)
 		}
 		return
 	}
@@ -242,6 +241,15 @@ func (s *Stack) listenArrive(now time.Time, t tuple, seg *wire.Segment, oldSndNx
 		return
 	}
 	s.noConn(now, &t, seg)
+}
+
+// dropPacket counts a packet dropped before it reached TCP and tells the
+// observer.
+func (s *Stack) dropPacket(now time.Time, d Drop, err error) {
+	s.stats.drop(d)
+	if o := s.cfg.Observer; o != nil {
+		o.PacketDropped(now, d, err)
+	}
 }
 
 // segDrop counts a dropped segment and tells the observer which rule

@@ -481,7 +481,7 @@ func (s *svgLadder) tip(i int) string {
 			from, to = e.Peer, e.Host
 		}
 		t.WriteString(from + " → " + to)
-		t.WriteString("  " + segLabel(e, true) + " win=" + strconv.Itoa(int(e.Win)))
+		t.WriteString("  " + segLabel(e, false) + " win=" + strconv.Itoa(int(e.Win)))
 		if e.Opts != "" {
 			t.WriteString(" <" + e.Opts + ">")
 		}
