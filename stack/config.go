@@ -71,6 +71,14 @@ type Config struct {
 	// ForwarderMaxInFlight bounds handshakes handed to a Forwarder and not
 	// yet completed or refused; default 1024.
 	ForwarderMaxInFlight int
+
+	// ReasmMaxBytes bounds the memory IP fragments awaiting reassembly
+	// may hold; the oldest datagrams go first. Default 4 MiB (Linux
+	// ipfrag_high_thresh).
+	ReasmMaxBytes int
+	// ReasmTimeout is how long a fragmented datagram may take to arrive
+	// whole, from its first fragment; default 30 s (Linux ipfrag_time).
+	ReasmTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -89,6 +97,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ForwarderMaxInFlight <= 0 {
 		c.ForwarderMaxInFlight = 1024
+	}
+	if c.ReasmMaxBytes <= 0 {
+		c.ReasmMaxBytes = 4 << 20
+	}
+	if c.ReasmTimeout <= 0 {
+		c.ReasmTimeout = 30 * time.Second
 	}
 	return c
 }

@@ -8,7 +8,7 @@ type Drop uint8
 // Drop reasons.
 const (
 	DropMalformed       Drop = iota // failed to parse or checksum
-	DropFragment                    // an IP fragment (reassembly is not done here)
+	DropFragment                    // an IP fragment refused by reassembly (overlap, too big, no room)
 	DropNotTCP                      // another protocol
 	DropNotOurs                     // addressed to someone else
 	DropNoConn                      // matched nothing (answered with RST)
@@ -54,6 +54,11 @@ type Counters struct {
 	// errors refused by the RFC 5927 check, and path MTUs learnt.
 	ICMPInMsgs, ICMPInErrors, ICMPOutMsgs uint64
 	ICMPOutOfWindow, PathMTUChanges       uint64
+
+	// Reassembly (RFC 4293 ipSystemStatsReasm*): fragments received,
+	// datagrams rebuilt, datagrams (or lone fragments) given up, and of
+	// those the datagrams that timed out.
+	ReasmReqds, ReasmOKs, ReasmFails, ReasmTimeouts uint64
 
 	Drops [numDrops]uint64
 }

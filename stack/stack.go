@@ -62,6 +62,7 @@ type Stack struct {
 	scratchT      tuple
 	scratchCookie bool
 
+	reasm     reassembler              // IP fragments awaiting their datagram
 	pmtu      map[netip.Addr]pmtuEntry // learnt path MTUs (RFC 1191, RFC 8201)
 	pmtuOrder []netip.Addr             // pmtu's keys, oldest first, for eviction
 
@@ -88,6 +89,7 @@ func New(cfg Config) *Stack {
 		bound:     make(map[listenKey]int),
 	}
 	s.keys = newSecrets(s.cfg.Seed)
+	s.reasm.init(s.cfg.ReasmMaxBytes, s.cfg.ReasmTimeout)
 	return s
 }
 
@@ -172,8 +174,10 @@ func (s *Stack) Deliver(now time.Time, pkt []byte) {
 	p, err := wire.ParsePacket(pkt)
 	if err != nil {
 		switch {
+		case errors.Is(err, wire.ErrFragment) && s.local[p.Dst] != nil:
+			s.fragment(now, pkt, &p)
 		case errors.Is(err, wire.ErrFragment):
-			s.dropPacket(now, DropFragment, err)
+			s.dropPacket(now, DropNotOurs, err)
 		case errors.Is(err, wire.ErrNotTCP) && s.local[p.Dst] != nil &&
 			(p.Version == 4 && p.Protocol == wire.ProtoICMP || p.Version == 6 && p.Protocol == wire.ProtoICMPv6):
 			s.icmpArrive(now, &p)
@@ -297,6 +301,9 @@ func (s *Stack) Tick(now time.Time) {
 			s.fwdExpire(x)
 		}
 	}
+	if x, ok := s.reasm.next(); ok && x <= n {
+		s.stats.ReasmTimeouts += uint64(s.reasm.expire(now, s.reasmTimeExceeded))
+	}
 	for s.twHead < len(s.twq) && s.twq[s.twHead].at <= n {
 		it := s.twq[s.twHead]
 		s.twq[s.twHead] = twItem{}
@@ -323,6 +330,9 @@ func (s *Stack) NextDeadline() (time.Time, bool) {
 	}
 	if s.twHead < len(s.twq) && (at == 0 || s.twq[s.twHead].at < at) {
 		at = s.twq[s.twHead].at
+	}
+	if x, ok := s.reasm.next(); ok && (at == 0 || x < at) {
+		at = x
 	}
 	if at == 0 {
 		return time.Time{}, false

@@ -58,7 +58,7 @@ func (f *netFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.mtu, "mtu", 0, "set the TUN device's MTU (default: leave it)")
 	fs.IntVar(&f.rcvbuf, "rcvbuf", d.RcvBuf, "receive buffer per connection, bytes")
 	fs.IntVar(&f.sndbuf, "sndbuf", d.SndBuf, "send buffer per connection, bytes")
-	fs.IntVar(&f.mss, "mss", int(d.MSS), "MSS to advertise (lowered to fit the link's MTU)")
+	fs.IntVar(&f.mss, "mss", int(d.MSS), "MSS clamp: the most synack advertises and sends (the link's MTU and path MTU discovery lower it further)")
 	fs.DurationVar(&f.keepalive, "keepalive", 0, "idle time before the first keepalive probe (default: keepalive off)")
 	fs.DurationVar(&f.keepInterval, "keepalive-interval", d.KeepInterval, "time between keepalive probes")
 	fs.IntVar(&f.keepCount, "keepalive-count", d.KeepCount, "unanswered keepalive probes before the connection is dropped")
@@ -330,6 +330,9 @@ func (n *network) printCounters(w io.Writer) {
 		{"SynCookiesSent", c.SynCookiesSent}, {"SynCookiesRecv", c.SynCookiesRecv},
 		{"SynCookiesFailed", c.SynCookiesFailed}, {"ListenOverflows", c.ListenOverflows},
 		{"TimeWaitOverflows", c.TimeWaitOverflows},
+		{"ICMPInMsgs", c.ICMPInMsgs}, {"ICMPInErrors", c.ICMPInErrors}, {"ICMPOutMsgs", c.ICMPOutMsgs},
+		{"OutOfWindowICMPs", c.ICMPOutOfWindow}, {"PathMTUChanges", c.PathMTUChanges},
+		{"ReasmReqds", c.ReasmReqds}, {"ReasmOKs", c.ReasmOKs}, {"ReasmFails", c.ReasmFails}, {"ReasmTimeouts", c.ReasmTimeouts},
 	}
 	for i, name := range stack.DropNames() {
 		rows = append(rows, struct {

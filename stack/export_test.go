@@ -1,0 +1,4 @@
+package stack
+
+// Fragment splits a packet into IP fragments for the external tests.
+var Fragment = fragment
