@@ -213,3 +213,43 @@ func TestMSSClamp(t *testing.T) {
 		})
 	}
 }
+
+// RFC 791: a far host that does not set DF (IP_PMTUDISC_DONT) sends
+// 1500-byte packets; the router fragments them onto the TUN, whose kernel
+// side has MTU 1000, and synack reassembles every one: 1 MiB each way
+// through its echo server arrives intact.
+func TestIPv4FragmentsReassembled(t *testing.T) {
+	t.Parallel()
+	r := newRouted(t, envOpts{}, "1500", "1500")
+	// synack still believes the TUN carries 1500 bytes, so it advertises
+	// MSS 1460; only the kernel's side of the TUN is lowered.
+	r.ns.IP(t, "link", "set", "dev", r.dev.Name(), "mtu", "1000")
+	ln := r.listen(interop.SynackV4)
+	go echo(ln)
+	d := net.Dialer{Timeout: 10 * time.Second, KeepAlive: -1, Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DONT)
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	var kc net.Conn
+	err := r.far.Do(func() (err error) {
+		kc, err = d.Dial("tcp", ln.Addr().String())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withTimeout(t, 30*time.Second, "1 MiB each way in fragments", func(context.Context) error {
+		return exchange(kc, 1<<20, 11)
+	})
+	c := r.counters()
+	if c.ReasmOKs < 100 || c.ReasmFails != 0 || c.ReasmReqds < 2*c.ReasmOKs {
+		t.Errorf("reassembly: %d datagrams from %d fragments, %d failed; want ≥ 100 datagrams, 2 fragments each, none failed",
+			c.ReasmOKs, c.ReasmReqds, c.ReasmFails)
+	}
+}
