@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"syscall"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/synack/synack/interop"
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
+	"github.com/synack/synack/wire"
 	"golang.org/x/sys/unix"
 )
 
@@ -251,5 +253,54 @@ func TestIPv4FragmentsReassembled(t *testing.T) {
 	if c.ReasmOKs < 100 || c.ReasmFails != 0 || c.ReasmReqds < 2*c.ReasmOKs {
 		t.Errorf("reassembly: %d datagrams from %d fragments, %d failed; want ≥ 100 datagrams, 2 fragments each, none failed",
 			c.ReasmOKs, c.ReasmReqds, c.ReasmFails)
+	}
+}
+
+// RFC 792, RFC 4443 §4.2: the kernel pings synack over both families and
+// gets its echo back; synack's TCP is undisturbed by it.
+func TestPingSynack(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	for _, fam := range []struct {
+		netw, kernel, synack string
+		req, reply           uint8
+	}{
+		{"ip4:icmp", interop.KernelV4, interop.SynackV4, wire.ICMPv4Echo, wire.ICMPv4EchoReply},
+		{"ip6:ipv6-icmp", interop.KernelV6, interop.SynackV6, wire.ICMPv6EchoRequest, wire.ICMPv6EchoReply},
+	} {
+		var pc net.PacketConn
+		err := e.ns.Do(func() (err error) {
+			pc, err = net.ListenPacket(fam.netw, fam.kernel)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		src, dst := netip.MustParseAddr(fam.kernel), netip.MustParseAddr(fam.synack)
+		// The kernel fills in an ICMPv6 checksum itself; ICMPv4's is ours.
+		msg := wire.AppendICMP(nil, src, dst, &wire.ICMP{Type: fam.req, Rest: 0xbeef0001, Body: []byte("synack ping")})
+		if _, err := pc.WriteTo(msg, &net.IPAddr{IP: dst.AsSlice()}); err != nil {
+			t.Fatal(err)
+		}
+		pc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("%s: no echo reply: %v", fam.netw, err)
+			}
+			m, err := wire.ParseICMP(buf[:n], dst, src)
+			if err != nil || m.Type != fam.reply {
+				continue // our own request, seen by the raw socket, or other ICMP
+			}
+			if from.String() != fam.synack || m.Rest != 0xbeef0001 || string(m.Body) != "synack ping" {
+				t.Fatalf("%s: reply from %v: %+v", fam.netw, from, m)
+			}
+			break
+		}
+	}
+	if c := e.counters(); c.ICMPOutMsgs != 2 {
+		t.Errorf("ICMPOutMsgs %d, want 2 echo replies", c.ICMPOutMsgs)
 	}
 }
