@@ -3,6 +3,7 @@
 package explore
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,7 +18,7 @@ import (
 func TestMutants(t *testing.T) {
 	const k = 6
 	defer tcp.SetMutant("")
-	for _, m := range tcp.Mutants {
+	for _, m := range exhaustiveMutants {
 		t.Run(m, func(t *testing.T) {
 			tcp.SetMutant(m)
 			defer tcp.SetMutant("")
@@ -50,11 +51,29 @@ func TestMutants(t *testing.T) {
 	}
 }
 
+// exhaustiveMutants are the mutants the first K segments of open and close
+// expose; randomMutants those that random workloads expose: an off-path
+// attacker, a stale segment, a lost last ACK, or (sack-over-mtu) bulk data
+// crossing losses both ways.
+var (
+	exhaustiveMutants = []string{"time-wait-zero", "no-fin-retransmit", "any-rst", "no-time-wait-seq-check", "no-time-wait-reack", "two-way-handshake"}
+	randomMutants     = []string{"time-wait-zero", "any-rst", "no-time-wait-seq-check", "two-way-handshake", "sack-over-mtu"}
+)
+
+// TestMutantsListed: every mutant the core has is hunted by one of the two.
+func TestMutantsListed(t *testing.T) {
+	for _, m := range tcp.Mutants {
+		if !slices.Contains(exhaustiveMutants, m) && !slices.Contains(randomMutants, m) {
+			t.Errorf("mutant %s is hunted by neither exhaustive nor random exploration", m)
+		}
+	}
+}
+
 // TestMutantsRandom: random mode catches the mutants an off-path attacker,
-// a stale segment or a lost last ACK on a lossy network exposes.
+// a stale segment, a lost last ACK or bulk data on a lossy network exposes.
 func TestMutantsRandom(t *testing.T) {
 	defer tcp.SetMutant("")
-	for _, m := range []string{"time-wait-zero", "any-rst", "no-time-wait-seq-check", "two-way-handshake"} {
+	for _, m := range randomMutants {
 		tcp.SetMutant(m)
 		rep := Random(RandomOptions{FirstSeed: 1, Seeds: 300, StopAtFirst: true})
 		if len(rep.Violations) == 0 {

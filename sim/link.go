@@ -15,7 +15,7 @@ type LinkConfig struct {
 	Jitter    time.Duration // extra delay, uniform in [0, Jitter)
 	Bandwidth int64         // bytes per second; 0 = unlimited
 	Queue     time.Duration // most a packet may wait to be sent; 0 = unlimited
-	MTU       int           // default 1500
+	MTU       int           // default DefaultMTU
 
 	Loss    float64 // probability a packet is lost
 	Dup     float64 // probability a packet is delivered twice
@@ -43,10 +43,13 @@ type endpoint struct {
 	txFree time.Time // when the sender's queue drains (bandwidth)
 }
 
+// DefaultMTU is a link's MTU unless its LinkConfig says otherwise.
+const DefaultMTU = 1500
+
 // Connect joins a and b with a link.
 func (n *Network) Connect(a, b *Host, cfg LinkConfig) *Link {
 	if cfg.MTU == 0 {
-		cfg.MTU = 1500
+		cfg.MTU = DefaultMTU
 	}
 	if cfg.ReorderDelay == 0 {
 		cfg.ReorderDelay = 3*cfg.Delay + time.Millisecond
@@ -69,7 +72,7 @@ func (l *Link) Config() LinkConfig { return l.cfg }
 // SetConfig replaces the link's settings.
 func (l *Link) SetConfig(c LinkConfig) {
 	if c.MTU == 0 {
-		c.MTU = 1500
+		c.MTU = DefaultMTU
 	}
 	if c.ReorderDelay == 0 {
 		c.ReorderDelay = 3*c.Delay + time.Millisecond

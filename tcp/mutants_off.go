@@ -11,5 +11,6 @@ const (
 	mutantNoTimeWaitSeqCheck = false // TIME-WAIT delivers stray data
 	mutantNoFinRetransmit    = false // a lost FIN is never sent again
 	mutantAnyRST             = false // any in-window RST resets (no RFC 5961)
+	mutantSACKOverMTU        = false // SACK blocks ride on full-sized data segments
 	mutantTimeWaitScale      = 1     // 0 makes TIME-WAIT last no time at all
 )

@@ -12,16 +12,18 @@ var (
 	mutantNoTimeWaitSeqCheck bool
 	mutantNoFinRetransmit    bool
 	mutantAnyRST             bool
+	mutantSACKOverMTU        bool
 	mutantTimeWaitScale      time.Duration = 1
 )
 
 // Mutants lists the broken variants SetMutant knows.
-var Mutants = []string{"time-wait-zero", "no-fin-retransmit", "any-rst", "no-time-wait-seq-check", "no-time-wait-reack", "two-way-handshake"}
+var Mutants = []string{"time-wait-zero", "no-fin-retransmit", "any-rst", "no-time-wait-seq-check", "no-time-wait-reack", "two-way-handshake", "sack-over-mtu"}
 
 // SetMutant switches one broken variant on (or every one off with "").
 func SetMutant(name string) {
 	mutantTwoWayHandshake, mutantNoTimeWaitReack, mutantNoTimeWaitSeqCheck = false, false, false
 	mutantNoFinRetransmit, mutantAnyRST, mutantTimeWaitScale = false, false, 1
+	mutantSACKOverMTU = false
 	switch name {
 	case "time-wait-zero":
 		mutantTimeWaitScale = 0
@@ -35,5 +37,7 @@ func SetMutant(name string) {
 		mutantNoTimeWaitReack = true
 	case "two-way-handshake":
 		mutantTwoWayHandshake = true
+	case "sack-over-mtu":
+		mutantSACKOverMTU = true
 	}
 }

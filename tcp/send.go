@@ -202,7 +202,7 @@ func (c *Conn) sackLimit() int {
 // a multiple of 4), so the packet still fits the path (Linux
 // tcp_current_mss).
 func (c *Conn) segMSS() int {
-	if !c.sackOK || len(c.ooo) == 0 {
+	if !c.sackOK || len(c.ooo) == 0 || mutantSACKOverMTU {
 		return c.sndMSS
 	}
 	k := min(len(c.ooo), c.sackLimit())
