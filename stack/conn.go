@@ -171,7 +171,7 @@ func (s *Stack) Dial(now time.Time, local, remote netip.AddrPort) (*Conn, error)
 		if s.bound[listenKey{addr: t.laddr, port: t.lport}] > 0 || s.listenerOn(t.laddr, t.lport) {
 			return nil, errAddrInUse
 		}
-		if _, ok := s.tw[t]; ok {
+		if _, ok := s.tw.get(&t); ok {
 			if !s.twReusable(now, &t) {
 				return nil, errAddrInUse
 			}
@@ -187,7 +187,7 @@ func (s *Stack) Dial(now time.Time, local, remote netip.AddrPort) (*Conn, error)
 	if reuse {
 		// Linux tcp_twsk_unique: the new ISN lies beyond anything the old
 		// incarnation sent, so its stray segments cannot be mistaken.
-		rec := s.tw[t]
+		rec, _ := s.tw.get(&t)
 		if min := uint32(rec.SndNxt) + 65535 + 2; int32(iss-min) < 0 {
 			iss = min
 		}

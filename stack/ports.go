@@ -20,7 +20,7 @@ func (s *Stack) ephemeralPort(now time.Time, t *tuple) (port uint16, reuse, ok b
 		if s.conns[probe] != nil || s.half[probe] != nil || s.listenerOn(probe.laddr, p) {
 			continue
 		}
-		if _, inTW := s.tw[probe]; inTW {
+		if _, inTW := s.tw.get(&probe); inTW {
 			if twCandidate == 0 && s.twReusable(now, &probe) {
 				twCandidate = p
 			}

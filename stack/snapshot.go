@@ -34,10 +34,10 @@ func (s *Stack) Snapshot() []ConnInfo {
 		rows = append(rows, ConnInfo{ID: t.id(), State: tcp.StateSynReceived, Compact: true,
 			Timers: map[tcp.Timer]time.Time{tcp.TimerSynRetry: time.Unix(0, h.rec.Deadline)}})
 	}
-	for t, r := range s.tw {
+	s.tw.each(func(t tuple, r tcp.TimeWait) {
 		rows = append(rows, ConnInfo{ID: t.id(), State: tcp.StateTimeWait, Compact: true,
 			Timers: map[tcp.Timer]time.Time{tcp.TimerTimeWait: time.Unix(0, r.Deadline)}})
-	}
+	})
 	sort.Slice(rows, func(i, j int) bool {
 		a, b := rows[i].ID, rows[j].ID
 		if a.Local != b.Local {
@@ -50,4 +50,4 @@ func (s *Stack) Snapshot() []ConnInfo {
 
 // Len returns the number of full connections, half-open records and
 // TIME-WAIT records.
-func (s *Stack) Len() (conns, halfOpen, timeWait int) { return len(s.conns), len(s.half), len(s.tw) }
+func (s *Stack) Len() (conns, halfOpen, timeWait int) { return len(s.conns), len(s.half), s.tw.len() }

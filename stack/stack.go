@@ -50,9 +50,7 @@ type Stack struct {
 	local     map[netip.Addr]*nic // our addresses
 	conns     map[tuple]*Conn
 	half      map[tuple]*halfOpen
-	tw        map[tuple]tcp.TimeWait
-	twq       []twItem // TIME-WAIT expiries in time order (2MSL is one length)
-	twHead    int
+	tw        twTable // compact TIME-WAIT records, in expiry order
 	listeners map[listenKey]*Listener
 	bound     map[listenKey]int // local addr:port in use, for EADDRINUSE
 	timers    timerHeap
@@ -72,11 +70,6 @@ type Stack struct {
 	now       time.Time // of the call in progress, for hooks
 }
 
-type twItem struct {
-	t  tuple
-	at int64
-}
-
 // New returns a stack with no links.
 func New(cfg Config) *Stack {
 	s := &Stack{
@@ -84,7 +77,6 @@ func New(cfg Config) *Stack {
 		local:     make(map[netip.Addr]*nic),
 		conns:     make(map[tuple]*Conn),
 		half:      make(map[tuple]*halfOpen),
-		tw:        make(map[tuple]tcp.TimeWait),
 		listeners: make(map[listenKey]*Listener),
 		bound:     make(map[listenKey]int),
 	}
@@ -220,7 +212,7 @@ func (s *Stack) arrive(now time.Time, t tuple, seg *wire.Segment) {
 		s.halfArrive(now, h, seg)
 		return
 	}
-	if rec, ok := s.tw[t]; ok {
+	if rec, ok := s.tw.get(&t); ok {
 		if s.twArrive(now, t, rec, seg) {
 			s.listenArrive(now, t, seg, rec.SndNxt, true)
 		}
@@ -304,21 +296,14 @@ func (s *Stack) Tick(now time.Time) {
 	if x, ok := s.reasm.next(); ok && x <= n {
 		s.stats.ReasmTimeouts += uint64(s.reasm.expire(now, s.reasmTimeExceeded))
 	}
-	for s.twHead < len(s.twq) && s.twq[s.twHead].at <= n {
-		it := s.twq[s.twHead]
-		s.twq[s.twHead] = twItem{}
-		s.twHead++
-		rec, ok := s.tw[it.t]
-		if !ok || rec.Deadline != it.at {
-			continue // restarted or gone since this expiry was queued
+	for range 1 << 20 {
+		t, rec, ok := s.tw.due(n)
+		if !ok {
+			break
 		}
-		sc := s.restoreTimeWait(now, it.t, &rec)
+		sc := s.restoreTimeWait(now, t, &rec)
 		sc.Tick(now)
-		s.settleTimeWait(it.t, sc)
-	}
-	if s.twHead > 1024 && s.twHead*2 > len(s.twq) {
-		s.twq = append(s.twq[:0], s.twq[s.twHead:]...)
-		s.twHead = 0
+		s.settleTimeWait(t, sc)
 	}
 }
 
@@ -328,8 +313,8 @@ func (s *Stack) NextDeadline() (time.Time, bool) {
 	if x, ok := s.timers.peek(); ok {
 		at = x.when()
 	}
-	if s.twHead < len(s.twq) && (at == 0 || s.twq[s.twHead].at < at) {
-		at = s.twq[s.twHead].at
+	if x, ok := s.tw.next(); ok && (at == 0 || x < at) {
+		at = x
 	}
 	if x, ok := s.reasm.next(); ok && (at == 0 || x < at) {
 		at = x

@@ -22,13 +22,12 @@ const (
 func (s *Stack) compactTimeWait(c *Conn) {
 	rec := c.tcp.SaveTimeWait()
 	s.removeConn(c)
-	if len(s.tw) >= s.cfg.TimeWaitMax {
+	if s.tw.len() >= s.cfg.TimeWaitMax {
 		s.stats.TimeWaitOverflows++
 		s.connEvent(s.now, &c.t, &tcp.Event{Kind: tcp.EventState, From: tcp.StateTimeWait, To: tcp.StateClosed, Cause: causeTWOverflow})
 		return
 	}
-	s.tw[c.t] = rec
-	s.twq = append(s.twq, twItem{c.t, rec.Deadline})
+	s.tw.put(c.t, &rec)
 }
 
 func (s *Stack) restoreTimeWait(now time.Time, t tuple, rec *tcp.TimeWait) *tcp.Conn {
@@ -49,15 +48,11 @@ func (s *Stack) useScratch(t tuple, cookie bool) *tcp.Conn {
 // reached CLOSED.
 func (s *Stack) settleTimeWait(t tuple, sc *tcp.Conn) {
 	if sc.State() != tcp.StateTimeWait {
-		delete(s.tw, t)
+		s.tw.del(&t)
 		return
 	}
-	old := s.tw[t]
 	rec := sc.SaveTimeWait()
-	s.tw[t] = rec
-	if rec.Deadline != old.Deadline {
-		s.twq = append(s.twq, twItem{t, rec.Deadline}) // 2MSL restarted
-	}
+	s.tw.put(t, &rec) // a restarted 2MSL moves it to the log's tail
 }
 
 // twArrive runs a segment through a TIME-WAIT record; true means the
@@ -72,10 +67,10 @@ func (s *Stack) twArrive(now time.Time, t tuple, rec tcp.TimeWait, seg *wire.Seg
 
 // dropTimeWait ends a TIME-WAIT record early (tcp_tw_reuse).
 func (s *Stack) dropTimeWait(now time.Time, t tuple, cause string) {
-	if _, ok := s.tw[t]; !ok {
+	if _, ok := s.tw.get(&t); !ok {
 		return
 	}
-	delete(s.tw, t)
+	s.tw.del(&t)
 	s.connEvent(now, &t, &tcp.Event{Kind: tcp.EventState, From: tcp.StateTimeWait, To: tcp.StateClosed, Cause: cause})
 }
 
@@ -84,7 +79,7 @@ func (s *Stack) dropTimeWait(now time.Time, t tuple, cause string) {
 // protects the new connection from the old one's segments), and more than
 // a second has passed since the old connection's last segment.
 func (s *Stack) twReusable(now time.Time, t *tuple) bool {
-	rec, ok := s.tw[*t]
+	rec, ok := s.tw.get(t)
 	if !ok {
 		return true
 	}
@@ -104,4 +99,4 @@ func (s *Stack) twReusable(now time.Time, t *tuple) bool {
 }
 
 // TimeWaitLen returns the number of compact TIME-WAIT records.
-func (s *Stack) TimeWaitLen() int { return len(s.tw) }
+func (s *Stack) TimeWaitLen() int { return s.tw.len() }
