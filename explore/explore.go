@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/synack/synack/sim"
 	"github.com/synack/synack/trace"
 )
 
@@ -208,9 +209,9 @@ func (o *Outcome) OK() bool { return len(o.Problems) == 0 }
 // Run runs one token (an exhaustive case's schedule, or a random seed),
 // recording its trace if record is true.
 func Run(t Token, record bool) (Outcome, error) {
-	var rec *trace.Recorder
+	var rec *sim.Recorder
 	if record {
-		rec = trace.NewRecorder()
+		rec = sim.NewRecorder()
 	}
 	out := Outcome{Token: t}
 	var res result

@@ -15,7 +15,6 @@ import (
 	"github.com/synack/synack/sim"
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
-	"github.com/synack/synack/trace"
 )
 
 // Random mode: a workload of several connections from A to B's port 80 on
@@ -213,7 +212,7 @@ func (wl *workload) hasFault() bool {
 }
 
 // executeRandom runs the workload of seed to quiescence and checks it.
-func executeRandom(seed uint64, rec *trace.Recorder, cov *Coverage) (res result) {
+func executeRandom(seed uint64, rec *sim.Recorder, cov *Coverage) (res result) {
 	var w *world
 	defer func() {
 		if p := recover(); p != nil {

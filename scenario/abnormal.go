@@ -213,7 +213,7 @@ func init() {
 // legitimate client's connection of each run one after the other.
 func synFlood(w *World) {
 	const attempts = 10
-	run := func(mode stack.CookieMode, port uint16, rec *trace.Recorder, net *sim.Network) (ok int, peak int, hostB *sim.Host) {
+	run := func(mode stack.CookieMode, port uint16, rec *sim.Recorder, net *sim.Network) (ok int, peak int, hostB *sim.Host) {
 		ca := w.P.stackConfig()
 		ca.TCP.SynRetries = 4 // give up within the flood: 1+2+4+8+16 s
 		a := net.AddHost("A", AddrA, ca)
@@ -262,7 +262,7 @@ func synFlood(w *World) {
 	}
 	// Cookies off, on a network of its own whose events come first.
 	n1 := sim.New(w.P.Seed)
-	r1 := trace.NewRecorder()
+	r1 := sim.NewRecorder()
 	n1.SetObserver(r1)
 	r1.Note(n1.Now(), "B", "SYN cookies off (never): 1000 spoofed SYNs a second")
 	okNever, peakNever, _ := run(stack.CookiesNever, PortA, r1, n1)

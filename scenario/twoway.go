@@ -29,7 +29,7 @@ const (
 
 // twoWay writes the model's events: the server's reply lost, then a stale
 // request. It returns how many connections each side ends up holding.
-func twoWay(rec *trace.Recorder, delay time.Duration) (client, server int) {
+func twoWay(rec *sim.Recorder, delay time.Duration) (client, server int) {
 	add := func(e trace.Event) { rec.Events = append(rec.Events, e) }
 	seg := func(t time.Duration, from, to, kind, flags string, sq, ack uint32, why string) {
 		rs, ra := sq, ack

@@ -21,7 +21,7 @@ type World struct {
 	Net *sim.Network
 	A   *sim.Host
 	B   *sim.Host
-	Rec *trace.Recorder
+	Rec *sim.Recorder
 
 	link   *sim.Link
 	notes  []string
@@ -34,7 +34,7 @@ func newWorld(s *Scenario, p Params) *World {
 	if p.Seed == 0 {
 		p.Seed = 1
 	}
-	w := &World{S: s, P: p, Net: sim.New(p.Seed), Rec: trace.NewRecorder()}
+	w := &World{S: s, P: p, Net: sim.New(p.Seed), Rec: sim.NewRecorder()}
 	w.Net.SetObserver(w.Rec)
 	if p.Capture != nil {
 		w.Net.SetCapture(p.Capture)

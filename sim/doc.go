@@ -25,4 +25,9 @@
 // is virtual inside the bubble, so a two-hour keepalive passes at once, and
 // users' own code runs unchanged over a lossy network. See package
 // netconn's documentation and its TestKeepAliveDeadPeer.
+//
+// # Traces
+//
+// A Recorder, set as the network's Observer, keeps the run as package
+// trace's events, which trace draws as ladder diagrams, SVG and HTML.
 package sim

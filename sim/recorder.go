@@ -1,40 +1,36 @@
-package trace
+package sim
 
 import (
-	"errors"
-	"fmt"
-	"io"
 	"net/netip"
 	"slices"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/synack/synack/seq"
-	"github.com/synack/synack/sim"
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
+	"github.com/synack/synack/trace"
 	"github.com/synack/synack/wire"
 )
 
-// Recorder is a sim.Observer that keeps a run's events. It works out
-// relative sequence numbers from the SYNs it sees: each SYN a host sends
+// Recorder is an Observer that keeps a run's events as trace events, for
+// the renderers of package trace. It works out relative sequence numbers from the SYNs it sees: each SYN a host sends
 // starts an incarnation of that 4-tuple, and a segment's rseq/rack are
 // fixed when it is sent, so a stale segment delivered later still counts
 // from the incarnation it belongs to.
 type Recorder struct {
-	Events []Event
+	Events []trace.Event
 
 	// Timers chooses which timer events are kept; nil keeps all.
 	Timers func(e *tcp.Event) bool
 
 	// Keep, if set, decides which events are kept (a flood's thousands of
 	// spoofed SYNs need not all be drawn).
-	Keep func(e *Event) bool
+	Keep func(e *trace.Event) bool
 
 	isn      map[string][]seq.Num // host+" "+conn → ISNs of its incarnations, oldest first
 	byPacket map[uint64]rel
-	lastRecv map[string]Event // host → the segment being processed
+	lastRecv map[string]trace.Event // host → the segment being processed
 }
 
 type rel struct {
@@ -43,7 +39,7 @@ type rel struct {
 
 // NewRecorder returns an empty recorder.
 func NewRecorder() *Recorder {
-	return &Recorder{isn: map[string][]seq.Num{}, byPacket: map[uint64]rel{}, lastRecv: map[string]Event{}}
+	return &Recorder{isn: map[string][]seq.Num{}, byPacket: map[uint64]rel{}, lastRecv: map[string]trace.Event{}}
 }
 
 // relative returns v relative to the incarnation it most likely belongs
@@ -60,21 +56,21 @@ func (r *Recorder) relative(key string, v seq.Num) *uint32 {
 	return best
 }
 
-func (r *Recorder) add(ev Event) {
+func (r *Recorder) add(ev trace.Event) {
 	if r.Keep != nil && !r.Keep(&ev) {
 		return
 	}
 	r.Events = append(r.Events, ev)
 }
 
-func since(now time.Time) time.Duration { return now.Sub(sim.Epoch) }
+func since(now time.Time) time.Duration { return now.Sub(Epoch) }
 
 func connString(src, dst netip.Addr, sp, dp uint16) string {
 	return netip.AddrPortFrom(src, sp).String() + "→" + netip.AddrPortFrom(dst, dp).String()
 }
 
-// Packet implements sim.Observer.
-func (r *Recorder) Packet(now time.Time, e *sim.PacketEvent) {
+// Packet implements Observer.
+func (r *Recorder) Packet(now time.Time, e *PacketEvent) {
 	if e.Seg == nil {
 		return // not a TCP segment we could parse (corrupted on the way)
 	}
@@ -84,7 +80,7 @@ func (r *Recorder) Packet(now time.Time, e *sim.PacketEvent) {
 	if err == nil {
 		src, dst = pp.Src, pp.Dst
 	}
-	ev := Event{T: since(now), Packet: e.ID, Flags: s.Flags.String(), Seq: uint32(s.Seq), Ack: uint32(s.Ack),
+	ev := trace.Event{T: since(now), Packet: e.ID, Flags: s.Flags.String(), Seq: uint32(s.Seq), Ack: uint32(s.Ack),
 		Len: len(s.Payload), Win: s.Wnd}
 	if s.Flags&wire.FlagSYN != 0 || s.Opts.NumSACK > 0 {
 		ev.Opts = s.Opts.String()
@@ -105,44 +101,44 @@ func (r *Recorder) Packet(now time.Time, e *sim.PacketEvent) {
 		r.byPacket[e.ID] = rl
 	}
 	switch e.Kind {
-	case sim.PacketSent:
-		ev.Host, ev.Peer, ev.Event = e.From.Name, e.To.Name, KindSend
+	case PacketSent:
+		ev.Host, ev.Peer, ev.Event = e.From.Name, e.To.Name, trace.KindSend
 		ev.Conn = connString(src, dst, s.SrcPort, s.DstPort)
 		ev.Cause, ev.Delay = e.Why, e.Delay
-	case sim.PacketDelivered:
-		ev.Host, ev.Peer, ev.Event = e.To.Name, e.From.Name, KindRecv
+	case PacketDelivered:
+		ev.Host, ev.Peer, ev.Event = e.To.Name, e.From.Name, trace.KindRecv
 		ev.Conn = connString(dst, src, s.DstPort, s.SrcPort)
-	case sim.PacketDropped, sim.PacketCorrupted:
-		ev.Host, ev.Peer, ev.Event = e.From.Name, e.To.Name, KindDrop
+	case PacketDropped, PacketCorrupted:
+		ev.Host, ev.Peer, ev.Event = e.From.Name, e.To.Name, trace.KindDrop
 		ev.Conn = connString(src, dst, s.SrcPort, s.DstPort)
 		ev.Cause = e.Why
-		if e.Kind == sim.PacketCorrupted {
+		if e.Kind == PacketCorrupted {
 			ev.Cause = "corrupted on the link (the receiver's checksum will fail)"
 		}
-	case sim.PacketDuplicated:
-		ev.Host, ev.Peer, ev.Event = e.From.Name, e.To.Name, KindDup
+	case PacketDuplicated:
+		ev.Host, ev.Peer, ev.Event = e.From.Name, e.To.Name, trace.KindDup
 		ev.Conn = connString(src, dst, s.SrcPort, s.DstPort)
 		ev.Cause = e.Why
 	}
 	rl := r.byPacket[e.ID]
 	ev.RSeq, ev.RAck = rl.rseq, rl.rack
 	r.add(ev)
-	if ev.Event == KindRecv {
+	if ev.Event == trace.KindRecv {
 		r.lastRecv[ev.Host] = ev
 	}
 }
 
-// Conn implements sim.Observer.
-func (r *Recorder) Conn(now time.Time, h *sim.Host, id stack.ID, e *tcp.Event) {
-	ev := Event{T: since(now), Host: h.Name, Conn: id.String(), Cause: e.Cause}
+// Conn implements Observer.
+func (r *Recorder) Conn(now time.Time, h *Host, id stack.ID, e *tcp.Event) {
+	ev := trace.Event{T: since(now), Host: h.Name, Conn: id.String(), Cause: e.Cause}
 	switch e.Kind {
 	case tcp.EventState:
-		ev.Event, ev.From, ev.To = KindState, e.From.String(), e.To.String()
+		ev.Event, ev.From, ev.To = trace.KindState, e.From.String(), e.To.String()
 	case tcp.EventTimer:
 		if r.Timers != nil && !r.Timers(e) {
 			return
 		}
-		ev.Event, ev.Timer, ev.Action = KindTimer, e.Timer.String(), e.Action.String()
+		ev.Event, ev.Timer, ev.Action = trace.KindTimer, e.Timer.String(), e.Action.String()
 		if e.Action == tcp.TimerSet {
 			ev.In = e.Deadline.Sub(now)
 		}
@@ -154,12 +150,12 @@ func (r *Recorder) Conn(now time.Time, h *sim.Host, id stack.ID, e *tcp.Event) {
 			return
 		}
 		ev = last
-		ev.T, ev.Event, ev.Cause, ev.Text = since(now), KindDrop, e.Cause, "refused by "+h.Name
+		ev.T, ev.Event, ev.Cause, ev.Text = since(now), trace.KindDrop, e.Cause, "refused by "+h.Name
 		ev.Host, ev.Peer = h.Name, last.Peer
 	case tcp.EventUser:
-		ev.Event, ev.Call, ev.Err = KindUser, e.Call, ErrName(e.Err)
+		ev.Event, ev.Call, ev.Err = trace.KindUser, e.Call, trace.ErrName(e.Err)
 	case tcp.EventICMP:
-		ev.Event, ev.Err = KindNote, ErrName(e.Err)
+		ev.Event, ev.Err = trace.KindNote, trace.ErrName(e.Err)
 		ev.Text = "ICMP"
 		if e.MSS > 0 {
 			ev.Text = "ICMP packet too big: MSS " + strconv.Itoa(e.MSS)
@@ -168,43 +164,17 @@ func (r *Recorder) Conn(now time.Time, h *sim.Host, id stack.ID, e *tcp.Event) {
 	r.add(ev)
 }
 
-// HostEvent implements sim.Observer.
-func (r *Recorder) HostEvent(now time.Time, h *sim.Host, what string) {
-	r.add(Event{T: since(now), Host: h.Name, Event: KindHost, Text: what})
+// HostEvent implements Observer.
+func (r *Recorder) HostEvent(now time.Time, h *Host, what string) {
+	r.add(trace.Event{T: since(now), Host: h.Name, Event: trace.KindHost, Text: what})
 }
 
 // User records an application's call and its result.
 func (r *Recorder) User(now time.Time, host, conn, call string, n int, err error) {
-	r.add(Event{T: since(now), Host: host, Conn: conn, Event: KindUser, Call: call, N: n, Err: ErrName(err)})
+	r.add(trace.Event{T: since(now), Host: host, Conn: conn, Event: trace.KindUser, Call: call, N: n, Err: trace.ErrName(err)})
 }
 
 // Note records a line of narration.
 func (r *Recorder) Note(now time.Time, host, text string) {
-	r.add(Event{T: since(now), Host: host, Event: KindNote, Text: text})
-}
-
-// ErrName names an error as the traces do: the errno for system errors
-// (ECONNRESET, ETIMEDOUT...), EOF, or the error's text.
-func ErrName(err error) string {
-	if err == nil {
-		return ""
-	}
-	if errors.Is(err, io.EOF) {
-		return "EOF"
-	}
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		if n, ok := errnoNames[errno]; ok {
-			return n
-		}
-		return fmt.Sprintf("errno %d", int(errno))
-	}
-	return err.Error()
-}
-
-var errnoNames = map[syscall.Errno]string{
-	syscall.ECONNRESET: "ECONNRESET", syscall.ECONNREFUSED: "ECONNREFUSED", syscall.ETIMEDOUT: "ETIMEDOUT",
-	syscall.EPIPE: "EPIPE", syscall.ENOTCONN: "ENOTCONN", syscall.EADDRINUSE: "EADDRINUSE",
-	syscall.EADDRNOTAVAIL: "EADDRNOTAVAIL", syscall.ECONNABORTED: "ECONNABORTED", syscall.EHOSTUNREACH: "EHOSTUNREACH",
-	syscall.ENETUNREACH: "ENETUNREACH",
+	r.add(trace.Event{T: since(now), Host: host, Event: trace.KindNote, Text: text})
 }

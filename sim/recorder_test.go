@@ -1,36 +1,83 @@
-package trace
+package sim_test
 
 import (
+	"bytes"
 	"errors"
+	"flag"
 	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
 	"time"
 
 	"github.com/synack/synack/sim"
 	"github.com/synack/synack/stack"
+	"github.com/synack/synack/trace"
 	"github.com/synack/synack/wire"
 )
 
-// testRun is a small scripted run in the simulator whose trace the
-// renderers' golden files are drawn from. The runs are deterministic:
-// seed 1, a 10 ms link, applications driven from the run's own loop.
+var update = flag.Bool("update", false, "rewrite the recorded runs in ../trace/testdata/runs")
+
+// The recorded runs are the event streams package trace draws its golden
+// pictures from: trace cannot run the simulator itself (sim sits above it),
+// so the runs are recorded here and kept as JSON lines there.
+const runsDir = "../trace/testdata/runs"
+
+// TestRecordedRuns runs each scripted run twice: both must give the same
+// events, and those must be what trace's testdata holds.
+func TestRecordedRuns(t *testing.T) {
+	if *update {
+		if err := os.MkdirAll(runsDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tr := range testRuns {
+		var a, b bytes.Buffer
+		if err := trace.WriteJSON(&a, record(tr)); err != nil {
+			t.Fatal(err)
+		}
+		trace.WriteJSON(&b, record(tr))
+		if !bytes.Equal(a.Bytes(), b.Bytes()) {
+			t.Errorf("%s: two runs with one seed recorded different events", tr.name)
+		}
+		path := filepath.Join(runsDir, tr.name+".jsonl")
+		if *update {
+			if err := os.WriteFile(path, a.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run go test ./sim -run TestRecordedRuns -update)", err)
+		}
+		if !bytes.Equal(a.Bytes(), want) {
+			t.Errorf("%s: the run no longer records %s; if that is intended, run go test ./sim -run TestRecordedRuns -update, then go test ./trace -update, and review the diffs", tr.name, path)
+		}
+	}
+}
+
+// testRun is a small scripted run in the simulator. The runs are
+// deterministic: seed 1, a 10 ms link, applications driven from the run's
+// own loop.
 type testRun struct {
-	name, desc string
-	run        func(w *testWorld)
+	name string
+	run  func(w *testWorld)
 }
 
 // testWorld is a run in progress: the network, A and B, the recorder.
 type testWorld struct {
 	n    *sim.Network
-	r    *Recorder
+	r    *sim.Recorder
 	a, b *sim.Host
 }
 
 var portB = netip.MustParseAddrPort("192.0.2.2:80")
 
 // record runs tr and returns its trace.
-func record(tr testRun) []Event {
-	w := &testWorld{n: sim.New(1), r: NewRecorder()}
+func record(tr testRun) []trace.Event {
+	w := &testWorld{n: sim.New(1), r: sim.NewRecorder()}
 	w.n.SetObserver(w.r)
 	w.a = w.n.AddHost("A", netip.MustParseAddr("192.0.2.1"), stack.Config{})
 	w.b = w.n.AddHost("B", portB.Addr(), stack.Config{})
@@ -95,7 +142,6 @@ func (w *testWorld) closeOnEOF(h *sim.Host, c *stack.Conn) {
 var testRuns = []testRun{
 	{
 		name: "close-four-way",
-		desc: "A sends data and closes first; B reads it, reads EOF, and closes a second later: four segments, then TIME-WAIT for 2MSL.",
 		run: func(w *testWorld) {
 			c, s := w.open()
 			w.write(w.a, c, "hello")
@@ -112,7 +158,6 @@ var testRuns = []testRun{
 	},
 	{
 		name: "lost-fin",
-		desc: "A's FIN is lost; A retransmits it with the same sequence number after its RTO; B ACKs it, reads EOF and closes; A waits 2MSL in TIME-WAIT.",
 		run: func(w *testWorld) {
 			w.n.Script(&sim.Rule{Name: "script: lose A's first FIN", From: "A", Match: sim.Flags(wire.FlagFIN), Count: 1, Action: sim.ActDrop})
 			c, s := w.open()
@@ -124,7 +169,6 @@ var testRuns = []testRun{
 	},
 	{
 		name: "refused",
-		desc: "A's SYN reaches a port with no listener: B answers RST+ACK ack=x+1 and A's application gets ECONNREFUSED.",
 		run: func(w *testWorld) {
 			c, err := w.a.Stack.Dial(w.n.Now(), netip.AddrPort{}, portB)
 			w.user(w.a, c, "open", 0, err)
@@ -133,7 +177,6 @@ var testRuns = []testRun{
 	},
 	{
 		name: "close-three-way",
-		desc: "B's application closes as soon as it reads EOF, so B's ACK of A's FIN rides on B's own FIN: three segments, and A goes from FIN-WAIT-1 straight to TIME-WAIT.",
 		run: func(w *testWorld) {
 			c, s := w.open()
 			w.closeOnEOF(w.b, s)
@@ -143,7 +186,6 @@ var testRuns = []testRun{
 	},
 	{
 		name: "late-segment-after-close",
-		desc: "A copy of B's data is delayed in the network and reaches A after A has closed: A answers with RST; B, in TIME-WAIT, refuses that RST (its sequence number is below RCV.NXT) and TIME-WAIT goes on.",
 		run: func(w *testWorld) {
 			w.n.Script(&sim.Rule{Name: "script: a stale copy of B's data", From: "B", Match: func(s *wire.Segment) bool { return len(s.Payload) > 0 },
 				Count: 1, Action: sim.ActDupLate, Delay: 2 * time.Second})
