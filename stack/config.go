@@ -82,6 +82,11 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
+	if c.TCP.MSS == 0 {
+		// No clamp: each connection's MSS comes from its link's MTU
+		// (routeMSS), 65495 on a 65535-byte link as Linux's loopback.
+		c.TCP.MSS = 0xffff
+	}
 	c.TCP = c.TCP.Defaults()
 	if c.Backlog <= 0 {
 		c.Backlog = 128

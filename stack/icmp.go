@@ -252,8 +252,8 @@ func (s *Stack) learnPMTU(now time.Time, dst netip.Addr, mtu int) {
 }
 
 // routeMSS is the MSS a new connection over t may use: what the link's MTU
-// and any learnt path MTU leave for TCP (RFC 9293 §3.7.1), or 0 when that
-// is no limit.
+// and any learnt path MTU leave for TCP (RFC 9293 §3.7.1). Config.TCP.MSS,
+// when set, clamps it further (tcp.Conn takes the lower).
 func (s *Stack) routeMSS(now time.Time, t *tuple) uint16 {
 	src, dst := addrOf(t.laddr), addrOf(t.raddr)
 	var mtu int
@@ -267,8 +267,8 @@ func (s *Stack) routeMSS(now time.Time, t *tuple) uint16 {
 	if src.Is4() {
 		hdr = wire.IPv4MinHeaderLen
 	}
-	if m := mtu - hdr - wire.TCPMinHeaderLen; m > 0 && m < 0xffff {
-		return uint16(m)
+	if mtu <= 0 {
+		mtu = 1500 // a link that does not know its MTU: assume Ethernet's
 	}
-	return 0
+	return uint16(min(max(mtu-hdr-wire.TCPMinHeaderLen, 88), 0xffff))
 }

@@ -64,10 +64,12 @@ type Stack struct {
 	pmtu      map[netip.Addr]pmtuEntry // learnt path MTUs (RFC 1191, RFC 8201)
 	pmtuOrder []netip.Addr             // pmtu's keys, oldest first, for eviction
 
-	buf       []byte
-	nextEphem uint32
-	stats     Counters
-	now       time.Time // of the call in progress, for hooks
+	buf        []byte
+	pkt        wire.Packet // the packet Deliver is parsing
+	delivering int         // Deliver calls in progress
+	nextEphem  uint32
+	stats      Counters
+	now        time.Time // of the call in progress, for hooks
 }
 
 // New returns a stack with no links.
@@ -163,16 +165,26 @@ func (s *Stack) send(now time.Time, t *tuple, seg *wire.Segment, why string) {
 // Deliver processes one IP packet that arrived on a link.
 func (s *Stack) Deliver(now time.Time, pkt []byte) {
 	s.now = now
-	p, err := wire.ParsePacket(pkt)
+	// The stack's own Packet keeps the parse off the heap; a Deliver
+	// nested in another (a reassembled datagram, or a link that loops
+	// back at once) parses into one of its own.
+	p := &s.pkt
+	if s.delivering > 0 {
+		p = new(wire.Packet)
+	}
+	s.delivering++
+	defer func() { s.delivering-- }()
+	var err error
+	*p, err = wire.ParsePacket(pkt)
 	if err != nil {
 		switch {
 		case errors.Is(err, wire.ErrFragment) && s.local[p.Dst] != nil:
-			s.fragment(now, pkt, &p)
+			s.fragment(now, pkt, p)
 		case errors.Is(err, wire.ErrFragment):
 			s.dropPacket(now, DropNotOurs, err)
 		case errors.Is(err, wire.ErrNotTCP) && s.local[p.Dst] != nil &&
 			(p.Version == 4 && p.Protocol == wire.ProtoICMP || p.Version == 6 && p.Protocol == wire.ProtoICMPv6):
-			s.icmpArrive(now, &p)
+			s.icmpArrive(now, p)
 		case errors.Is(err, wire.ErrNotTCP):
 			s.dropPacket(now, DropNotTCP, err)
 		default:

@@ -95,6 +95,12 @@ type Conn struct {
 	rcvdUnacked   int // bytes received since the last ACK we sent
 
 	stats Stats
+
+	// The segment and the event being handed out: passing the Output and
+	// Observer pointers to these rather than to locals keeps every segment
+	// and event off the heap (they are valid only during the call).
+	segOut wire.Segment
+	evOut  Event
 }
 
 // Stats are one connection's counters.
@@ -191,7 +197,7 @@ func (c *Conn) setState(now time.Time, to State, cause string) {
 		}
 	}
 	if c.obs != nil {
-		c.obs.Event(now, c, &Event{Kind: EventState, From: from, To: to, Cause: cause})
+		c.event(now, Event{Kind: EventState, From: from, To: to, Cause: cause})
 	}
 }
 
@@ -211,14 +217,14 @@ func (c *Conn) closeWith(now time.Time, err error, cause string) {
 
 func (c *Conn) user(now time.Time, call string, err error, cause string) {
 	if c.obs != nil {
-		c.obs.Event(now, c, &Event{Kind: EventUser, Call: call, Err: err, Cause: cause})
+		c.event(now, Event{Kind: EventUser, Call: call, Err: err, Cause: cause})
 	}
 }
 
 func (c *Conn) drop(now time.Time, s *wire.Segment, cause string) {
 	c.stats.Dropped++
 	if c.obs != nil {
-		c.obs.Event(now, c, &Event{Kind: EventDrop, Seg: s, Cause: cause})
+		c.event(now, Event{Kind: EventDrop, Seg: s, Cause: cause})
 	}
 }
 
@@ -230,7 +236,7 @@ func (c *Conn) setTimer(now time.Time, t Timer, d time.Duration) {
 	}
 	c.deadline[t] = at
 	if c.obs != nil {
-		c.obs.Event(now, c, &Event{Kind: EventTimer, Timer: t, Action: TimerSet, Deadline: at})
+		c.event(now, Event{Kind: EventTimer, Timer: t, Action: TimerSet, Deadline: at})
 	}
 }
 
@@ -240,7 +246,7 @@ func (c *Conn) cancelTimer(now time.Time, t Timer) {
 	}
 	c.deadline[t] = time.Time{}
 	if c.obs != nil {
-		c.obs.Event(now, c, &Event{Kind: EventTimer, Timer: t, Action: TimerCancel})
+		c.event(now, Event{Kind: EventTimer, Timer: t, Action: TimerCancel})
 	}
 }
 
@@ -281,7 +287,15 @@ func (c *Conn) emit(now time.Time, s *wire.Segment, why string) {
 	}
 	c.stats.SegsOut++
 	c.stats.BytesOut += len(s.Payload)
-	c.out.Segment(now, c, s, why)
+	c.segOut = *s
+	c.out.Segment(now, c, &c.segOut, why)
+}
+
+// event hands e to the observer (the caller has checked there is one).
+func (c *Conn) event(now time.Time, e Event) {
+	c.evOut = e
+	c.obs.Event(now, c, &c.evOut)
+	c.evOut.Seg = nil // do not keep the packet alive
 }
 
 // sendAck sends a bare ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, with the
@@ -343,7 +357,7 @@ func (c *Conn) challengeAck(now time.Time, s *wire.Segment, why string) {
 // of silent drops stays as it is.
 func (c *Conn) refused(now time.Time, s *wire.Segment, why string) {
 	if c.obs != nil {
-		c.obs.Event(now, c, &Event{Kind: EventDrop, Seg: s, Cause: why})
+		c.event(now, Event{Kind: EventDrop, Seg: s, Cause: why})
 	}
 }
 

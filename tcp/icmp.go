@@ -115,7 +115,7 @@ func (c *Conn) PathMTU(now time.Time, quoted seq.Num, mss int) bool {
 
 func (c *Conn) icmpEvent(now time.Time, err error, mss int, cause string) {
 	if c.obs != nil {
-		c.obs.Event(now, c, &Event{Kind: EventICMP, Err: err, MSS: mss, Cause: cause})
+		c.event(now, Event{Kind: EventICMP, Err: err, MSS: mss, Cause: cause})
 	}
 }
 

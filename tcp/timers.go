@@ -16,7 +16,7 @@ func (c *Conn) Tick(now time.Time) {
 		}
 		c.deadline[t] = time.Time{}
 		if c.obs != nil {
-			c.obs.Event(now, c, &Event{Kind: EventTimer, Timer: t, Action: TimerFire})
+			c.event(now, Event{Kind: EventTimer, Timer: t, Action: TimerFire})
 		}
 		c.fire(now, t)
 	}

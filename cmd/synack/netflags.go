@@ -58,7 +58,7 @@ func (f *netFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.mtu, "mtu", 0, "set the TUN device's MTU (default: leave it)")
 	fs.IntVar(&f.rcvbuf, "rcvbuf", d.RcvBuf, "receive buffer per connection, bytes")
 	fs.IntVar(&f.sndbuf, "sndbuf", d.SndBuf, "send buffer per connection, bytes")
-	fs.IntVar(&f.mss, "mss", int(d.MSS), "MSS clamp: the most synack advertises and sends (the link's MTU and path MTU discovery lower it further)")
+	fs.IntVar(&f.mss, "mss", 0, "MSS clamp: the most synack advertises and sends (default: what the link's MTU allows; path MTU discovery lowers it further)")
 	fs.DurationVar(&f.keepalive, "keepalive", 0, "idle time before the first keepalive probe (default: keepalive off)")
 	fs.DurationVar(&f.keepInterval, "keepalive-interval", d.KeepInterval, "time between keepalive probes")
 	fs.IntVar(&f.keepCount, "keepalive-count", d.KeepCount, "unanswered keepalive probes before the connection is dropped")
@@ -108,7 +108,7 @@ func (f *netFlags) config() (stack.Config, []netip.Prefix, error) {
 			return cfg, nil, fmt.Errorf("%s must be positive", p.name)
 		}
 	}
-	if f.mss < 88 || f.mss > 65495 {
+	if f.mss != 0 && (f.mss < 88 || f.mss > 65495) {
 		return cfg, nil, fmt.Errorf("--mss must be between 88 and 65495, not %d", f.mss)
 	}
 	if f.mtu != 0 && (f.mtu < 1280 && len(prefixes) > 0 && hasV6(prefixes) || f.mtu < 68 || f.mtu > 65535) {
