@@ -26,9 +26,9 @@ type wireEnd struct {
 	to int
 }
 
-func (e *wireEnd) MTU() int              { return e.w.mtu }
+func (e *wireEnd) MTU() int             { return e.w.mtu }
 func (e *wireEnd) Attach(link.Receiver) {}
-func (e *wireEnd) Close() error          { return nil }
+func (e *wireEnd) Close() error         { return nil }
 func (e *wireEnd) WritePacket(p []byte) error {
 	var b []byte
 	if n := len(e.w.free); n > 0 {
