@@ -92,3 +92,44 @@ func TestDialTimeWaitReuse(t *testing.T) {
 		t.Fatal("the reused TIME-WAIT record is still there")
 	}
 }
+
+// With every ephemeral port in TIME-WAIT, Dial with port 0 reuses one once
+// tcp_tw_reuse allows it (Linux's __inet_hash_connect takes the first port
+// that is free or reusable), and fails with EADDRNOTAVAIL before then.
+func TestEphemeralRangeFullOfTimeWait(t *testing.T) {
+	const ports = 8
+	n, a, b, _ := twoHosts(t, 6, sim.LinkConfig{}, stack.Config{TWReuse: stack.TWReuseOn, EphemeralLow: 40000, EphemeralHigh: 40000 + ports - 1}, stack.Config{})
+	ln, _ := b.Stack.Listen(srv, 0)
+	acceptAndCloseOnFIN(n, ln)
+	var cs []*stack.Conn
+	for range ports {
+		c, err := a.Stack.Dial(n.Now(), netip.AddrPort{}, srv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	n.RunFor(100 * time.Millisecond)
+	for _, c := range cs {
+		c.Close(n.Now())
+	}
+	n.RunFor(100 * time.Millisecond)
+	if _, _, tw := a.Stack.Len(); tw != ports {
+		t.Fatalf("%d TIME-WAIT records, want %d", tw, ports)
+	}
+	if _, err := a.Stack.Dial(n.Now(), netip.AddrPort{}, srv); !errors.Is(err, syscall.EADDRNOTAVAIL) {
+		t.Fatalf("Dial within a second of the last segments: %v, want EADDRNOTAVAIL", err)
+	}
+	n.RunFor(2 * time.Second)
+	c, err := a.Stack.Dial(n.Now(), netip.AddrPort{}, srv)
+	if err != nil {
+		t.Fatalf("Dial with the range in reusable TIME-WAIT: %v", err)
+	}
+	n.RunFor(time.Second)
+	if c.State() != tcp.StateEstablished {
+		t.Fatalf("the reusing connection is %v", c.State())
+	}
+	if _, _, tw := a.Stack.Len(); tw != ports-1 {
+		t.Fatalf("%d TIME-WAIT records after the reuse, want %d", tw, ports-1)
+	}
+}
