@@ -72,8 +72,6 @@ func (s *Stack) newConn(sc *stack.Conn, network string) *Conn {
 		rsem:      make(chan struct{}, 1),
 		wsem:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
-		rdl:       makeDeadline(),
-		wdl:       makeDeadline(),
 		linger:    -1,
 		keepAlive: s.st.Config().TCP.KeepAlive,
 	}
@@ -387,6 +385,8 @@ func (c *Conn) SetDeadline(t time.Time) error {
 	}
 	c.rdl.set(t)
 	c.wdl.set(t)
+	poke(c.rsig) // blocked calls look at the deadline again
+	poke(c.wsig)
 	return nil
 }
 
@@ -396,6 +396,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 		return err
 	}
 	c.rdl.set(t)
+	poke(c.rsig)
 	return nil
 }
 
@@ -405,6 +406,7 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 		return err
 	}
 	c.wdl.set(t)
+	poke(c.wsig)
 	return nil
 }
 

@@ -11,13 +11,16 @@ import (
 // keeps that channel (still open: the new timer will close it), closes it
 // (the new deadline is past), or, when it was already closed, replaces it
 // with a fresh one, so that a change takes effect on calls already blocked.
+//
+// Until a deadline is first set, cancel is nil (a nil channel never
+// fires), which saves an idle connection two channels; the setter then
+// pokes the connection's waiters so that blocked calls select on the new
+// channel.
 type deadline struct {
 	mu     sync.Mutex // guards timer and cancel; never taken with Stack.mu held
 	timer  *time.Timer
-	cancel chan struct{} // closed when the deadline has passed; never nil
+	cancel chan struct{} // closed when the deadline has passed; nil until one is set
 }
-
-func makeDeadline() deadline { return deadline{cancel: make(chan struct{})} }
 
 // set sets the deadline to t; the zero time means none.
 func (d *deadline) set(t time.Time) {
@@ -34,17 +37,15 @@ func (d *deadline) set(t time.Time) {
 		}
 		return
 	}
+	if closed || d.cancel == nil {
+		d.cancel = make(chan struct{})
+	}
 	if dur := time.Until(t); dur > 0 {
-		if closed {
-			d.cancel = make(chan struct{})
-		}
 		cancel := d.cancel
 		d.timer = time.AfterFunc(dur, func() { close(cancel) })
 		return
 	}
-	if !closed {
-		close(d.cancel)
-	}
+	close(d.cancel)
 }
 
 // wait returns the channel that is closed when the deadline passes.

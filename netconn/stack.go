@@ -104,7 +104,10 @@ func (s *Stack) rearm() {
 		}
 		return
 	}
-	if next.Equal(s.timerAt) {
+	if !s.timerAt.IsZero() && !next.Before(s.timerAt) {
+		// The armed timer fires first and its tick re-arms: a deadline
+		// that moves later (the retransmission timer, on every ACK) costs
+		// no timer reset.
 		return
 	}
 	d := next.Sub(s.now()) // ≤ 0 fires at once
