@@ -175,18 +175,33 @@ var families = []struct {
 }
 
 // kernelListen opens a kernel listener inside the namespace.
-func (e *env) kernelListen(host string) net.Listener {
-	e.t.Helper()
+func (e *env) kernelListen(host string) net.Listener { return listenIn(e.t, e.ns, host) }
+
+// listenIn opens a kernel listener on host, port 0 chosen, inside ns.
+func listenIn(t *testing.T, ns *interop.Netns, host string) net.Listener {
+	t.Helper()
 	var ln net.Listener
-	err := e.ns.Do(func() (err error) {
+	err := ns.Do(func() (err error) {
 		ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
 		return err
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// dialKernel connects synack to the kernel listener ln and returns both
+// ends: synack's and the kernel's accepted one.
+func (e *env) dialKernel(ln net.Listener) (*netconn.Conn, net.Conn) {
+	e.t.Helper()
+	acc := accept1(ln)
+	sc, err := e.dial(ln.Addr().String())
+	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Cleanup(func() { ln.Close() })
-	return ln
+	return sc, recvConn(e.t, acc)
 }
 
 // kernelDial connects a kernel socket from inside the namespace.

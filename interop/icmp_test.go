@@ -67,19 +67,7 @@ func newRouted(t *testing.T, o envOpts, routerMTU, farMTU string) *routed {
 }
 
 // farListen opens a kernel listener on the far host.
-func (r *routed) farListen(host string) net.Listener {
-	r.t.Helper()
-	var ln net.Listener
-	err := r.far.Do(func() (err error) {
-		ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
-		return err
-	})
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.t.Cleanup(func() { ln.Close() })
-	return ln
-}
+func (r *routed) farListen(host string) net.Listener { return listenIn(r.t, r.far, host) }
 
 // A Dial towards a destination the router refuses fails at once with the
 // errno Linux gives that ICMP, instead of after the SYN retries (about 1.4
@@ -152,13 +140,7 @@ func TestPathMTUDiscovery(t *testing.T) {
 		far  string
 		want int
 	}{{farV4, 1240 - 12}, {farV6, 1220 - 12}} {
-		ln := r.farListen(fam.far)
-		acc := accept1(ln)
-		sc, err := r.dial(ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		kc := recvConn(t, acc)
+		sc, kc := r.dialKernel(r.farListen(fam.far))
 		mss := maxSeg(t, kc)
 		if mss > fam.want {
 			t.Errorf("%s: the far kernel's MSS towards synack is %d, want ≤ %d (synack's SYN should carry the learnt path MTU)", fam.far, mss, fam.want)
@@ -191,13 +173,7 @@ func TestMSSClamp(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{cfg: stack.Config{TCP: tcp.Config{MSS: 536}}})
 	for _, fam := range families {
-		ln := e.kernelListen(fam.kernel)
-		acc := accept1(ln)
-		sc, err := e.dial(ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		kc := recvConn(t, acc)
+		sc, kc := e.dialKernel(e.kernelListen(fam.kernel))
 		if mss := maxSeg(t, kc); mss > 536 {
 			t.Errorf("%s: the kernel sends segments of %d bytes, want ≤ 536", fam.name, mss)
 		}
