@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/synack/synack/stack"
@@ -28,11 +29,13 @@ type Conn struct {
 	// anything happens to the connection, and by Conn's own calls that
 	// can unblock the other direction; a waiter that wakes looks again.
 	rsig, wsig chan struct{}
-	// rsem and wsem (capacity 1) let one Read and one Write in at a time,
-	// while their waiters still see deadlines and Close.
-	rsem, wsem chan struct{}
-	done       chan struct{} // closed by Close (or Stack.Close)
-	rdl, wdl   deadline
+	// rmu and wmu let one Read and one Write in at a time. A waiter needs
+	// no channel of its own to see a deadline or Close: the call inside
+	// sees it and leaves at once, and the waiter, let in, sees it too (as
+	// poll.FD's fdMutex serializes reads).
+	rmu, wmu sync.Mutex
+	done     chan struct{} // closed by Close (or Stack.Close)
+	rdl, wdl deadline
 
 	// Guarded by Stack.mu.
 	closed     bool // Close was called: every method returns net.ErrClosed
@@ -69,8 +72,6 @@ func (s *Stack) newConn(sc *stack.Conn, network string) *Conn {
 		raddr:     net.TCPAddrFromAddrPort(sc.RemoteAddr()),
 		rsig:      make(chan struct{}, 1),
 		wsig:      make(chan struct{}, 1),
-		rsem:      make(chan struct{}, 1),
-		wsem:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 		linger:    -1,
 		keepAlive: s.st.Config().TCP.KeepAlive,
@@ -94,28 +95,14 @@ func (c *Conn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: c.network, Source: c.laddr, Addr: c.raddr, Err: err}
 }
 
-// enter takes sem, unless c is closed or the deadline passes first.
-func (c *Conn) enter(sem chan struct{}, dl *deadline) error {
-	select {
-	case sem <- struct{}{}:
-		return nil
-	case <-c.done:
-		return net.ErrClosed
-	case <-dl.wait():
-		return os.ErrDeadlineExceeded
-	}
-}
-
 // Read reads data from the connection. It returns io.EOF once the peer's
 // FIN has been received and every byte before it read (or after
 // CloseRead, once the buffer is empty), and otherwise errors of type
 // *net.OpError wrapping syscall.ECONNRESET, syscall.ETIMEDOUT,
 // os.ErrDeadlineExceeded or net.ErrClosed.
 func (c *Conn) Read(b []byte) (int, error) {
-	if err := c.enter(c.rsem, &c.rdl); err != nil {
-		return 0, c.opError("read", err)
-	}
-	defer func() { <-c.rsem }()
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
 	s := c.s
 	for {
 		// As poll.FD.Read: closed first, then a zero-length read
@@ -161,10 +148,8 @@ func (c *Conn) Read(b []byte) (int, error) {
 // CloseWrite or once the connection is closing), syscall.ECONNRESET,
 // syscall.ETIMEDOUT, os.ErrDeadlineExceeded or net.ErrClosed.
 func (c *Conn) Write(b []byte) (int, error) {
-	if err := c.enter(c.wsem, &c.wdl); err != nil {
-		return 0, c.opError("write", err)
-	}
-	defer func() { <-c.wsem }()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	s := c.s
 	total := 0
 	for {
