@@ -254,3 +254,23 @@ func TestSACKBlocksShrinkDataSegments(t *testing.T) {
 	h.send(bytesN(990))
 	h.wantOut("two SACK blocks take 20 bytes", ". 2987:3967(980) ack 5001")
 }
+
+// Receiver SWS avoidance (RFC 9293 §3.8.6.2.2) counts in the connection's
+// own MSS, not Config.MSS: with the stack's unclamped Config.MSS and a
+// route MSS of 1000, reading 2000 bytes out of a full window reopens it.
+func TestWindowUpdateUsesConnectionMSS(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MSS = 0xffff; c.RcvBuf = 8000 })
+	if err := h.c.OpenActive(h.now, OpenOptions{LocalPort: ourPort, RemotePort: peerPort, ISS: ourISS, MSS: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	h.in("S. 5000:5000(0) ack 1001 win 65535 <mss 1000>")
+	for i := range 8 {
+		h.inSeg(parseSeg(t, ". "+itoa(5001+1000*i)+":"+itoa(6001+1000*i)+"(1000) ack 1001 win 65535").seg)
+	}
+	h.out = nil
+	buf := make([]byte, 2000)
+	if n, _ := h.c.Receive(h.now, buf); n != 2000 {
+		t.Fatalf("read %d", n)
+	}
+	h.wantOut("2000 bytes freed in an 8000-byte buffer: window update", ". 1001:1001(0) ack 13001 win 2000")
+}

@@ -43,7 +43,7 @@ func (c *Conn) maybeWindowUpdate(now time.Time, before uint32) {
 		return
 	}
 	free := c.cfg.RcvBuf - c.rcv.n
-	if 2*int(before) <= c.cfg.RcvBuf && free >= 2*int(before) && free-int(before) >= min(int(c.cfg.MSS), c.cfg.RcvBuf/2) {
+	if 2*int(before) <= c.cfg.RcvBuf && free >= 2*int(before) && free-int(before) >= min(int(c.mss()), c.cfg.RcvBuf/2) {
 		c.sendAck(now, CauseWindowUpdate)
 	}
 }

@@ -182,7 +182,7 @@ func (c *Conn) rcvWnd() uint32 {
 func (c *Conn) windowField() uint16 {
 	free := c.cfg.RcvBuf - c.rcv.n
 	cur := int(c.rcvWnd())
-	if free > cur && free-cur >= min(c.cfg.RcvBuf/2, int(c.cfg.MSS)) {
+	if free > cur && free-cur >= min(c.cfg.RcvBuf/2, int(c.mss())) {
 		c.rcvAdv = c.rcvNxt.Add(seq.Size(free))
 		cur = free
 	}
