@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -55,6 +56,7 @@ type recorder struct {
 type connRecord struct {
 	states     []string    // "SYN-SENT", "ESTABLISHED", ...
 	at         []time.Time // when each state was entered
+	causes     []string    // the rule behind each transition, for failure messages
 	sent, recv int
 }
 
@@ -93,6 +95,7 @@ func (r *recorder) ConnEvent(now time.Time, id stack.ID, e *tcp.Event) {
 	}
 	c.states = append(c.states, e.To.String())
 	c.at = append(c.at, now)
+	c.causes = append(c.causes, e.To.String()+": "+e.Cause)
 	r.mu.Unlock()
 }
 
@@ -106,7 +109,7 @@ func (e *env) record(local, remote net.Addr) connRecord {
 	if c == nil {
 		return connRecord{}
 	}
-	return connRecord{states: slices.Clone(c.states), at: slices.Clone(c.at), sent: c.sent, recv: c.recv}
+	return connRecord{states: slices.Clone(c.states), at: slices.Clone(c.at), causes: slices.Clone(c.causes), sent: c.sent, recv: c.recv}
 }
 
 func idOf(local, remote net.Addr) stack.ID {
@@ -280,10 +283,12 @@ func (e *env) waitState(local, remote net.Addr, want tcp.State, d time.Duration)
 			return row
 		}
 		if time.Now().After(end) {
+			// The transitions and their rules tell a flake's story.
+			story := strings.Join(e.record(local, remote).causes, "\n\t")
 			if ok {
-				e.t.Fatalf("synack %v↔%v in %v after %v, want %v", local, remote, row.State, d, want)
+				e.t.Fatalf("synack %v↔%v in %v after %v, want %v; its transitions:\n\t%s", local, remote, row.State, d, want, story)
 			}
-			e.t.Fatalf("synack %v↔%v gone after %v, want %v", local, remote, d, want)
+			e.t.Fatalf("synack %v↔%v gone after %v, want %v; its transitions:\n\t%s", local, remote, d, want, story)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
