@@ -256,15 +256,26 @@ func TestPingSynack(t *testing.T) {
 		src, dst := netip.MustParseAddr(fam.kernel), netip.MustParseAddr(fam.synack)
 		// The kernel fills in an ICMPv6 checksum itself; ICMPv4's is ours.
 		msg := wire.AppendICMP(nil, src, dst, &wire.ICMP{Type: fam.req, Rest: 0xbeef0001, Body: []byte("synack ping")})
-		if _, err := pc.WriteTo(msg, &net.IPAddr{IP: dst.AsSlice()}); err != nil {
-			t.Fatal(err)
-		}
-		pc.SetReadDeadline(time.Now().Add(5 * time.Second))
 		buf := make([]byte, 1500)
-		for {
+		// As ping does, a request a second, five at most: the kernel may
+		// drop one while the fresh link settles.
+		var until time.Time
+		for try := 0; ; {
+			if try == 0 || time.Now().After(until) {
+				if try++; try > 5 {
+					t.Fatalf("%s: no echo reply to 5 requests", fam.netw)
+				} else if try > 1 {
+					t.Logf("%s: no echo reply within a second; request %d", fam.netw, try)
+				}
+				if _, err := pc.WriteTo(msg, &net.IPAddr{IP: dst.AsSlice()}); err != nil {
+					t.Fatal(err)
+				}
+				until = time.Now().Add(time.Second)
+				pc.SetReadDeadline(until)
+			}
 			n, from, err := pc.ReadFrom(buf)
 			if err != nil {
-				t.Fatalf("%s: no echo reply: %v", fam.netw, err)
+				continue // the second is up: ask again
 			}
 			m, err := wire.ParseICMP(buf[:n], dst, src)
 			if err != nil || m.Type != fam.reply {
@@ -276,7 +287,7 @@ func TestPingSynack(t *testing.T) {
 			break
 		}
 	}
-	if c := e.counters(); c.ICMPOutMsgs != 2 {
-		t.Errorf("ICMPOutMsgs %d, want 2 echo replies", c.ICMPOutMsgs)
+	if c := e.counters(); c.ICMPOutMsgs < 2 {
+		t.Errorf("ICMPOutMsgs %d, want an echo reply per family at least", c.ICMPOutMsgs)
 	}
 }

@@ -43,9 +43,12 @@ func TestPcapCleanRun(t *testing.T) {
 		if len(pkts) < 100 {
 			t.Fatalf("capture has %d packets", len(pkts))
 		}
+		// The kernel now and then writes a TCP checksum as 0xffff rather
+		// than 0x0000 (both verify; Wireshark warns, citing RFC 1624):
+		// about one packet in 65,536 of the kernel's, none of synack's.
 		bad := tsharktest.Run(t, "-r", path, "-n",
 			"-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
-			"-Y", "_ws.malformed || (_ws.expert.severity >= warning && !tcp.analysis.window_full) || (tcp.analysis.flags && !tcp.analysis.window_update && !tcp.analysis.window_full)")
+			"-Y", "_ws.malformed || (_ws.expert.severity >= warning && !tcp.analysis.window_full && !(tcp.checksum.ffff && ip.src == "+interop.KernelV4+")) || (tcp.analysis.flags && !tcp.analysis.window_update && !tcp.analysis.window_full)")
 		s := strings.TrimSpace(bad)
 		if s == "" {
 			t.Logf("%d packets, no warning (the process was unscheduled for %v at most)", len(pkts), gap.Round(time.Millisecond))
