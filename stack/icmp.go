@@ -101,7 +101,7 @@ func (s *Stack) icmpArrive(now time.Time, p *wire.Packet) {
 		return
 	}
 	var took, known bool
-	if mtu, ok := pmtuReport(v6, &m, m.Body); ok {
+	if mtu, ok := pmtuReport(v6, &m); ok {
 		took, known = s.pathMTU(now, t, q.Seq, mtu)
 	} else if e, ok := icmpError(v6, &m); ok {
 		took, known = s.icmpError(now, t, q, e)
@@ -139,7 +139,7 @@ func icmpError(v6 bool, m *wire.ICMP) (icmpErr, bool) {
 
 // pmtuReport returns the MTU a Fragmentation Needed (RFC 1191 §4) or Packet
 // Too Big (RFC 4443 §3.2) reports.
-func pmtuReport(v6 bool, m *wire.ICMP, quote []byte) (int, bool) {
+func pmtuReport(v6 bool, m *wire.ICMP) (int, bool) {
 	switch {
 	case v6 && m.Type == wire.ICMPv6PacketTooBig:
 		return int(min(m.Rest, 1<<16)), true
@@ -149,10 +149,10 @@ func pmtuReport(v6 bool, m *wire.ICMP, quote []byte) (int, bool) {
 		}
 		// RFC 1191 §5: an old router leaves the field zero; guess the
 		// plateau below the quoted datagram's length.
-		if len(quote) < wire.IPv4MinHeaderLen {
+		if len(m.Body) < wire.IPv4MinHeaderLen {
 			return 0, false
 		}
-		l := int(wire.IPv4(quote).TotalLen())
+		l := int(wire.IPv4(m.Body).TotalLen())
 		for _, p := range plateaus {
 			if p < l {
 				return p, true
@@ -192,12 +192,12 @@ func (s *Stack) pathMTU(now time.Time, t tuple, quoted seq.Num, mtu int) (took, 
 		return false, s.half[t] != nil
 	}
 	dst := addrOf(t.raddr)
-	floor, hdr := minPMTU4, wire.IPv4MinHeaderLen
-	if !dst.Is4() {
-		floor, hdr = minPMTU6, wire.IPv6HeaderLen
+	if dst.Is4() {
+		mtu = max(mtu, minPMTU4)
+	} else {
+		mtu = max(mtu, minPMTU6)
 	}
-	mtu = max(mtu, floor)
-	took = c.tcp.PathMTU(now, quoted, mtu-hdr-wire.TCPMinHeaderLen)
+	took = c.tcp.PathMTU(now, quoted, mssFor(dst, mtu))
 	s.after(c)
 	if took {
 		s.learnPMTU(now, dst, mtu)
@@ -237,10 +237,11 @@ func (s *Stack) learnPMTU(now time.Time, dst netip.Addr, mtu int) {
 	if s.pmtu == nil {
 		s.pmtu = make(map[netip.Addr]pmtuEntry)
 	}
-	if e, ok := s.pmtu[dst]; ok && e.expires > now.UnixNano() && e.mtu <= mtu {
+	e, ok := s.pmtu[dst]
+	if ok && e.expires > now.UnixNano() && e.mtu <= mtu {
 		return
 	}
-	if _, ok := s.pmtu[dst]; !ok {
+	if !ok {
 		for len(s.pmtu) >= pmtuMax && len(s.pmtuOrder) > 0 {
 			delete(s.pmtu, s.pmtuOrder[0]) // the oldest goes first
 			s.pmtuOrder = s.pmtuOrder[1:]
@@ -263,12 +264,17 @@ func (s *Stack) routeMSS(now time.Time, t *tuple) uint16 {
 	if e, ok := s.pmtu[dst]; ok && e.expires > now.UnixNano() && (mtu <= 0 || e.mtu < mtu) {
 		mtu = e.mtu
 	}
-	hdr := wire.IPv6HeaderLen
-	if src.Is4() {
-		hdr = wire.IPv4MinHeaderLen
-	}
 	if mtu <= 0 {
 		mtu = 1500 // a link that does not know its MTU: assume Ethernet's
 	}
-	return uint16(min(max(mtu-hdr-wire.TCPMinHeaderLen, 88), 0xffff))
+	return uint16(min(max(mssFor(src, mtu), 88), 0xffff))
+}
+
+// mssFor is what an MTU leaves for a segment's data in a's family: the IP
+// header and an option-less TCP header come off (RFC 9293 §3.7.1).
+func mssFor(a netip.Addr, mtu int) int {
+	if a.Is4() {
+		return mtu - wire.IPv4MinHeaderLen - wire.TCPMinHeaderLen
+	}
+	return mtu - wire.IPv6HeaderLen - wire.TCPMinHeaderLen
 }

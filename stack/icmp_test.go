@@ -33,6 +33,21 @@ func icmpAbout(pkt []byte, typ, code uint8, rest uint32) []byte {
 	return wire.AppendICMPPacket(nil, router, to, &wire.ICMP{Type: typ, Code: code, Rest: rest, Body: quote})
 }
 
+// sentICMP parses pkt, which the stack sent, as an ICMP message from
+// src to dst.
+func sentICMP(t *testing.T, pkt []byte, src, dst netip.Addr) wire.ICMP {
+	t.Helper()
+	p, err := wire.ParsePacket(pkt)
+	if !errors.Is(err, wire.ErrNotTCP) || p.Src != src || p.Dst != dst {
+		t.Fatalf("sent %+v, %v; want ICMP from %v to %v", p, err, src, dst)
+	}
+	m, err := wire.ParseICMP(p.Payload, p.Src, p.Dst)
+	if err != nil {
+		t.Fatalf("sent ICMP that does not parse: %v", err)
+	}
+	return m
+}
+
 // dialOut starts a Dial from l to far and returns the connection and the
 // raw SYN it sent.
 func dialOut(t *testing.T, l *lone, far netip.AddrPort) (*stack.Conn, []byte) {
@@ -306,13 +321,9 @@ func TestEcho(t *testing.T) {
 		if len(l.cap.pkts) != 1 {
 			t.Fatalf("v6=%v: %d packets in answer to an echo request, want 1", v6, len(l.cap.pkts))
 		}
-		p, err := wire.ParsePacket(l.cap.pkts[0])
-		if !errors.Is(err, wire.ErrNotTCP) || p.Src != me || p.Dst != peer {
-			t.Fatalf("v6=%v: reply %+v, %v", v6, p, err)
-		}
-		m, err := wire.ParseICMP(p.Payload, p.Src, p.Dst)
-		if err != nil || m.Type != reply || m.Rest != 0x12340007 || string(m.Body) != "ping data" {
-			t.Fatalf("v6=%v: reply %+v, %v", v6, m, err)
+		m := sentICMP(t, l.cap.pkts[0], me, peer)
+		if m.Type != reply || m.Rest != 0x12340007 || string(m.Body) != "ping data" {
+			t.Fatalf("v6=%v: reply %+v", v6, m)
 		}
 		l.cap.pkts = nil
 		l.deliver(wire.AppendICMPPacket(nil, peer, me, &wire.ICMP{Type: reply, Rest: 1}))

@@ -67,10 +67,9 @@ func (s *Stack) twArrive(now time.Time, t tuple, rec tcp.TimeWait, seg *wire.Seg
 
 // dropTimeWait ends a TIME-WAIT record early (tcp_tw_reuse).
 func (s *Stack) dropTimeWait(now time.Time, t tuple, cause string) {
-	if _, ok := s.tw.get(&t); !ok {
+	if !s.tw.del(&t) {
 		return
 	}
-	s.tw.del(&t)
 	s.connEvent(now, &t, &tcp.Event{Kind: tcp.EventState, From: tcp.StateTimeWait, To: tcp.StateClosed, Cause: cause})
 }
 

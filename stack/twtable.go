@@ -145,11 +145,13 @@ func (tt *twTable) insert(t *tuple, pos uint64) {
 	tt.index[i] = uint32(pos) + 1
 }
 
-// del forgets t's record.
-func (tt *twTable) del(t *tuple) {
-	if i := tt.find(t); i >= 0 {
+// del forgets t's record and reports whether there was one.
+func (tt *twTable) del(t *tuple) bool {
+	i := tt.find(t)
+	if i >= 0 {
 		tt.remove(i)
 	}
+	return i >= 0
 }
 
 // remove frees the record in index slot i: the slot is closed up by

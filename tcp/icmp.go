@@ -19,12 +19,17 @@ func (c *Conn) quoteInFlight(q seq.Num) bool {
 	return q.GreaterThanEq(c.sndUna) && q.LessThanEq(c.sndMax)
 }
 
-// icmpUsable reports whether the connection is in a state that takes ICMP
-// errors; a connection in CLOSED, LISTEN or TIME-WAIT has nothing in
-// flight (Linux ignores ICMP for TIME-WAIT sockets).
-func (c *Conn) icmpUsable() bool {
-	switch c.state {
-	case StateClosed, StateListen, StateTimeWait:
+// icmpAccept applies the checks every ICMP report must pass, tracing a
+// refusal: the connection has something in flight (CLOSED, LISTEN and
+// TIME-WAIT have not; Linux ignores ICMP for TIME-WAIT sockets), and the
+// quote is of it (quoteInFlight).
+func (c *Conn) icmpAccept(now time.Time, quoted seq.Num, err error, mss int) bool {
+	switch {
+	case c.state == StateClosed, c.state == StateListen, c.state == StateTimeWait:
+		c.icmpEvent(now, err, mss, CauseICMPNoConn)
+		return false
+	case !c.quoteInFlight(quoted):
+		c.icmpEvent(now, err, mss, CauseICMPOutOfWindow)
 		return false
 	}
 	return true
@@ -45,12 +50,7 @@ func (c *Conn) icmpUsable() bool {
 // error is soft: it is kept and reported instead of ETIMEDOUT if the
 // connection later times out (RFC 1122 §4.2.3.9; Linux sk_err_soft).
 func (c *Conn) ICMPError(now time.Time, quoted seq.Num, err error, fatal bool) bool {
-	if !c.icmpUsable() {
-		c.icmpEvent(now, err, 0, CauseICMPNoConn)
-		return false
-	}
-	if !c.quoteInFlight(quoted) {
-		c.icmpEvent(now, err, 0, CauseICMPOutOfWindow)
+	if !c.icmpAccept(now, quoted, err, 0) {
 		return false
 	}
 	switch {
@@ -78,12 +78,7 @@ func (c *Conn) ICMPError(now time.Time, quoted seq.Num, err error, fatal bool) b
 // Linux tcp_simple_retransmit), without a congestion response: the loss
 // was not congestion. It returns whether the connection took the report.
 func (c *Conn) PathMTU(now time.Time, quoted seq.Num, mss int) bool {
-	if !c.icmpUsable() {
-		c.icmpEvent(now, nil, mss, CauseICMPNoConn)
-		return false
-	}
-	if !c.quoteInFlight(quoted) {
-		c.icmpEvent(now, nil, mss, CauseICMPOutOfWindow)
+	if !c.icmpAccept(now, quoted, nil, mss) {
 		return false
 	}
 	if c.pathMSS == 0 || mss < c.pathMSS {
