@@ -390,6 +390,10 @@ func (c *Conn) arriveTimeWait(now time.Time, s *wire.Segment) bool {
 		c.dupAckLimited(now, s, CauseStaleInTimeWait)
 		return false
 	}
+	// An acceptable bare ACK: RFC 7323 §4.3 (3) applies in TIME-WAIT too,
+	// and the newer TS.Recent then judges a reopening SYN (RFC 6191); Linux
+	// tcp_timewait_state_process updates tw_ts_recent here.
+	c.updateTSRecent(now, s)
 	c.drop(now, s, CauseStaleInTimeWait)
 	return false
 }

@@ -20,6 +20,7 @@ const (
 	recSACK                // SACK permitted
 	recWS                  // window scaling in use
 	recPassive             // opened from LISTEN
+	recWndOpen             // an ACK advertised the whole receive buffer (windowField)
 )
 
 // HalfOpen is the compact form of a passively opened connection in
@@ -69,6 +70,9 @@ func fromUnixNano(n int64) time.Time {
 
 func (c *Conn) recFlags() uint8 {
 	var f uint8
+	if c.state == StateSynReceived && c.rcvAdv != c.rcvNxt.Add(seq.Size(min(c.cfg.RcvBuf, 0xffff))) {
+		f |= recWndOpen
+	}
 	if c.tsOK {
 		f |= recTS
 	}
@@ -131,6 +135,14 @@ func (c *Conn) RestoreHalfOpen(now time.Time, h *HalfOpen) {
 	c.sndNxt, c.sndMax = h.ISS+1, h.ISS+1
 	c.irs, c.rcvNxt = h.IRS, h.IRS+1
 	c.rcvAdv = c.rcvNxt.Add(seq.Size(min(c.cfg.RcvBuf, 0xffff)))
+	if h.Flags&recWndOpen != 0 {
+		// A challenge ACK moved the right edge to the whole (empty) buffer.
+		c.rcvAdv = c.rcvNxt.Add(seq.Size(c.cfg.RcvBuf))
+	}
+	// Our SYN+ACK (every one, cookie or not) acknowledged the SYN: RFC
+	// 7323 §4.3 Last.ACK.sent, which decides whether the handshake's ACK
+	// updates TS.Recent.
+	c.lastAckSent = c.rcvNxt
 	c.sndWl1, c.sndWl2 = h.IRS, h.ISS
 	c.setRecFlags(h.Flags)
 	c.sndShift, c.rcvShift = h.SndShift, h.RcvShift
@@ -141,6 +153,13 @@ func (c *Conn) RestoreHalfOpen(now time.Time, h *HalfOpen) {
 	c.deadline[TimerSynRetry] = fromUnixNano(h.Deadline)
 	c.lastChallenge = fromUnixNano(h.LastChallenge)
 	c.backoff = int(h.Backoff)
+	if c.backoff == 0 && h.Deadline != 0 {
+		// sendSyn timed the SYN+ACK (Karn: only when not retransmitted)
+		// and armed its timer one initial RTO later; no sample can have
+		// been taken before the handshake's ACK.
+		c.timing, c.rttSeq = true, h.ISS+1
+		c.rttStart = c.deadline[TimerSynRetry].Add(-c.rtt.timeout(c.cfg, 0))
+	}
 	c.lastRecv = now
 	c.state = StateSynReceived
 }
@@ -160,7 +179,7 @@ func (c *Conn) SaveTimeWait() TimeWait {
 func (c *Conn) RestoreTimeWait(now time.Time, r *TimeWait) {
 	c.localPort, c.remotePort, c.tsOffset = r.LocalPort, r.RemotePort, r.TSOffset
 	c.iss, c.sndUna, c.sndNxt, c.sndMax = r.SndNxt-1, r.SndNxt, r.SndNxt, r.SndNxt
-	c.rcvNxt = r.RcvNxt
+	c.rcvNxt, c.lastAckSent = r.RcvNxt, r.RcvNxt // every ACK sent in TIME-WAIT acknowledges the FIN
 	c.rcvAdv = r.RcvNxt.Add(seq.Size(r.RcvWnd))
 	c.setRecFlags(r.Flags)
 	c.rcvShift = r.RcvShift

@@ -186,3 +186,28 @@ func timeWaitTS(h *harness) {
 	h.wantOut("FIN ACKed, echoing its TSval", ". 1002:1002(0) ack 5002 <TS val 1 ecr 102>")
 	h.wantState(StateTimeWait)
 }
+
+// RFC 7323 §4.3 (3) in TIME-WAIT: an acceptable bare ACK at RCV.NXT (SEG.SEQ
+// = Last.ACK.sent) with a newer TSval updates TS.Recent, as Linux
+// tcp_timewait_state_process does, so a SYN older than it no longer
+// reopens the 4-tuple (RFC 6191) — in the full TCB and in its record.
+func TestTimeWaitTSRecentUpdate(t *testing.T) {
+	for _, compact := range []bool{false, true} {
+		h := newHarness(t, withTS)
+		timeWaitTS(h)
+		h.in(". 5002:5002(0) ack 1002 <TS val 400 ecr 1>")
+		h.wantNone("a bare ACK in TIME-WAIT is not answered")
+		if compact {
+			rec := h.c.SaveTimeWait()
+			h.restore(func(c *Conn) { c.RestoreTimeWait(h.now, &rec) })
+		}
+		if h.c.tsRecent != 400 {
+			t.Fatalf("compact %v: TS.Recent %d after the ACK, want 400", compact, h.c.tsRecent)
+		}
+		if h.in("S 9000:9000(0) <TS val 350 ecr 0>") {
+			t.Fatalf("compact %v: a SYN older than the last ACK's TSval reopened TIME-WAIT", compact)
+		}
+		h.wantOut("the old SYN is ACKed", ". 1002:1002(0) ack 5002 <TS val 1 ecr 400>")
+		h.wantState(StateTimeWait)
+	}
+}
