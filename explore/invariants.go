@@ -308,10 +308,11 @@ func (w *world) final(idleOK bool) {
 			if !w.appConn(r.id) {
 				continue // another 4-tuple: the attacker's forged handshake
 			}
-			if (w.sched.Faults() > 0 || w.disorder) && r.why == tcp.CauseNoTCB {
+			if (w.sched.Faults() > 0 || w.disorder) && (r.why == tcp.CauseNoTCB || r.why == tcp.CauseAckInListen) {
 				// A duplicated or delayed segment, or the retransmission
 				// a delay caused, can arrive after its connection is gone:
-				// it is answered with a RST (RFC 9293 §3.10.7.1), which at
+				// it is answered with a RST (RFC 9293 §3.10.7.1, or
+				// §3.10.7.2 where a listener holds the port), which at
 				// most ends the peer's TIME-WAIT.
 				continue
 			}

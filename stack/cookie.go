@@ -92,10 +92,20 @@ func (s *Stack) sendCookie(now time.Time, t tuple, syn *wire.Segment) {
 		// SACK-permitted: offer neither.
 		in.Opts.HasWScale, in.Opts.SACKPermitted = false, false
 	}
-	s.useScratch(t, true).ListenSyn(now, tcp.OpenOptions{LocalPort: t.lport, ISS: iss, TSOffset: tsOff, MSS: s.routeMSS(now, &t)}, &in)
+	s.useScratch(t, true).ListenArrive(now, tcp.OpenOptions{LocalPort: t.lport, ISS: iss, TSOffset: tsOff, MSS: s.routeMSS(now, &t)}, &in)
 	s.scratchCookie = false
 	s.scratch.Init(&s.cfg.TCP, nil, nil)
 	s.stats.SynCookiesSent++
+}
+
+// cookieValid is how long after its last cookie a listener checks the
+// ACKs that may return one (Linux TCP_SYNCOOKIE_VALID).
+const cookieValid = 2 * time.Minute
+
+// cookieRecent says whether l sent a cookie recently enough that an ACK
+// may carry one back.
+func (s *Stack) cookieRecent(l *Listener, now time.Time) bool {
+	return s.cfg.SynCookies != CookiesNever && !l.lastCookie.IsZero() && now.Sub(l.lastCookie) <= cookieValid
 }
 
 // cookieAccept rebuilds a connection from an ACK carrying a valid cookie.

@@ -18,11 +18,12 @@ const (
 	DropForwarderFull               // SYN while the forwarder has too many in flight
 	DropNoRoute                     // no link owns the source address
 	DropICMP                        // an ICMP message TCP does not act on, or quoting no connection
+	DropListen                      // dropped by LISTEN's rules: a SYN+FIN, or neither SYN, ACK nor RST
 	numDrops
 )
 
 var dropNames = [numDrops]string{"malformed", "fragment", "not-tcp", "not-ours", "no-connection", "rst-no-connection",
-	"syn-queue-full", "accept-queue-full", "forwarder-full", "no-route", "icmp-ignored"}
+	"syn-queue-full", "accept-queue-full", "forwarder-full", "no-route", "icmp-ignored", "listen-dropped"}
 
 // dropCauses say, for the traces, why a segment was dropped.
 var dropCauses = [numDrops]string{

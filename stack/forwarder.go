@@ -102,7 +102,7 @@ func (r *ForwarderRequest) Complete(now time.Time) (*Conn, error) {
 	c := s.newConn(r.t)
 	c.fwdSlot = true
 	s.addConn(c)
-	c.tcp.ListenSyn(now, tcp.OpenOptions{LocalPort: r.t.lport, ISS: s.isn(&r.t, now), TSOffset: s.tsOffset(&r.t), MSS: s.routeMSS(now, &r.t)}, &r.syn)
+	c.tcp.ListenArrive(now, tcp.OpenOptions{LocalPort: r.t.lport, ISS: s.isn(&r.t, now), TSOffset: s.tsOffset(&r.t), MSS: s.routeMSS(now, &r.t)}, &r.syn)
 	s.settle(c)
 	return c, nil
 }

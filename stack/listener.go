@@ -30,6 +30,9 @@ type Listener struct {
 	acceptQ  []*Conn
 	notify   Notifier
 	closed   bool
+	// lastCookie is when the listener last answered a SYN with a cookie
+	// (Linux's last_overflow); zero if never.
+	lastCookie time.Time
 
 	// User is free for the driver.
 	User any
@@ -144,19 +147,29 @@ func (l *Listener) Close(now time.Time) {
 // Closed reports whether Close was called.
 func (l *Listener) Closed() bool { return l.closed }
 
-// arrive handles a segment for a listener (RFC 9293 §3.10.7.2).
+// arrive handles a segment for a listener. The core's LISTEN rules
+// (RFC 9293 §3.10.7.2, tcp.ListenDecide) decide; the listener adds only
+// what a stack has and a TCB does not: its queues and its SYN cookies.
 func (l *Listener) arrive(now time.Time, t tuple, seg *wire.Segment, oldSndNxt seq.Num, reopen bool) {
 	s := l.s
-	syn, ack, rst := seg.Flags&wire.FlagSYN != 0, seg.Flags&wire.FlagACK != 0, seg.Flags&wire.FlagRST != 0
-	switch {
-	case rst:
-		s.segDrop(now, &t, seg, DropRSTNoConn)
-	case ack && !syn:
-		if s.cfg.SynCookies != CookiesNever && s.cookieAccept(now, l, t, seg) {
+	var iss seq.Num
+	switch act, _ := tcp.ListenDecide(seg); act {
+	case tcp.ListenDrop:
+		if seg.Flags&wire.FlagRST != 0 {
+			s.stats.drop(DropRSTNoConn)
+		} else {
+			s.stats.drop(DropListen)
+		}
+	case tcp.ListenReset:
+		// Linux checks a cookie only within TCP_SYNCOOKIE_VALID (2 min) of
+		// the last one this listener sent (cookie_v4_check,
+		// tcp_synq_no_recent_overflow): blind guessing is not open on a
+		// listener that is not under a flood.
+		if s.cookieRecent(l, now) && s.cookieAccept(now, l, t, seg) {
 			return
 		}
-		s.noConn(now, &t, seg) // ACK in LISTEN: <SEQ=SEG.ACK><CTL=RST>
-	case syn:
+		s.stats.drop(DropNoConn)
+	case tcp.ListenOpen:
 		if len(l.acceptQ) >= l.backlog {
 			// Linux drops a SYN while the accept queue is full; the
 			// client retries.
@@ -167,24 +180,27 @@ func (l *Listener) arrive(now time.Time, t tuple, seg *wire.Segment, oldSndNxt s
 		full := l.synCount >= s.cfg.SynBacklog
 		switch {
 		case s.cfg.SynCookies == CookiesAlways || (full && s.cfg.SynCookies == CookiesAuto):
+			l.lastCookie = now // Linux tcp_synq_overflow, in cookie_init_sequence
 			s.sendCookie(now, t, seg)
 			return
 		case full:
 			s.segDrop(now, &t, seg, DropSynQueueFull)
 			return
 		}
-		iss := s.isn(&t, now)
+		iss = s.isn(&t, now)
 		if reopen && iss.LessThan(oldSndNxt.Add(65535+2)) {
 			iss = oldSndNxt.Add(65535 + 2) // Linux tcp_timewait_state_process
 		}
-		s.useScratch(t, false).ListenSyn(now, tcp.OpenOptions{LocalPort: t.lport, ISS: iss, TSOffset: s.tsOffset(&t), MSS: s.routeMSS(now, &t)}, seg)
-		h := &halfOpen{rec: s.scratch.SaveHalfOpen(), t: t, l: l, slotIdx: -1}
-		s.half[t] = h
-		l.synCount++
-		s.timers.update(h)
-	default:
-		s.segDrop(now, &t, seg, DropNoConn)
 	}
+	sc := s.useScratch(t, false)
+	sc.ListenArrive(now, tcp.OpenOptions{LocalPort: t.lport, ISS: iss, TSOffset: s.tsOffset(&t), MSS: s.routeMSS(now, &t)}, seg)
+	if sc.State() != tcp.StateSynReceived {
+		return
+	}
+	h := &halfOpen{rec: sc.SaveHalfOpen(), t: t, l: l, slotIdx: -1}
+	s.half[t] = h
+	l.synCount++
+	s.timers.update(h)
 }
 
 // restoreHalf loads a SYN queue record into the scratch TCB.

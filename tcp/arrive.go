@@ -68,18 +68,45 @@ func (c *Conn) replyRST(now time.Time, s *wire.Segment, why string) bool {
 	return ok
 }
 
-// arriveListen: RFC 9293 §3.10.7.2.
-func (c *Conn) arriveListen(now time.Time, s *wire.Segment) {
+// ListenAction is what LISTEN does with a segment (RFC 9293 §3.10.7.2).
+type ListenAction uint8
+
+const (
+	ListenDrop  ListenAction = iota // a RST, a SYN+FIN, or neither SYN nor ACK
+	ListenReset                     // any ACK: <SEQ=SEG.ACK><CTL=RST>
+	ListenOpen                      // a SYN: SYN-RECEIVED, send SYN+ACK
+)
+
+// ListenDecide is the LISTEN rule for s, and its cause. A stack's listener
+// asks it first, to know whether the SYN and accept queues or a cookie
+// have a say, and then lets ListenArrive act: the rules live here only.
+func ListenDecide(s *wire.Segment) (ListenAction, string) {
 	switch {
 	case s.Flags&wire.FlagRST != 0:
-		c.drop(now, s, CauseRSTInListen)
+		return ListenDrop, CauseRSTInListen
 	case s.Flags&wire.FlagACK != 0:
-		// <SEQ=SEG.ACK><CTL=RST>, to the segment's port (RFC 9293 §3.10.7.2).
-		c.replyRST(now, s, CauseAckInListen)
+		return ListenReset, CauseAckInListen
+	case s.Flags&(wire.FlagSYN|wire.FlagFIN) == wire.FlagSYN|wire.FlagFIN:
+		// RFC 9293 would queue the FIN for after the handshake; Linux
+		// (tcp_rcv_state_process, TCP_LISTEN) drops a SYN+FIN, a scanner's
+		// probe, and so do we.
+		return ListenDrop, CauseSynFinInListen
 	case s.Flags&wire.FlagSYN != 0:
+		return ListenOpen, CauseSynInListen
+	}
+	return ListenDrop, CauseNoSynInListen
+}
+
+// arriveListen: RFC 9293 §3.10.7.2.
+func (c *Conn) arriveListen(now time.Time, s *wire.Segment) {
+	switch act, cause := ListenDecide(s); act {
+	case ListenReset:
+		// <SEQ=SEG.ACK><CTL=RST>, to the segment's port (RFC 9293 §3.10.7.2).
+		c.replyRST(now, s, cause)
+	case ListenOpen:
 		c.listenSyn(now, s)
 	default:
-		c.drop(now, s, CauseNoSynNoRST)
+		c.drop(now, s, cause)
 	}
 }
 

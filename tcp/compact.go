@@ -96,14 +96,16 @@ func (c *Conn) setRecFlags(f uint8) {
 // moves a connection from its scratch Conn into a TCB of its own.
 func (c *Conn) SetHooks(out Output, obs Observer) { c.out, c.obs = out, obs }
 
-// ListenSyn handles a SYN that reached a listener: the connection is created
-// in LISTEN (without a trace event: the listener was already there) and the
-// SYN moves it to SYN-RECEIVED, sending SYN+ACK.
-func (c *Conn) ListenSyn(now time.Time, o OpenOptions, s *wire.Segment) {
+// ListenArrive runs a segment that reached a listener through the LISTEN
+// rules (ListenDecide): the connection is created in LISTEN (without a
+// trace event: the listener was already there); a SYN moves it to
+// SYN-RECEIVED, sending SYN+ACK, anything else leaves it in LISTEN,
+// answered or dropped.
+func (c *Conn) ListenArrive(now time.Time, o OpenOptions, s *wire.Segment) {
 	c.localPort, c.remotePort, c.tsOffset = o.LocalPort, s.SrcPort, o.TSOffset
 	c.iss, c.passive, c.state, c.advMSS = o.ISS, true, StateListen, o.MSS
 	c.stats.SegsIn++
-	c.listenSyn(now, s)
+	c.arriveListen(now, s)
 }
 
 // SaveHalfOpen returns the compact record of a connection in SYN-RECEIVED

@@ -267,7 +267,7 @@ func TestHalfOpenTwin(t *testing.T) {
 					w := newTwins(t, cf.mod)
 					w.both(func(h *harness) {
 						s := parseSeg(t, q.f("S %r0:%r0(0) win 65535"+cf.syn)).seg
-						h.c.ListenSyn(h.now, OpenOptions{LocalPort: ourPort, ISS: ourISS, TSOffset: tsOffsetFor}, &s)
+						h.c.ListenArrive(h.now, OpenOptions{LocalPort: ourPort, ISS: ourISS, TSOffset: tsOffsetFor}, &s)
 					})
 					w.compare("ListenSyn")
 					w.run(steps)
@@ -298,7 +298,7 @@ func TestCookieTwin(t *testing.T) {
 					w := newTwins(t, cf.mod)
 					w.cookie = true
 					s := parseSeg(t, q.f("S %r0:%r0(0) win 65535"+cf.syn)).seg
-					w.full.c.ListenSyn(w.full.now, OpenOptions{LocalPort: ourPort, ISS: ourISS, TSOffset: tsOffsetFor}, &s)
+					w.full.c.ListenArrive(w.full.now, OpenOptions{LocalPort: ourPort, ISS: ourISS, TSOffset: tsOffsetFor}, &s)
 					w.full.out, w.full.events = nil, nil
 					w.both(func(h *harness) { h.advance(200 * time.Millisecond) })
 					a := parseSeg(t, q.f(ack)).seg
@@ -386,7 +386,7 @@ func TestTimeWaitTwin(t *testing.T) {
 						w := newTwins(t, cf.mod)
 						w.both(func(h *harness) {
 							s := parseSeg(t, q.f("S %r0:%r0(0) win 65535"+cf.syn)).seg
-							h.c.ListenSyn(h.now, OpenOptions{LocalPort: ourPort, ISS: ourISS, TSOffset: tsOffsetFor}, &s)
+							h.c.ListenArrive(h.now, OpenOptions{LocalPort: ourPort, ISS: ourISS, TSOffset: tsOffsetFor}, &s)
 							h.in(q.f(". %r1:%r1(0) ack %s1 win 1000" + ts(tsOn, 101)))
 						})
 						// Both reach TIME-WAIT as full TCBs, then the twin is

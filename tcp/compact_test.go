@@ -21,7 +21,7 @@ func (h *harness) restore(load func(c *Conn)) {
 func listenSynAll(h *harness) {
 	h.t.Helper()
 	s := parseSeg(h.t, "S 5000:5000(0) win 65535 <mss 1400,sackOK,TS val 100 ecr 0,wscale 7>").seg
-	h.c.ListenSyn(h.now, OpenOptions{LocalPort: ourPort, ISS: ourISS, TSOffset: tsOffsetFor}, &s)
+	h.c.ListenArrive(h.now, OpenOptions{LocalPort: ourPort, ISS: ourISS, TSOffset: tsOffsetFor}, &s)
 	h.wantOut("SYN+ACK answering every option", "S. 1000:1000(0) ack 5001 win 65535 <mss 1460,sackOK,TS val 1 ecr 100,wscale 5>")
 	h.wantState(StateSynReceived)
 }

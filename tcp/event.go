@@ -124,6 +124,8 @@ const (
 	CauseNoSynNoRST       = "RFC 9293 §3.10.7.3: neither SYN nor RST in SYN-SENT, dropped"
 	CauseRSTInListen      = "RFC 9293 §3.10.7.2: RST in LISTEN ignored"
 	CauseAckInListen      = "RFC 9293 §3.10.7.2: ACK in LISTEN, send RST"
+	CauseSynFinInListen   = "RFC 9293 §3.10.7.2: SYN+FIN in LISTEN dropped (as Linux)"
+	CauseNoSynInListen    = "RFC 9293 §3.10.7.2: neither SYN, ACK nor RST in LISTEN, dropped"
 	CauseNoTCB            = "RFC 9293 §3.10.7.1: segment for a CLOSED connection, send RST"
 	CauseNoTCBRST         = "RFC 9293 §3.10.7.1: RST for a CLOSED connection, dropped"
 	CauseFinWait1Acked    = "RFC 9293 §3.10.7.4: ACK of our FIN in FIN-WAIT-1"

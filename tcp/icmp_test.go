@@ -216,7 +216,7 @@ func TestOpenMSSClamp(t *testing.T) {
 
 	h = newHarness(t)
 	syn := parseSeg(t, "S 5000:5000(0) win 65535 <mss 1460>").seg
-	h.c.ListenSyn(h.now, OpenOptions{LocalPort: ourPort, ISS: ourISS, MSS: 536}, &syn)
+	h.c.ListenArrive(h.now, OpenOptions{LocalPort: ourPort, ISS: ourISS, MSS: 536}, &syn)
 	h.wantOut("SYN+ACK advertises the clamp", "S. 1000:1000(0) ack 5001 <mss 536>")
 	rec := h.c.SaveHalfOpen()
 	h.restore(func(c *Conn) { c.RestoreHalfOpen(h.now, &rec) })
