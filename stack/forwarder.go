@@ -64,8 +64,8 @@ var errRequestDone = errors.New("stack: forwarder request already answered")
 // was taken.
 func (s *Stack) fwdArrive(now time.Time, t tuple, seg *wire.Segment) bool {
 	f := s.fwd
-	if seg.Flags&(wire.FlagSYN|wire.FlagACK|wire.FlagRST) != wire.FlagSYN {
-		return false
+	if act, _ := tcp.ListenDecide(seg); act != tcp.ListenOpen {
+		return false // not a SYN LISTEN would take: as a closed port
 	}
 	if f.pending[t] != nil {
 		return true // the peer retransmitted its SYN; the application is still deciding

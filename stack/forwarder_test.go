@@ -67,6 +67,20 @@ func TestForwarder(t *testing.T) {
 		clean(t, b)
 	})
 
+	// A SYN+FIN is not a SYN LISTEN takes (tcp.ListenDecide, as Linux):
+	// the forwarder is not asked, and the port answers as a closed one.
+	t.Run("SYN+FIN not forwarded", func(t *testing.T) {
+		asked := 0
+		n, a, b := setup(t, func(n *sim.Network, r *stack.ForwarderRequest) { asked++ })
+		src := netip.AddrPortFrom(addrA, 40000)
+		a.Send(packet(src, far, wire.FlagSYN|wire.FlagFIN, 1000, 0, synOpts(), nil), "SYN+FIN")
+		n.RunFor(time.Second)
+		if asked != 0 {
+			t.Fatalf("the forwarder was asked %d times about a SYN+FIN", asked)
+		}
+		clean(t, b)
+	})
+
 	t.Run("refused", func(t *testing.T) {
 		n, a, b := setup(t, func(n *sim.Network, r *stack.ForwarderRequest) { r.Refuse(n.Now()) })
 		c, _ := a.Stack.Dial(n.Now(), netip.AddrPort{}, far)
