@@ -111,8 +111,10 @@ func (l *Listener) Accept() *Conn {
 	return c
 }
 
-// Close stops listening: half-open records are dropped, connections never
-// accepted are released as close(2) would (FIN, or RST with unread data).
+// Close stops listening: half-open records are dropped, and connections
+// never accepted are aborted with RST, as Linux inet_csk_listen_stop does
+// (tcp_disconnect): their clients see ECONNRESET, not an EOF that would
+// pass for a served request.
 func (l *Listener) Close(now time.Time) {
 	if l.closed {
 		return
@@ -137,7 +139,7 @@ func (l *Listener) Close(now time.Time) {
 	l.acceptQ = nil
 	for _, c := range q {
 		c.l = nil
-		c.Close(now)
+		c.Abort(now)
 	}
 	if l.notify != nil {
 		l.notify.Notify()

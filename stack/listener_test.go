@@ -1,12 +1,17 @@
 package stack_test
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/synack/synack/seq"
+	"github.com/synack/synack/sim"
 	"github.com/synack/synack/stack"
+	"github.com/synack/synack/tcp"
 	"github.com/synack/synack/wire"
 )
 
@@ -117,5 +122,57 @@ func TestCookieAcceptedOnlyAfterRecentCookie(t *testing.T) {
 	}
 	if c := ln.Accept(); c != nil {
 		t.Errorf("a cookie ACK 121 s after the last cookie opened a connection")
+	}
+}
+
+// Closing a listener aborts the connections it completed but nobody
+// accepted, as Linux inet_csk_listen_stop does (tcp_disconnect sends
+// RST): the client reads ECONNRESET, not an EOF that would look like a
+// served request — with or without a request sent, also when the client
+// had already sent its FIN, and through Stack.Shutdown. Before, those
+// with no unread data were closed with FIN.
+func TestListenerCloseResetsUnaccepted(t *testing.T) {
+	for _, via := range []string{"Listener.Close", "Stack.Shutdown"} {
+		for _, tc := range []struct{ data, clientFIN bool }{{false, false}, {false, true}, {true, false}, {true, true}} {
+			clientFIN := tc.clientFIN
+			n, a, b, _ := twoHosts(t, 3, sim.LinkConfig{}, stack.Config{}, stack.Config{})
+			ln, err := b.Stack.Listen(listenAddr, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := a.Stack.Dial(n.Now(), netip.AddrPort{}, listenAddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n.RunFor(100 * time.Millisecond)
+			if tc.data {
+				if _, err := c.Write(n.Now(), []byte("GET /")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if clientFIN {
+				c.CloseWrite(n.Now())
+			}
+			n.RunFor(100 * time.Millisecond)
+			if _, accept := ln.Pending(); accept != 1 {
+				t.Fatalf("%d connections waiting to be accepted, want 1", accept)
+			}
+			if via == "Listener.Close" {
+				ln.Close(n.Now())
+			} else {
+				b.Stack.Shutdown(n.Now())
+			}
+			n.RunFor(100 * time.Millisecond)
+			what := fmt.Sprintf("%s, request sent %v, client FIN %v", via, tc.data, clientFIN)
+			if c.State() != tcp.StateClosed || !errors.Is(c.Err(), syscall.ECONNRESET) {
+				t.Errorf("%s: client %v, %v; want CLOSED by ECONNRESET", what, c.State(), c.Err())
+			}
+			if _, err := c.Read(n.Now(), make([]byte, 10)); !errors.Is(err, syscall.ECONNRESET) {
+				t.Errorf("%s: client read returned %v, want ECONNRESET", what, err)
+			}
+			if conns, half, tw := b.Stack.Len(); conns+half+tw != 0 {
+				t.Errorf("%s: server keeps %d connections, %d half-open, %d TIME-WAIT", what, conns, half, tw)
+			}
+		}
 	}
 }
