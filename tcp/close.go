@@ -16,6 +16,9 @@ var ErrConnectionClosing = errors.New("tcp: connection closing")
 // connection can still receive (a half-close); a FIN follows the queued
 // data.
 func (c *Conn) Close(now time.Time) error {
+	if c.state != StateClosed && c.state != StateListen {
+		c.shutWr = true
+	}
 	switch c.state {
 	case StateClosed:
 		return syscall.ENOTCONN

@@ -23,6 +23,7 @@ type Conn struct {
 	// stack sets it when no listener would take the SYN.
 	noReopen bool
 	closing  bool // the user called CLOSE: a FIN follows the queued data
+	shutWr   bool // the user called CLOSE on a connection: SEND is EPIPE from then on
 	err      error
 	softErr  error // an ICMP error kept for a time-out to report (RFC 1122 §4.2.3.9)
 

@@ -16,6 +16,11 @@ func (c *Conn) Send(now time.Time, p []byte) (int, error) {
 	}
 	switch c.state {
 	case StateClosed, StateListen:
+		if c.shutWr {
+			// Linux keeps EPIPE for every write after SEND_SHUTDOWN, also
+			// once the connection is gone (sk_stream_wait_connect).
+			return 0, syscall.EPIPE
+		}
 		// A SEND in LISTEN may turn the connection active (RFC 9293
 		// §3.10.2); like every socket API, synack does not offer that.
 		return 0, syscall.ENOTCONN

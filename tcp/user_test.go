@@ -351,3 +351,38 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+// A SEND after CLOSE is EPIPE in every state that follows, CLOSED
+// included, as Linux keeps it for every write after SEND_SHUTDOWN
+// (tcp_sendmsg_locked, sk_stream_wait_connect). Before, it turned into
+// ENOTCONN once the connection reached CLOSED.
+func TestSendAfterCloseStaysEPIPE(t *testing.T) {
+	paths := map[string]func(h *harness){
+		"active close through TIME-WAIT": func(h *harness) {
+			h.gotoState(StateEstablished)
+			h.c.Close(h.now)
+			h.in(". 5001:5001(0) ack 1002")
+			h.in("F. 5001:5001(0) ack 1002")
+			h.advance(3 * time.Minute)
+		},
+		"passive close through LAST-ACK": func(h *harness) {
+			h.gotoState(StateCloseWait)
+			h.c.Close(h.now)
+			h.in(". 5002:5002(0) ack 1002")
+		},
+		"CLOSE in SYN-SENT": func(h *harness) {
+			h.gotoState(StateSynSent)
+			h.c.Close(h.now)
+		},
+	}
+	for name, path := range paths {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			path(h)
+			h.wantState(StateClosed)
+			if n, err := h.c.Send(h.now, []byte("abc")); n != 0 || err != syscall.EPIPE {
+				t.Fatalf("SEND in CLOSED after CLOSE = %d, %v; want EPIPE", n, err)
+			}
+		})
+	}
+}
