@@ -128,7 +128,7 @@ func (s *Stack) cookieAccept(now time.Time, l *Listener, t tuple, seg *wire.Segm
 			o.WS, o.SndShift, o.RcvShift = true, uint8(min(ws, 14)), s.cfg.TCP.WindowShift()
 		}
 		o.SACK = bits&cookieSACK != 0
-		o.TS, o.TSRecent = true, seg.Opts.TSVal
+		o.TS, o.TSRecent, o.SynTS = true, seg.Opts.TSVal, seg.Opts.TSEcr
 	}
 	rec := tcp.HalfOpenFromCookie(seg.Ack-1, seg.Seq-1, o)
 	rec.MSS = s.routeMSS(now, &t)

@@ -74,15 +74,24 @@ func (c *Conn) finAcked() bool {
 // ackAdvance handles SND.UNA < SEG.ACK =< SND.NXT: drop acknowledged bytes,
 // sample the RTT, grow the window, restart or stop the timers.
 func (c *Conn) ackAdvance(now time.Time, s *wire.Segment) {
-	// RTT: from the echoed timestamp when both use them (RFC 7323 §4.1),
-	// otherwise from the one timed segment, never a retransmitted one
-	// (Karn's rule, RFC 6298 §3).
-	if c.tsOK && s.Opts.HasTimestamp && s.Opts.TSEcr != 0 {
-		c.rtt.sample(time.Duration(c.tsNow(now)-s.Opts.TSEcr)*time.Millisecond, c.cfg)
-		c.timing = false
-	} else if c.timing && s.Ack.GreaterThanEq(c.rttSeq) {
+	// RTT: from the one timed segment, never a retransmitted one (Karn's
+	// rule, RFC 6298 §3); failing that, from the echoed timestamp (RFC
+	// 7323 §4.1) when it is plausible. Linux tcp_ack_update_rtt prefers
+	// the ACK's own timing too: a middlebox or peer can write any TSecr.
+	sampled := false
+	if c.timing && s.Ack.GreaterThanEq(c.rttSeq) {
 		c.rtt.sample(now.Sub(c.rttStart), c.cfg)
-		c.timing = false
+		c.timing, sampled = false, true
+	} else if c.tsOK && s.Opts.HasTimestamp && s.Opts.TSEcr != 0 {
+		if m, ok := c.echoRTT(now, s.Opts.TSEcr); ok {
+			c.rtt.sample(m, c.cfg)
+			c.timing, sampled = false, true
+		}
+	}
+	if sampled {
+		// RFC 6298 §5, after 5.7: the backed-off RTO stays until a new
+		// valid measurement (Linux resets icsk_backoff only there).
+		c.backoff = 0
 	}
 	start := c.dataStart()
 	acked := int(c.sndUna.Size(s.Ack))
@@ -98,7 +107,7 @@ func (c *Conn) ackAdvance(now time.Time, s *wire.Segment) {
 	if c.sndNxt.LessThan(c.sndUna) {
 		c.sndNxt = c.sndUna
 	}
-	c.backoff = 0
+	c.retries = 0
 	c.persistProbes = 0
 	c.softErr = nil // something got through (Linux clears sk_err_soft here)
 	if c.inRecovery {
@@ -121,7 +130,7 @@ func (c *Conn) ackAdvance(now time.Time, s *wire.Segment) {
 		c.cancelTimer(now, TimerRetransmit)
 		c.cancelTimer(now, TimerUserTimeout)
 	} else {
-		c.setTimer(now, TimerRetransmit, c.rtt.timeout(c.cfg, 0))
+		c.setTimer(now, TimerRetransmit, c.rtt.timeout(c.cfg, c.backoff))
 		if c.userTimeout > 0 {
 			c.setTimer(now, TimerUserTimeout, c.userTimeout)
 		}

@@ -146,7 +146,7 @@ func (c *Conn) arriveSynSent(now time.Time, s *wire.Segment) {
 		c.ackAdvance(now, s)
 		// RFC 7323 §2.2: the window of a SYN is never scaled.
 		c.firstWindow(s, uint32(s.Wnd))
-		c.establish(now, CauseSynAck)
+		c.establish(now, s, CauseSynAck)
 		c.ackNow = true // the ACK may ride on queued data (handshake-data-on-ack)
 		return
 	}
@@ -212,7 +212,7 @@ func (c *Conn) arriveOther(now time.Time, s *wire.Segment) {
 			c.ackAdvance(now, s)
 			// RFC 7323 §2.2: the window of a SYN+ACK is never scaled.
 			c.firstWindow(s, uint32(s.Wnd))
-			c.establish(now, CauseSynAckInSynRcvd)
+			c.establish(now, s, CauseSynAckInSynRcvd)
 			return
 		}
 		if !ack {
@@ -283,7 +283,7 @@ func (c *Conn) arriveOther(now time.Time, s *wire.Segment) {
 		}
 		c.ackAdvance(now, s)
 		c.firstWindow(s, uint32(s.Wnd)<<c.sndShift)
-		c.establish(now, CauseAckOfSyn)
+		c.establish(now, s, CauseAckOfSyn)
 	} else if !c.processAck(now, s) {
 		return
 	}

@@ -34,9 +34,11 @@ type HalfOpen struct {
 	RemotePort         uint16
 	PeerMSS            uint16
 	MSS                uint16 // what we advertised (OpenOptions.MSS)
-	SndShift, RcvShift uint8
+	Shifts             uint8  // window scales: ours in the low 4 bits, the peer's above
 	Flags              uint8
 	Backoff            uint8
+	Retrans            uint8  // SYN+ACKs sent again, by timer or for a duplicate SYN (Linux num_retrans)
+	SynTS              uint32 // TSval of the first SYN+ACK; the record stays 48 bytes
 }
 
 // TimeWait is the compact form of a connection in TIME-WAIT (RFC 9293
@@ -115,7 +117,8 @@ func (c *Conn) SaveHalfOpen() HalfOpen {
 		ISS: c.iss, IRS: c.irs, TSOffset: c.tsOffset, TSRecent: c.tsRecent,
 		Deadline: unixNano(c.deadline[TimerSynRetry]), LastChallenge: unixNano(c.lastChallenge),
 		LocalPort: c.localPort, RemotePort: c.remotePort, PeerMSS: c.peerMSS(), MSS: c.advMSS,
-		SndShift: c.sndShift, RcvShift: c.rcvShift, Flags: c.recFlags(), Backoff: uint8(min(c.backoff, 255)),
+		Shifts: c.sndShift<<4 | c.rcvShift, Flags: c.recFlags(), Backoff: uint8(min(c.backoff, 255)),
+		Retrans: uint8(min(c.stats.Retrans, 255)), SynTS: c.synTS,
 	}
 }
 
@@ -147,14 +150,15 @@ func (c *Conn) RestoreHalfOpen(now time.Time, h *HalfOpen) {
 	c.lastAckSent = c.rcvNxt
 	c.sndWl1, c.sndWl2 = h.IRS, h.ISS
 	c.setRecFlags(h.Flags)
-	c.sndShift, c.rcvShift = h.SndShift, h.RcvShift
+	c.sndShift, c.rcvShift = h.Shifts>>4, h.Shifts&0xf
+	c.stats.Retrans = int(h.Retrans)
 	c.tsRecent, c.tsRecentAge = h.TSRecent, now
 	c.advMSS = h.MSS
 	c.setSndMSS(min(int(h.PeerMSS), int(c.mss())))
 	c.cc = c.cfg.Congestion(c.sndMSS)
 	c.deadline[TimerSynRetry] = fromUnixNano(h.Deadline)
 	c.lastChallenge = fromUnixNano(h.LastChallenge)
-	c.backoff = int(h.Backoff)
+	c.backoff, c.synTS = int(h.Backoff), h.SynTS
 	if c.backoff == 0 && h.Deadline != 0 {
 		// sendSyn timed the SYN+ACK (Karn: only when not retransmitted)
 		// and armed its timer one initial RTO later; no sample can have
@@ -204,6 +208,7 @@ type CookieOptions struct {
 	WS, SACK   bool
 	TS         bool
 	TSRecent   uint32 // the ACK's TSval
+	SynTS      uint32 // the ACK's TSecr: the cookie SYN+ACK's TSval
 	TSOffset   uint32
 	RcvShift   uint8
 	LocalPort  uint16
@@ -213,11 +218,11 @@ type CookieOptions struct {
 // HalfOpenFromCookie builds the record of a connection whose SYN was
 // answered with a cookie, from the returning ACK.
 func HalfOpenFromCookie(iss, irs seq.Num, o CookieOptions) HalfOpen {
-	h := HalfOpen{ISS: iss, IRS: irs, TSOffset: o.TSOffset, TSRecent: o.TSRecent,
+	h := HalfOpen{ISS: iss, IRS: irs, TSOffset: o.TSOffset, TSRecent: o.TSRecent, SynTS: o.SynTS,
 		LocalPort: o.LocalPort, RemotePort: o.RemotePort, PeerMSS: o.PeerMSS, Flags: recPassive}
 	if o.WS {
 		h.Flags |= recWS
-		h.SndShift, h.RcvShift = o.SndShift, o.RcvShift
+		h.Shifts = o.SndShift<<4 | o.RcvShift
 	}
 	if o.SACK {
 		h.Flags |= recSACK

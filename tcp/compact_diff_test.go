@@ -305,7 +305,7 @@ func TestCookieTwin(t *testing.T) {
 					o := CookieOptions{PeerMSS: 1400, LocalPort: ourPort, RemotePort: peerPort, TSOffset: tsOffsetFor}
 					if tsOn {
 						o.WS, o.SndShift, o.RcvShift, o.SACK = true, 7, w.comp.cfg.WindowShift(), true
-						o.TS, o.TSRecent = true, a.Opts.TSVal
+						o.TS, o.TSRecent, o.SynTS = true, a.Opts.TSVal, a.Opts.TSEcr
 					}
 					rec := HalfOpenFromCookie(ourISS, seq.Num(irs), o)
 					w.comp.restore(func(c *Conn) { c.RestoreHalfOpen(w.comp.now, &rec) })

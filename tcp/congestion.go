@@ -18,6 +18,9 @@ type Congestion interface {
 	OnRecoveryExit()
 	// OnTimeout reports a retransmission timeout (RFC 5681 §3.1 eq. 4).
 	OnTimeout(flight int)
+	// OnSynLoss reports a handshake whose SYN or SYN+ACK was lost: the
+	// initial window is one segment (RFC 5681 §3.1).
+	OnSynLoss()
 }
 
 // NewReno returns RFC 5681 slow start and congestion avoidance, the
@@ -52,6 +55,8 @@ func (r *reno) OnLoss(flight int) {
 }
 
 func (r *reno) OnRecoveryExit() { r.cwnd = r.ssthresh }
+
+func (r *reno) OnSynLoss() { r.cwnd = r.mss }
 
 func (r *reno) OnTimeout(flight int) {
 	r.ssthresh = max(flight/2, 2*r.mss)

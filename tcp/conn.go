@@ -66,7 +66,9 @@ type Conn struct {
 	// Timers: one deadline each; the zero time means not armed.
 	deadline [numTimers]time.Time
 	rtt      rttEstimator
-	backoff  int // consecutive retransmission timeouts of the same data
+	backoff  int    // RTO doublings in force: kept until a valid RTT sample (Karn, RFC 6298 §5)
+	retries  int    // consecutive retransmission timeouts without progress (Linux icsk_retransmits)
+	synTS    uint32 // TSval of our first SYN or SYN+ACK: echoes older than it are not ours
 	timing   bool
 	rttSeq   seq.Num
 	rttStart time.Time

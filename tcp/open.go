@@ -99,6 +99,7 @@ func (c *Conn) sendSyn(now time.Time, withAck bool, why string) {
 	}
 	if c.sndMax == c.iss {
 		c.sndNxt, c.sndMax = c.iss+1, c.iss+1
+		c.synTS = c.tsNow(now)
 	} else {
 		c.stats.Retrans++
 	}
@@ -165,10 +166,20 @@ func (c *Conn) acceptSyn(now time.Time, s *wire.Segment) {
 	c.lastRecv = now
 }
 
-// establish enters ESTABLISHED and starts what runs there.
-func (c *Conn) establish(now time.Time, cause string) {
+// establish enters ESTABLISHED on segment s and starts what runs there.
+func (c *Conn) establish(now time.Time, s *wire.Segment, cause string) {
 	c.cancelTimer(now, TimerSynRetry)
-	c.backoff = 0
+	c.rtt.handshakeDone(c.cfg)
+	// RFC 5681 §3.1 and RFC 6928 §2 want a one-segment window after any
+	// retransmitted SYN or SYN+ACK. Linux (tcp_init_transfer) cuts it only
+	// after more than one, since the 1 s initial RTO makes one spurious
+	// retransmission likely, and not when the ACK echoes the first copy's
+	// timestamp (tcp_try_undo_spurious_syn): we follow Linux.
+	spurious := c.tsOK && s.Opts.HasTimestamp && s.Opts.TSEcr == c.synTS
+	if c.stats.Retrans > 1 && !spurious && c.cc != nil { // Linux tp->total_retrans
+		c.cc.OnSynLoss()
+	}
+	c.backoff, c.retries = 0, 0
 	c.setState(now, StateEstablished, cause)
 	c.armKeepalive(now)
 }

@@ -7,6 +7,19 @@ type rttEstimator struct {
 	srtt, rttvar time.Duration
 	rto          time.Duration // before back-off
 	valid        bool
+	fallback     bool // no sample from the handshake: rto is RTOFallback
+}
+
+// RTOFallback is the RTO once a handshake ends without an RTT sample (its
+// SYN or SYN+ACK was retransmitted and no timestamp told which copy was
+// answered): RFC 6298 §5.7, Linux TCP_TIMEOUT_FALLBACK in tcp_init_metrics.
+const RTOFallback = 3 * time.Second
+
+// handshakeDone applies RFC 6298 §5.7 when the handshake gave no sample.
+func (r *rttEstimator) handshakeDone(cfg *Config) {
+	if !r.valid {
+		r.fallback, r.rto = true, min(max(RTOFallback, cfg.RTOInitial), cfg.RTOMax)
+	}
 }
 
 // sample folds one RTT measurement in (RFC 6298 §2.2, §2.3).
@@ -15,7 +28,7 @@ func (r *rttEstimator) sample(m time.Duration, cfg *Config) {
 		m = time.Millisecond // clock granularity G
 	}
 	if !r.valid {
-		r.srtt, r.rttvar, r.valid = m, m/2, true
+		r.srtt, r.rttvar, r.valid, r.fallback = m, m/2, true, false
 	} else {
 		d := r.srtt - m
 		if d < 0 {
@@ -32,11 +45,27 @@ func (r *rttEstimator) sample(m time.Duration, cfg *Config) {
 // at RTOMax.
 func (r *rttEstimator) timeout(cfg *Config, backoff int) time.Duration {
 	t := cfg.RTOInitial // RFC 6298 §2.1
-	if r.valid {
+	if r.valid || r.fallback {
 		t = r.rto
 	}
 	for i := 0; i < backoff && t < cfg.RTOMax; i++ {
 		t *= 2
 	}
 	return min(t, cfg.RTOMax)
+}
+
+// maxEcho bounds the age of a plausible timestamp echo, as Linux
+// tcp_rtt_tsopt_us does (INT_MAX microseconds).
+const maxEcho = uint32(1<<31-1) / 1000
+
+// echoRTT returns the RTT a TSecr gives (RFC 7323 §4.1), and false when
+// the echo cannot be one of ours: ahead of our clock, older than our first
+// SYN, or older than Linux accepts. A peer or middlebox that writes a
+// wrong TSecr must not poison SRTT for the life of the connection.
+func (c *Conn) echoRTT(now time.Time, ecr uint32) (time.Duration, bool) {
+	age := c.tsNow(now) - ecr
+	if int32(age) < 0 || age >= maxEcho || int32(ecr-c.synTS) < 0 {
+		return 0, false
+	}
+	return time.Duration(age) * time.Millisecond, true
 }

@@ -91,7 +91,8 @@ func TestSynSentRetriesSetting(t *testing.T) {
 
 // A SYN+ACK that answers a retransmitted SYN still establishes the
 // connection; the RTT is not sampled from it (Karn's rule, RFC 6298 §3),
-// so the RTO stays at its initial backed-off value until data is timed.
+// so the RTO falls back to 3 s until data is timed (RFC 6298 §5.7, Linux
+// TCP_TIMEOUT_FALLBACK). This test asserted 1 s before.
 func TestSynSentAnswerAfterRetransmit(t *testing.T) {
 	h := newHarness(t).synSent()
 	h.expectAt(time.Second, "SYN retransmitted", "S 1000:1000(0)")
@@ -100,8 +101,8 @@ func TestSynSentAnswerAfterRetransmit(t *testing.T) {
 	h.wantOut("the late SYN+ACK is ACKed", ". 1001:1001(0) ack 5001")
 	h.wantState(StateEstablished)
 	h.wantTimers()
-	if st := h.c.Status(); st.SRTT != 0 || st.RTO != time.Second {
-		t.Fatalf("SRTT %v RTO %v: the ambiguous SYN must not be timed (want 0, 1s)", st.SRTT, st.RTO)
+	if st := h.c.Status(); st.SRTT != 0 || st.RTO != 3*time.Second {
+		t.Fatalf("SRTT %v RTO %v: the ambiguous SYN must not be timed (want 0, 3s)", st.SRTT, st.RTO)
 	}
 }
 

@@ -80,7 +80,8 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 		return
 	}
 	c.backoff++
-	n, limit := c.backoff, c.cfg.Retries
+	c.retries++
+	n, limit := c.retries, c.cfg.Retries
 	if c.orphan {
 		limit = c.cfg.OrphanRetries
 	} else if c.sndWnd == 0 {

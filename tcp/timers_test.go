@@ -71,7 +71,11 @@ func TestRetransmitTimerRestartedByAck(t *testing.T) {
 	h.advance(100 * time.Millisecond)
 	h.in(". 5001:5001(0) ack 1011")
 	h.wantNone("a partial ACK")
-	h.expectAt(200*time.Millisecond, "the timer restarts from the ACK with the un-backed-off RTO", "P. 1011:1021(10) ack 5001")
+	// RFC 6298 §5 (after 5.7), Karn: the ACK of a retransmission gives no
+	// sample, so the backed-off RTO (2 × 200 ms) stays. This test asserted
+	// the un-backed-off 200 ms before, which is what caused spurious
+	// retransmissions without timestamps.
+	h.expectAt(400*time.Millisecond, "the timer restarts from the ACK with the backed-off RTO", "P. 1011:1021(10) ack 5001")
 	h.in(". 5001:5001(0) ack 1021")
 	h.wantTimers()
 	h.advance(time.Hour)
