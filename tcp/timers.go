@@ -32,9 +32,11 @@ func (c *Conn) fire(now time.Time, t Timer) {
 		c.closeWith(now, nil, CauseTimeWaitExpired)
 	case TimerFinWait2:
 		if c.state == StateFinWait2 {
-			// Linux sends RST when an orphan's FIN-WAIT-2 times out
-			// (tcp_keepalive_timer with tcp_fin_timeout = TIME-WAIT length).
-			c.sendRST(now, c.acceptableSeq(), c.rcvNxt, true, CauseFinWait2Timeout)
+			// Silently, as Linux: with tcp_fin_timeout at most the
+			// TIME-WAIT length (the default) an orphan's FIN-WAIT-2 is a
+			// timewait sock (tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)) that
+			// expires without a segment; only its rarer keepalive-timer
+			// path resets.
 			c.closeWith(now, nil, CauseFinWait2Timeout)
 		}
 	case TimerKeepalive:
