@@ -26,6 +26,7 @@ func (c *Conn) processAck(now time.Time, s *wire.Segment) bool {
 		// SND.UNA =< SEG.ACK =< SND.NXT may update the send window.
 		return true
 	}
+	c.ackAnswers(now)
 	if s.Ack.GreaterThan(c.sndUna) {
 		c.ackAdvance(now, s)
 	} else if c.isDupAck(s) {
@@ -33,6 +34,16 @@ func (c *Conn) processAck(now time.Time, s *wire.Segment) bool {
 	}
 	c.updateWindow(now, s)
 	return true
+}
+
+// ackAnswers notes an acceptable ACK (SND.UNA =< SEG.ACK =< SND.NXT): the
+// peer is alive and hears us. Only such an ACK answers keepalive and
+// window probes, as Linux tcp_ack resets icsk_probes_out and rcv_tstamp;
+// a RST or SYN that earns a challenge ACK, or a segment without ACK, does
+// not.
+func (c *Conn) ackAnswers(now time.Time) {
+	c.lastRecv = now
+	c.keepProbes, c.probesOut = 0, 0
 }
 
 // isDupAck is RFC 5681 §2's duplicate ACK: data outstanding, no payload,

@@ -241,8 +241,6 @@ func (c *Conn) arriveOther(now time.Time, s *wire.Segment) {
 		}
 		return
 	}
-	c.lastRecv = now
-	c.keepProbes, c.probesOut = 0, 0
 
 	// Second: RST (RFC 5961 §3.2).
 	if rst {
@@ -281,6 +279,7 @@ func (c *Conn) arriveOther(now time.Time, s *wire.Segment) {
 			c.sendRST(now, s.Ack, 0, false, CauseBadAckInSynRcvd)
 			return
 		}
+		c.ackAnswers(now)
 		c.ackAdvance(now, s)
 		c.firstWindow(s, uint32(s.Wnd)<<c.sndShift)
 		c.establish(now, s, CauseAckOfSyn)

@@ -448,3 +448,43 @@ func TestKeepaliveNotInClosingStates(t *testing.T) {
 		})
 	}
 }
+
+// Only an acceptable ACK answers a probe (Linux resets icsk_probes_out
+// and rcv_tstamp in tcp_ack): a RST or SYN that is in the window but only
+// earns a challenge ACK (RFC 5961 §3.2, §4.2), or a segment without ACK,
+// proves nothing about the path our probes take. Before, any in-window
+// segment reset the keepalive and zero-window probe counts, so a peer (or
+// an attacker with the 4-tuple) could keep a dead connection open.
+func TestProbesAnsweredOnlyByAck(t *testing.T) {
+	intruders := []string{"R 5100:5100(0)", "S 5100:5100(0)", "P 5001:5002(1)"}
+	for _, seg := range intruders {
+		t.Run("keepalive/"+seg, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) {
+				c.KeepAlive, c.KeepIdle, c.KeepInterval, c.KeepCount = true, time.Minute, 10*time.Second, 2
+			}).established()
+			h.expectAt(time.Minute, "probe", ". 1000:1000(0) ack 5001")
+			h.advance(time.Second)
+			h.in(seg)
+			h.out = nil // a challenge ACK, or nothing
+			h.expectAt(9*time.Second, "the second probe on schedule", ". 1000:1000(0) ack 5001")
+			h.expectAt(10*time.Second, "KeepCount = 2 unanswered: RST", "R. 1001:1001(0) ack 5001")
+			h.wantState(StateClosed)
+			h.wantErr(syscall.ETIMEDOUT)
+		})
+		t.Run("zero window/"+seg, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) { c.Retries = 2 }).established()
+			h.in(". 5001:5001(0) ack 1001 win 0")
+			h.send(bytesN(10))
+			h.wantNone("the window is closed")
+			h.expectAt(200*time.Millisecond, "probe 1", ". 1000:1000(0) ack 5001")
+			h.expectAt(400*time.Millisecond, "probe 2", ". 1000:1000(0) ack 5001")
+			h.advance(100 * time.Millisecond)
+			h.in(seg)
+			h.out = nil
+			h.advance(700 * time.Millisecond)
+			h.wantNone("Retries = 2 unanswered probes: give up")
+			h.wantState(StateClosed)
+			h.wantErr(syscall.ETIMEDOUT)
+		})
+	}
+}
