@@ -184,18 +184,22 @@ func (s *Stack) Dial(now time.Time, local, remote netip.AddrPort) (*Conn, error)
 		}
 	}
 	iss = uint32(s.isn(&t, now))
+	o := tcp.OpenOptions{LocalPort: t.lport, RemotePort: t.rport, TSOffset: s.tsOffset(&t), MSS: s.routeMSS(now, &t)}
 	if reuse {
 		// Linux tcp_twsk_unique: the new ISN lies beyond anything the old
-		// incarnation sent, so its stray segments cannot be mistaken.
+		// incarnation sent, so its stray segments cannot be mistaken, and
+		// its TS.Recent carries over for PAWS.
 		rec, _ := s.tw.get(&t)
 		if min := uint32(rec.SndNxt) + 65535 + 2; int32(iss-min) < 0 {
 			iss = min
 		}
+		o.TSRecent, o.HasTSRecent = rec.TSRecent, rec.Timestamps()
 		s.dropTimeWait(now, t, causeTWReuse)
 	}
+	o.ISS = seq.Num(iss)
 	c := s.newConn(t)
 	s.addConn(c)
-	c.tcp.OpenActive(now, tcp.OpenOptions{LocalPort: t.lport, RemotePort: t.rport, ISS: seq.Num(iss), TSOffset: s.tsOffset(&t), MSS: s.routeMSS(now, &t)})
+	c.tcp.OpenActive(now, o)
 	s.settle(c)
 	return c, nil
 }

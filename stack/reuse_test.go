@@ -10,6 +10,7 @@ import (
 	"github.com/synack/synack/sim"
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
+	"github.com/synack/synack/wire"
 )
 
 // establish dials from local to remote and runs until the handshake ends.
@@ -131,5 +132,55 @@ func TestEphemeralRangeFullOfTimeWait(t *testing.T) {
 	}
 	if _, _, tw := a.Stack.Len(); tw != ports-1 {
 		t.Fatalf("%d TIME-WAIT records after the reuse, want %d", tw, ports-1)
+	}
+}
+
+// A Dial that reuses a TIME-WAIT 4-tuple keeps its TS.Recent, as Linux
+// tcp_twsk_unique does, so PAWS refuses the old incarnation's SYN in
+// SYN-SENT instead of starting a simultaneous open with it; a SYN with a
+// newer TSval still may. Before, the new connection forgot TS.Recent and
+// answered the old SYN with SYN+ACK.
+func TestTimeWaitReuseKeepsTSRecent(t *testing.T) {
+	peer := netip.AddrPortFrom(addrB, 80)
+	for _, tc := range []struct {
+		tsval  uint32
+		answer bool
+	}{{1005, false}, {2000, true}} {
+		l := newLone(stack.Config{TWReuse: stack.TWReuseOn}, addrA)
+		local := netip.AddrPortFrom(addrA, 45000)
+		ts := func(val, ecr uint32) wire.Options { return wire.Options{HasTimestamp: true, TSVal: val, TSEcr: ecr} }
+		c, err := l.s.Dial(l.now, local, peer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		syn := l.cap.segs()[0]
+		opts := synOpts()
+		opts.TSVal, opts.TSEcr = 1000, syn.Opts.TSVal
+		l.deliver(packet(peer, local, wire.FlagSYN|wire.FlagACK, 7000, syn.Seq+1, opts, nil))
+		l.cap.segs() // the ACK
+		c.Close(l.now)
+		fin := l.cap.segs()[0]
+		l.advance(10 * time.Millisecond)
+		l.deliver(packet(peer, local, wire.FlagFIN|wire.FlagACK, 7001, fin.Seq+1, ts(1010, fin.Opts.TSVal), nil))
+		if _, _, tw := l.s.Len(); tw != 1 {
+			t.Fatalf("%d TIME-WAIT records, want 1 (sent %v)", tw, l.cap.segs())
+		}
+		l.advance(5 * time.Second)
+		l.cap.segs()
+		c2, err := l.s.Dial(l.now, local, peer)
+		if err != nil {
+			t.Fatalf("reusing the TIME-WAIT: %v", err)
+		}
+		l.cap.segs()
+		old := synOpts()
+		old.TSVal = tc.tsval
+		l.deliver(packet(peer, local, wire.FlagSYN, 9000, 0, old, nil))
+		got := l.cap.segs()
+		if answered := len(got) == 1 && got[0].Flags == wire.FlagSYN|wire.FlagACK; answered != tc.answer || (!tc.answer && len(got) != 0) {
+			t.Errorf("a SYN with TSval %d (TS.Recent 1010) to the reusing connection was answered with %v; want an answer: %v", tc.tsval, got, tc.answer)
+		}
+		if want := map[bool]tcp.State{false: tcp.StateSynSent, true: tcp.StateSynReceived}[tc.answer]; c2.State() != want {
+			t.Errorf("TSval %d: the reusing connection is %v, want %v", tc.tsval, c2.State(), want)
+		}
 	}
 }

@@ -125,6 +125,17 @@ func (c *Conn) arriveSynSent(now time.Time, s *wire.Segment) {
 			}
 			return
 		}
+		if s.Opts.HasTimestamp && s.Opts.TSEcr != 0 && !c.cfg.NoTimestamps &&
+			(int32(s.Opts.TSEcr-c.synTS) < 0 || int32(c.tsNow(now)-s.Opts.TSEcr) < 0) {
+			// Linux (tcp_rcv_synsent_state_process) resets a SYN+ACK
+			// whose TSecr is no TSval of our SYN: it answers another SYN.
+			if s.Flags&wire.FlagRST != 0 {
+				c.drop(now, s, CauseUnacceptableRST)
+			} else {
+				c.sendRST(now, s.Ack, 0, false, CauseBadEchoInSynSent)
+			}
+			return
+		}
 		ackOK = true
 	}
 	if s.Flags&wire.FlagRST != 0 {
@@ -139,6 +150,14 @@ func (c *Conn) arriveSynSent(now time.Time, s *wire.Segment) {
 	}
 	if s.Flags&wire.FlagSYN == 0 {
 		c.drop(now, s, CauseNoSynNoRST)
+		return
+	}
+	if !ackOK && !c.tsRecentAge.IsZero() && s.Opts.HasTimestamp && !c.cfg.NoTimestamps &&
+		now.Sub(c.tsRecentAge) <= 24*24*time.Hour && int32(s.Opts.TSVal-c.tsRecent) < 0 {
+		// PAWS on a SYN in SYN-SENT, with the TS.Recent of the TIME-WAIT
+		// this connection reuses (Linux tcp_rcv_synsent_state_process):
+		// an old incarnation's SYN must not start a simultaneous open.
+		c.drop(now, s, CausePAWS)
 		return
 	}
 	c.acceptSyn(now, s)

@@ -126,6 +126,7 @@ const (
 	CauseAckInListen      = "RFC 9293 §3.10.7.2: ACK in LISTEN, send RST"
 	CauseSynFinInListen   = "RFC 9293 §3.10.7.2: SYN+FIN in LISTEN dropped (as Linux)"
 	CauseNoSynInListen    = "RFC 9293 §3.10.7.2: neither SYN, ACK nor RST in LISTEN, dropped"
+	CauseBadEchoInSynSent = "RFC 7323 §4.1: the SYN+ACK echoes no timestamp of our SYN, send RST (as Linux)"
 	CauseNoTCB            = "RFC 9293 §3.10.7.1: segment for a CLOSED connection, send RST"
 	CauseNoTCBRST         = "RFC 9293 §3.10.7.1: RST for a CLOSED connection, dropped"
 	CauseFinWait1Acked    = "RFC 9293 §3.10.7.4: ACK of our FIN in FIN-WAIT-1"

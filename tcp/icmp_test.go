@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"fmt"
 	"syscall"
 	"testing"
 	"time"
@@ -177,7 +178,8 @@ func TestPathMTULowersMSSAndResends(t *testing.T) {
 func TestPathMTUWithTimestamps(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.NoTimestamps = false })
 	h.synSent()
-	h.in("S. 5000:5000(0) ack 1001 win 65535 <mss 1460,TS val 7 ecr 1>")
+	// The SYN+ACK echoes our SYN's TSval (one we never sent is refused).
+	h.in(fmt.Sprintf("S. 5000:5000(0) ack 1001 win 65535 <mss 1460,TS val 7 ecr %d>", h.c.tsNow(h.now)))
 	h.out = nil
 	h.c.PathMTU(h.now, 1001, 1240)
 	if st := h.c.Status(); st.MSS != 1228 {

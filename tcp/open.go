@@ -19,6 +19,11 @@ type OpenOptions struct {
 	// advertises and the most it sends: the stack sets it from the
 	// route's MTU (RFC 9293 §3.7.1) and the path MTU it has learnt.
 	MSS uint16
+	// TSRecent, with HasTSRecent, is the TS.Recent of the TIME-WAIT whose
+	// 4-tuple an active OPEN reuses: Linux tcp_twsk_unique carries it
+	// over, so that PAWS keeps refusing the old incarnation's SYNs.
+	TSRecent    uint32
+	HasTSRecent bool
 }
 
 // OpenActive performs an active OPEN (RFC 9293 §3.10.1): send SYN, enter
@@ -30,6 +35,9 @@ func (c *Conn) OpenActive(now time.Time, o OpenOptions) error {
 	c.renew()
 	c.localPort, c.remotePort, c.tsOffset = o.LocalPort, o.RemotePort, o.TSOffset
 	c.advMSS = o.MSS
+	if o.HasTSRecent {
+		c.tsRecent, c.tsRecentAge = o.TSRecent, now
+	}
 	c.initSend(o.ISS)
 	c.passive = false
 	c.setState(now, StateSynSent, CauseActiveOpen)

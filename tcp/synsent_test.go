@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"fmt"
 	"syscall"
 	"testing"
 	"time"
@@ -157,4 +158,35 @@ func TestSynSentUserTimeout(t *testing.T) {
 	h.wantErr(syscall.ETIMEDOUT)
 	h.wantCause(CauseUserTimeout)
 	h.wantTimers()
+}
+
+// A SYN+ACK whose TSecr is no TSval of our SYN — ahead of our clock, or
+// older than our first SYN — answers someone else's SYN: Linux
+// (tcp_rcv_synsent_state_process) resets it, <SEQ=SEG.ACK><CTL=RST>, and
+// stays in SYN-SENT; a RST+ACK with such an echo is dropped. The echo of
+// a retransmitted SYN is ours and establishes.
+func TestSynSentRefusesForeignEcho(t *testing.T) {
+	open := func(t *testing.T) *harness {
+		h := newHarness(t, withTS)
+		h.c.OpenActive(h.now, OpenOptions{LocalPort: ourPort, RemotePort: peerPort, ISS: ourISS, TSOffset: tsOffsetFor})
+		h.wantOut("SYN", "S 1000:1000(0) <mss 1460,TS val 1 ecr 0>")
+		h.expectAt(time.Second, "SYN retransmitted", "S 1000:1000(0) <mss 1460,TS val 1001 ecr 0>")
+		h.advance(100 * time.Millisecond)
+		return h
+	}
+	for _, ecr := range []uint32{1200, 0xffff_fff0} {
+		h := open(t)
+		h.in(fmt.Sprintf("S. 5000:5000(0) ack 1001 win 65535 <mss 1460,TS val 7 ecr %d>", ecr))
+		h.wantOut(fmt.Sprintf("TSecr %d is not ours: RST", ecr), "R 1001:1001(0)")
+		h.wantState(StateSynSent)
+		h.in(fmt.Sprintf("R. 5001:5001(0) ack 1001 <TS val 7 ecr %d>", ecr))
+		h.wantNone("a RST with a foreign echo is dropped")
+		h.wantState(StateSynSent)
+	}
+	for _, ecr := range []uint32{1, 1001} {
+		h := open(t)
+		h.in(fmt.Sprintf("S. 5000:5000(0) ack 1001 win 65535 <mss 1460,TS val 7 ecr %d>", ecr))
+		h.wantOut("an echo of our SYN: established", ". 1001:1001(0) ack 5001 <TS val 1101 ecr 7>")
+		h.wantState(StateEstablished)
+	}
 }

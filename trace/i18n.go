@@ -59,6 +59,7 @@ var zhText = map[string]string{
 	tcp.CauseAckInListen:      "RFC 9293 §3.10.7.2: LISTEN 状态收到 ACK，发送 RST",
 	tcp.CauseSynFinInListen:   "RFC 9293 §3.10.7.2: LISTEN 状态收到 SYN+FIN，丢弃（同 Linux）",
 	tcp.CauseNoSynInListen:    "RFC 9293 §3.10.7.2: LISTEN 状态收到既无 SYN、ACK 也无 RST 的报文段，丢弃",
+	tcp.CauseBadEchoInSynSent: "RFC 7323 §4.1: SYN+ACK 回显的时间戳不属于我们的 SYN，发送 RST（同 Linux）",
 	tcp.CauseNoTCB:            "RFC 9293 §3.10.7.1: 报文段属于不存在（CLOSED）的连接，发送 RST",
 	tcp.CauseNoTCBRST:         "RFC 9293 §3.10.7.1: 属于不存在（CLOSED）的连接的 RST，丢弃",
 	tcp.CauseFinWait1Acked:    "RFC 9293 §3.10.7.4: FIN-WAIT-1 状态收到对我方 FIN 的确认",
