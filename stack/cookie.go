@@ -86,6 +86,11 @@ func (s *Stack) sendCookie(now time.Time, t tuple, syn *wire.Segment) {
 		if int32(tsval-tsNow) > 0 {
 			tsval -= 1 << cookieTSBits // never ahead of our clock
 		}
+		// The TSval is thus up to 63 ms older than the SYN+ACK, and the
+		// connection's first RTT sample (from the ACK's TSecr) as much too
+		// long. Linux's cookie_init_timestamp does the same and accepts
+		// it: no send time is kept for a cookie, so nothing better is
+		// known, and the estimator folds later samples in (RFC 6298 §2.3).
 		tsOff = tsval - ms
 	} else {
 		// Without timestamps there is nowhere to keep window scale and

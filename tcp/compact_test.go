@@ -4,6 +4,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/synack/synack/wire"
 )
@@ -211,5 +212,16 @@ func TestSetHooks(t *testing.T) {
 	h.c.Abort(h.now)
 	if len(other.events) == 0 {
 		t.Fatal("no events through the new observer")
+	}
+}
+
+// A SYN flood is held in HalfOpen records: each must stay 48 bytes as
+// fields are added (a TimeWait record, 48 too).
+func TestCompactRecordSizes(t *testing.T) {
+	if n := unsafe.Sizeof(HalfOpen{}); n != 48 {
+		t.Errorf("HalfOpen is %d bytes, want 48", n)
+	}
+	if n := unsafe.Sizeof(TimeWait{}); n > 48 {
+		t.Errorf("TimeWait is %d bytes, want at most 48", n)
 	}
 }
