@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/synack/synack/internal/listentable"
 	"github.com/synack/synack/seq"
 	"github.com/synack/synack/sim"
 	"github.com/synack/synack/stack"
@@ -173,6 +174,74 @@ func TestListenerCloseResetsUnaccepted(t *testing.T) {
 			if conns, half, tw := b.Stack.Len(); conns+half+tw != 0 {
 				t.Errorf("%s: server keeps %d connections, %d half-open, %d TIME-WAIT", what, conns, half, tw)
 			}
+		}
+	}
+}
+
+// The listener table (internal/listentable), checked here against synack
+// and in interop against a Linux listener: every kind of segment sent to
+// a listener, in each cookie mode, with the answer and the state left.
+func TestListenerTable(t *testing.T) {
+	for _, m := range listentable.Modes {
+		for _, r := range listentable.Rows {
+			if !r.Applies(m) {
+				continue
+			}
+			t.Run(m.String()+"/"+r.Name, func(t *testing.T) {
+				cfg := stack.Config{SynCookies: stack.CookiesAuto, Seed: 11}
+				switch m {
+				case listentable.Never:
+					cfg.SynCookies = stack.CookiesNever
+				case listentable.Always:
+					cfg.SynCookies = stack.CookiesAlways
+				case listentable.AutoOverflow:
+					cfg.SynBacklog = 1
+				}
+				l, ln := listening(t, cfg)
+				if m == listentable.AutoOverflow {
+					// One unanswered SYN fills the queue; the next is
+					// answered with a cookie.
+					for port := uint16(1000); port < 1002; port++ {
+						src := netip.AddrPortFrom(peerAddr.Addr(), port)
+						l.deliver(packet(src, listenAddr, wire.FlagSYN, 100, 0, wire.Options{HasMSS: true, MSS: 1460}, nil))
+					}
+					if n := l.s.Counters().SynCookiesSent; n != 1 {
+						t.Fatalf("%d cookies sent by the overflow, want 1", n)
+					}
+				}
+				_, half0, _ := l.s.Len()
+				l.cap.segs()
+				const peerISN, blindAck = 7000, 12345
+				ack := seq.Num(blindAck)
+				if r.ValidCookie {
+					l.deliver(packet(peerAddr, listenAddr, wire.FlagSYN, peerISN, 0, wire.Options{HasMSS: true, MSS: 1460}, nil))
+					sa := l.cap.segs()
+					if len(sa) != 1 || sa[0].Flags != wire.FlagSYN|wire.FlagACK {
+						t.Fatalf("the SYN for a cookie was answered with %v", sa)
+					}
+					ack = sa[0].Seq + 1
+				}
+				sq := seq.Num(peerISN)
+				if r.Flags&wire.FlagSYN == 0 {
+					sq++
+				}
+				l.deliver(packet(peerAddr, listenAddr, r.Flags, sq, ack, wire.Options{HasMSS: r.Flags&wire.FlagSYN != 0, MSS: 1460}, make([]byte, r.Data)))
+				got := l.cap.segs()
+				if want := r.Reply(m); !want.Matches(got, sq, ack) {
+					t.Errorf("answered with %v, want %v", got, want)
+				}
+				_, half, _ := l.s.Len()
+				state := listentable.NoConn
+				switch {
+				case ln.Accept() != nil:
+					state = listentable.Established
+				case half > half0:
+					state = listentable.HalfOpen
+				}
+				if want := r.State(m); state != want {
+					t.Errorf("left %v, want %v", state, want)
+				}
+			})
 		}
 	}
 }
