@@ -26,6 +26,8 @@ type faults struct {
 	cur   Action // fate of the segment being written
 	quiet bool   // the attacker or a release is sending: not counted, no fault
 
+	hold      *sim.Rule // the hold rule, and how many packets it had held
+	holds     int       // when the last one was sent
 	held      []heldPacket
 	pending   bool   // a release is scheduled
 	releaseFn func() // f.release, made once
@@ -44,7 +46,8 @@ func (f *faults) install(n *sim.Network, only string) {
 	n.Script(&sim.Rule{Name: "schedule", From: only, Match: f.count})
 	n.Script(&sim.Rule{Name: whyDrop, From: only, Match: f.is(Drop), Action: sim.ActDrop})
 	n.Script(&sim.Rule{Name: whyDup, From: only, Match: f.is(Dup), Action: sim.ActDup})
-	n.Script(&sim.Rule{Name: whyHold, From: only, Match: f.is(Delay), Action: sim.ActDrop})
+	f.holds = 0
+	f.hold = n.Script(&sim.Rule{Name: whyHold, From: only, Match: f.is(Delay), Action: sim.ActDrop})
 }
 
 func (f *faults) count(*wire.Segment) bool {
@@ -64,18 +67,25 @@ func (f *faults) is(a Action) func(*wire.Segment) bool {
 }
 
 // packet is called by the checker for every packet event: it keeps held
-// packets and releases them once the next segment is on the wire.
+// packets and releases them once the next segment is on the wire. Every
+// packet is reported sent before the link drops it (the hold rule's
+// drop too), so a send releases what is held unless the hold rule has
+// just taken that very packet.
 func (f *faults) packet(e *sim.PacketEvent) {
 	switch e.Kind {
 	case sim.PacketDropped:
 		if e.Why == whyHold {
 			f.held = append(f.held, heldPacket{from: e.From, pkt: append([]byte(nil), e.Pkt...), id: e.ID})
-			return
 		}
-		if e.Why == "host down" {
-			return // lost on arrival, not put on the wire
-		}
+		return
 	case sim.PacketSent:
+		if f.hold == nil {
+			break // no schedule installed (random mode)
+		}
+		if a := f.hold.Acted(); a != f.holds {
+			f.holds = a
+			return // about to be held: not the next segment
+		}
 	default:
 		return
 	}

@@ -63,7 +63,7 @@ func (c *checker) Packet(now time.Time, e *sim.PacketEvent) {
 	if c.next != nil {
 		c.next.Packet(now, e)
 	}
-	if len(e.Pkt) > sim.DefaultMTU && e.From != nil && c.forged[e.ID] == nil {
+	if e.Kind == sim.PacketSent && len(e.Pkt) > sim.DefaultMTU && e.From != nil && c.forged[e.ID] == nil {
 		// The explorer's links all have the default MTU: the link drops a
 		// larger packet, and TCP would send it again forever.
 		c.fail("%s sent a %d-byte packet over a %d-byte link: %v", e.From.Name, len(e.Pkt), sim.DefaultMTU, e.Seg)

@@ -108,13 +108,7 @@ func (s Seg) event() string {
 }
 
 func (s Seg) matches(ev *trace.Event) bool {
-	switch {
-	case s.Event == "any":
-		// A segment put on the wire, whether it arrived or was lost there.
-		if (ev.Event != trace.KindSend && !(ev.Event == trace.KindDrop && ev.Text == "")) || ev.Host != s.From {
-			return false
-		}
-	case ev.Event != s.event() || ev.Host != s.From:
+	if ev.Event != s.event() || ev.Host != s.From {
 		return false
 	}
 	if s.Flags != "" && !sameFlags(s.Flags, ev.Flags) {

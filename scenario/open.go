@@ -121,7 +121,7 @@ func init() {
 			},
 			Timers: []Timer{{"A", "syn-retry", "fire"}, {"A", "syn-retry", "fire"}},
 			Check: func(r *Result) []string {
-				syns := sends(r.Events, Seg{From: "A", Flags: "SYN", Event: "any"})
+				syns := sends(r.Events, Seg{From: "A", Flags: "SYN"})
 				rto := r.Params.rtoInitial()
 				if len(syns) != 3 || syns[1].T != rto || syns[2].T != 3*rto {
 					return []string{"SYNs not sent at 0, RTO and 3×RTO"}

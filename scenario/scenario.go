@@ -66,7 +66,7 @@ type Expect struct {
 // Seg matches a segment event.
 type Seg struct {
 	From  string // the host of the event: the sender of a send or of a segment lost on the link, the receiver of a recv or of a segment refused by TCP's rules
-	Event string // "send" (default), "drop", "recv"
+	Event string // "send" (default: every segment put on the wire, lost or not), "drop", "recv"
 	Flags string // exact set of flags, e.g. "SYN,ACK"; "" matches any
 	RSeq  *uint32
 	RAck  *uint32

@@ -31,9 +31,22 @@ const (
 // request. It returns how many connections each side ends up holding.
 func twoWay(rec *sim.Recorder, delay time.Duration) (client, server int) {
 	add := func(e trace.Event) { rec.Events = append(rec.Events, e) }
+	// Each segment has a packet number, as the simulator's do, so that
+	// its recv or drop names its send; the stale request of case 2 has
+	// none, its send being long before the trace.
+	var pkt uint64
 	seg := func(t time.Duration, from, to, kind, flags string, sq, ack uint32, why string) {
 		rs, ra := sq, ack
-		add(trace.Event{T: t, Host: from, Peer: to, Event: kind, Conn: modelConn, Flags: flags, Seq: sq, Ack: ack, RSeq: &rs, RAck: &ra, Cause: why, Delay: delay})
+		e := trace.Event{T: t, Host: from, Peer: to, Event: kind, Conn: modelConn, Flags: flags, Seq: sq, Ack: ack, RSeq: &rs, RAck: &ra, Cause: why}
+		switch {
+		case kind == trace.KindSend:
+			pkt++
+			e.Packet = pkt
+			e.Delay = delay
+		case why != "a stale request":
+			e.Packet = pkt
+		}
+		add(e)
 	}
 	state := func(t time.Duration, host, conn, from, to, why string) {
 		add(trace.Event{T: t, Host: host, Event: trace.KindState, Conn: conn, From: from, To: to, Cause: why})
@@ -48,6 +61,7 @@ func twoWay(rec *sim.Recorder, delay time.Duration) (client, server int) {
 	seg(delay, "B", "A", trace.KindRecv, mRequest, 100, 0, "")
 	state(delay, "B", modelConn+"#1", mClosed, mOpen, modelWhy)
 	server++
+	seg(delay, "B", "A", trace.KindSend, mAccept, 0, 101, "accept")
 	seg(delay, "B", "A", trace.KindDrop, mAccept, 0, 101, "the answer is lost")
 	note(time.Second, "A", "no answer: the client times out and asks again")
 	seg(time.Second, "A", "B", trace.KindSend, mRequest, 100, 0, "retransmitted request")

@@ -61,8 +61,17 @@ func (w *World) now() time.Time { return w.Net.Now() }
 
 func (w *World) events() []trace.Event {
 	out := append([]trace.Event(nil), w.before...)
+	// Packet numbers stay unique in the trace: this run's count on from
+	// the earlier run's, so that a recv or drop names only its own send.
+	var last uint64
+	for _, e := range w.before {
+		last = max(last, e.Packet)
+	}
 	for _, e := range w.Rec.Events {
 		e.T += w.offset
+		if e.Packet != 0 {
+			e.Packet += last
+		}
 		out = append(out, e)
 	}
 	return out
@@ -88,6 +97,17 @@ func (w *World) script(r *sim.Rule) *sim.Rule { return w.Net.Script(r) }
 
 func connName(c *stack.Conn) string { return c.ID().String() }
 
+// missing reports whether c is nil — a connection the script expected
+// but that never opened, as when a learner's --loss took its handshake —
+// and notes it, so the call is skipped instead of crashing the run.
+func (w *World) missing(h *sim.Host, call string, c *stack.Conn) bool {
+	if c != nil {
+		return false
+	}
+	w.Note(h.Name, call+": no connection (it never opened)")
+	return true
+}
+
 // Listen opens a listener on host h, port p.
 func (w *World) Listen(h *sim.Host, port uint16) *stack.Listener {
 	ln, err := h.Stack.Listen(netip.AddrPortFrom(h.Addr(), port), 0)
@@ -111,6 +131,9 @@ func (w *World) Dial(h *sim.Host, lport uint16, to *sim.Host, port uint16) *stac
 
 // Write sends data on c.
 func (w *World) Write(h *sim.Host, c *stack.Conn, data []byte) {
+	if w.missing(h, "send", c) {
+		return
+	}
 	n, err := c.Write(w.now(), data)
 	w.Rec.User(w.now(), h.Name, connName(c), "send", n, err)
 }
@@ -118,6 +141,9 @@ func (w *World) Write(h *sim.Host, c *stack.Conn, data []byte) {
 // Shutdown is RFC 9293's CLOSE: no more data from this side (half-close,
 // shutdown(SHUT_WR)).
 func (w *World) Shutdown(h *sim.Host, c *stack.Conn) {
+	if w.missing(h, "shutdown", c) {
+		return
+	}
 	w.Rec.User(w.now(), h.Name, connName(c), "shutdown", 0, nil)
 	if err := c.CloseWrite(w.now()); err != nil {
 		w.Rec.User(w.now(), h.Name, connName(c), "shutdown", 0, err)
@@ -126,12 +152,18 @@ func (w *World) Shutdown(h *sim.Host, c *stack.Conn) {
 
 // Close is close(2): the application lets go; FIN, or RST with unread data.
 func (w *World) Close(h *sim.Host, c *stack.Conn) {
+	if w.missing(h, "close", c) {
+		return
+	}
 	w.Rec.User(w.now(), h.Name, connName(c), "close", 0, nil)
 	c.Close(w.now())
 }
 
 // Abort resets the connection (SO_LINGER 0).
 func (w *World) Abort(h *sim.Host, c *stack.Conn) {
+	if w.missing(h, "abort", c) {
+		return
+	}
 	w.Rec.User(w.now(), h.Name, connName(c), "abort", 0, nil)
 	c.Abort(w.now())
 }
@@ -155,6 +187,9 @@ type App struct {
 func (w *World) Run(h *sim.Host, c *stack.Conn, app *App) *App {
 	if app == nil {
 		app = &App{}
+	}
+	if w.missing(h, "run", c) {
+		return app
 	}
 	c.SetNotifier(stack.NotifyFunc(func() {
 		if !app.scheduled {

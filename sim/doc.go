@@ -30,4 +30,7 @@
 //
 // A Recorder, set as the network's Observer, keeps the run as package
 // trace's events, which trace draws as ladder diagrams, SVG and HTML.
+// Every packet a host puts on a link is reported sent, then each of its
+// copies delivered, dropped (with the fault) or corrupted; SetCapture's
+// pcap has one record per packet sent, as it left.
 package sim

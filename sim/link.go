@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"net"
 	"time"
 
@@ -104,7 +105,9 @@ func (e *endpoint) rand() float64         { return e.net().rng.Float64() }
 func (e *endpoint) chance(p float64) bool { return p > 0 && e.rand() < p }
 
 // WritePacket puts a packet on the link, deciding its fate: scripted rules
-// first, then partitions, then the random faults.
+// first, then partitions, then the random faults. Whatever the fate, the
+// packet has left its sender: it is captured and reported sent, and a
+// packet the link loses is then reported dropped, with the fault.
 func (e *endpoint) WritePacket(pkt []byte) error {
 	n := e.net()
 	if e.host.crashed {
@@ -122,8 +125,7 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 	e.host.lastWhy = ""
 	cfg := &e.link.cfg
 	if len(p) > cfg.MTU {
-		e.report(ev, PacketDropped, "larger than the link MTU")
-		return nil
+		return e.lose(ev, "larger than the link MTU")
 	}
 	delay := cfg.Delay
 	if cfg.Jitter > 0 {
@@ -136,8 +138,7 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 			depart = e.txFree
 		}
 		if cfg.Queue > 0 && depart.Sub(n.now) > cfg.Queue {
-			e.report(ev, PacketDropped, "link queue full")
-			return nil
+			return e.lose(ev, "link queue full")
 		}
 		e.txFree = depart.Add(time.Duration(int64(len(p)) * int64(time.Second) / cfg.Bandwidth))
 		depart = e.txFree
@@ -145,12 +146,12 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 	copies := 1
 	extra, gap := time.Duration(0), time.Microsecond
 	dupWhy := "duplicated"
+	corrupted := false
 	if r := n.match(ev); r != nil {
 		dupWhy = r.Name
 		switch r.Action {
 		case ActDrop:
-			e.report(ev, PacketDropped, r.Name)
-			return nil
+			return e.lose(ev, r.Name)
 		case ActDelay:
 			extra = r.Delay
 		case ActDup:
@@ -161,11 +162,9 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 	} else {
 		switch {
 		case e.link.partitioned(n.now):
-			e.report(ev, PacketDropped, "partition")
-			return nil
+			return e.lose(ev, "partition")
 		case e.chance(cfg.Loss):
-			e.report(ev, PacketDropped, "random loss")
-			return nil
+			return e.lose(ev, "random loss")
 		}
 		if e.chance(cfg.Dup) {
 			copies = 2
@@ -175,8 +174,8 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 		}
 		if e.chance(cfg.Corrupt) && len(p) > 0 {
 			i := int(e.rand() * float64(len(p)))
-			p[i] ^= 0x5a
-			e.report(ev, PacketCorrupted, "random corruption")
+			p[i] ^= 0x5a // after the capture: the sender sent it intact
+			corrupted = true
 		}
 	}
 	at := depart.Add(delay + extra)
@@ -187,8 +186,16 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 			e.report(ev, PacketDuplicated, dupWhy)
 		}
 		dst := e.peer()
-		n.schedule(at.Add(time.Duration(i)*gap), func() { dst.receive(p, ev) })
+		n.schedule(at.Add(time.Duration(i)*gap), func() { dst.receive(p, ev, corrupted) })
 	}
+	return nil
+}
+
+// lose reports a packet the link will not deliver: sent (a capture at the
+// sender shows it leave), then dropped on the way by fault.
+func (e *endpoint) lose(ev *PacketEvent, fault string) error {
+	e.report(ev, PacketSent, ev.Why)
+	e.report(ev, PacketDropped, fault)
 	return nil
 }
 
@@ -200,12 +207,26 @@ func (e *endpoint) report(ev *PacketEvent, k PacketKind, why string) {
 	}
 }
 
-// receive hands an arriving packet to the host's stack.
-func (e *endpoint) receive(p []byte, sent *PacketEvent) {
+// receive hands an arriving packet to the host's stack. A corrupted
+// packet is reported lost to its corruption when no checksum still holds
+// (a flip in a field no checksum covers, an IPv6 flow label, arrives);
+// the stack gets it all the same and makes up its own mind.
+func (e *endpoint) receive(p []byte, sent *PacketEvent, corrupted bool) {
 	if e.host.crashed {
 		e.report(sent, PacketDropped, "host down")
 		return
 	}
-	e.report(sent, PacketDelivered, "")
+	if corrupted && !intact(p) {
+		e.report(sent, PacketCorrupted, "random corruption")
+	} else {
+		e.report(sent, PacketDelivered, "")
+	}
 	e.host.Stack.Deliver(e.net().now, p)
+}
+
+// intact reports whether a corrupted packet still passes every checksum
+// the receiver applies (a fragment's TCP checksum waits for reassembly).
+func intact(p []byte) bool {
+	_, err := wire.ParsePacket(p)
+	return err == nil || errors.Is(err, wire.ErrFragment)
 }

@@ -87,8 +87,8 @@ func (r *Recorder) Packet(now time.Time, e *PacketEvent) {
 	}
 	fromKey := e.From.Name + " " + connString(src, dst, s.SrcPort, s.DstPort)
 	toKey := e.To.Name + " " + connString(dst, src, s.DstPort, s.SrcPort)
-	// The first event of a packet — sent, or lost at once — fixes its
-	// place in the sequence spaces.
+	// The first event of a packet, its send, fixes its place in the
+	// sequence spaces.
 	if _, seen := r.byPacket[e.ID]; !seen {
 		if s.Flags&wire.FlagSYN != 0 && !slices.Contains(r.isn[fromKey], s.Seq) {
 			r.isn[fromKey] = append(r.isn[fromKey], s.Seq)
@@ -109,12 +109,11 @@ func (r *Recorder) Packet(now time.Time, e *PacketEvent) {
 		ev.Host, ev.Peer, ev.Event = e.To.Name, e.From.Name, trace.KindRecv
 		ev.Conn = connString(dst, src, s.DstPort, s.SrcPort)
 	case PacketDropped, PacketCorrupted:
+		// A drop by the link is reported from the sender's side, as its
+		// send is: it ends that send (README, the JSON trace).
 		ev.Host, ev.Peer, ev.Event = e.From.Name, e.To.Name, trace.KindDrop
 		ev.Conn = connString(src, dst, s.SrcPort, s.DstPort)
 		ev.Cause = e.Why
-		if e.Kind == PacketCorrupted {
-			ev.Cause = "corrupted on the link (the receiver's checksum will fail)"
-		}
 	case PacketDuplicated:
 		ev.Host, ev.Peer, ev.Event = e.From.Name, e.To.Name, trace.KindDup
 		ev.Conn = connString(src, dst, s.SrcPort, s.DstPort)

@@ -255,7 +255,9 @@ func (h *Host) Addr() netip.Addr { return h.Addrs[0] }
 // Observer sees what happens in the network.
 type Observer interface {
 	// Packet reports a packet sent, delivered, dropped, duplicated or
-	// corrupted on a link. pkt is valid only during the call.
+	// corrupted on a link. Every packet is first sent; then each of its
+	// copies (two when duplicated) is delivered, dropped or corrupted.
+	// pkt is valid only during the call.
 	Packet(now time.Time, e *PacketEvent)
 	// Conn reports a connection event of a host's stack.
 	Conn(now time.Time, h *Host, id stack.ID, e *tcp.Event)
@@ -268,11 +270,11 @@ type PacketKind uint8
 
 // Packet kinds.
 const (
-	PacketSent PacketKind = iota
-	PacketDelivered
-	PacketDropped
-	PacketDuplicated
-	PacketCorrupted
+	PacketSent       PacketKind = iota // left its sender, whatever happens next
+	PacketDelivered                    // a copy reached the receiver's stack
+	PacketDropped                      // a copy was lost: Why is the fault
+	PacketDuplicated                   // the link made a second copy
+	PacketCorrupted                    // a copy arrived damaged: its checksum fails
 )
 
 func (k PacketKind) String() string {

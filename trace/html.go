@@ -116,7 +116,10 @@ func htmlDetails(l *ladder, i int) string {
 	switch e.Event {
 	case KindSend, KindDup:
 		s := seg(e.Host, e.Peer)
-		if a := l.arrival[i]; a >= 0 {
+		switch a := l.arrival[i]; {
+		case a >= 0 && l.ev[a].Event == KindDrop:
+			s += ` <span class="bad">→ ✗ ` + fmtTime(l.ev[a].T) + `</span>`
+		case a >= 0:
 			s += ` <span class="muted">→ ` + fmtTime(l.ev[a].T) + `</span>`
 		}
 		return s

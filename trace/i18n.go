@@ -129,7 +129,6 @@ var zhText = map[string]string{
 	"host down":                "主机已宕机",
 	"crash":                    "主机崩溃",
 	"restart":                  "主机重启",
-	"corrupted on the link (the receiver's checksum will fail)": "在链路上损坏（接收方的校验和检验将失败）",
 }
 
 // uiText holds the renderers' own words: [0] English, [1] Chinese.

@@ -77,10 +77,10 @@ func causeStrings(t *testing.T, glob, prefix string, vars, calls []string) map[s
 					}
 				}
 			case *ast.CallExpr:
-				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && len(n.Args) == 3 {
+				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && len(n.Args) >= 2 {
 					for _, c := range calls {
 						if sel.Sel.Name == c {
-							if s, ok := lit(n.Args[2]); ok && s != "" {
+							if s, ok := lit(n.Args[len(n.Args)-1]); ok && s != "" {
 								out[c+"("+s+")"] = s
 							}
 						}
@@ -100,7 +100,7 @@ func TestChineseCauses(t *testing.T) {
 	sets := []map[string]string{
 		causeStrings(t, "../tcp/event.go", "Cause", nil, nil),
 		causeStrings(t, "../stack/*.go", "cause", []string{"dropCauses"}, nil),
-		causeStrings(t, "../sim/*.go", "", nil, []string{"report"}),
+		causeStrings(t, "../sim/*.go", "", nil, []string{"report", "lose"}),
 	}
 	if len(sets[0]) < 60 {
 		t.Fatalf("found only %d Cause constants in tcp/event.go", len(sets[0]))

@@ -75,11 +75,11 @@ type ladder struct {
 	ev    []Event
 
 	// arrival[i], for a send or dup, is the index of the event ending
-	// that copy's trip (a recv, or a drop when the receiver was down),
-	// or -1 while it is still in flight (or was not recorded).
+	// that copy's trip (a recv, or a drop by the network), or -1 while
+	// it is still in flight (or was not recorded).
 	arrival []int
-	// origin[j], for a recv or late drop, is the send or dup it ends,
-	// or -1.
+	// origin[j], for a recv or a drop by the network, is the send or
+	// dup it ends, or -1.
 	origin []int
 	// before[i] and after[i] are the host's state before and after
 	// event i; other hosts keep theirs.
@@ -184,6 +184,25 @@ func (l *ladder) pair() {
 			}
 		}
 	}
+}
+
+// lostOnTheWay reports whether event i is a send the network lost as it
+// left: its trip ends in a drop (not a refusal) at the instant it was
+// sent. The renderers draw the pair as one arrow that stops short in a
+// cross, not as an arrival; a drop later than its send (a host down, a
+// checksum that fails) reached the receiver's line.
+func (l *ladder) lostOnTheWay(i int) bool {
+	e := &l.ev[i]
+	if e.Event != KindSend {
+		return false
+	}
+	a := l.arrival[i]
+	return a >= 0 && l.ev[a].Event == KindDrop && l.ev[a].T == e.T
+}
+
+// lostWith reports whether event j is the drop of a send lostOnTheWay.
+func (l *ladder) lostWith(j int) bool {
+	return l.ev[j].Event == KindDrop && l.origin[j] >= 0 && l.lostOnTheWay(l.origin[j])
 }
 
 // states works out each host's state around every event. A host's first

@@ -444,3 +444,75 @@ func TestFormats(t *testing.T) {
 		t.Errorf("shortCause = %q", got)
 	}
 }
+
+// A segment the network lost as it left is a send and then a drop of the
+// same packet at the same instant. Every view draws one arrow that stops
+// short in a cross, gives both the send's cause and the fault, and does
+// not show it arriving; a copy lost at a host that was down is drawn to
+// the receiver's line.
+func TestLostSendViewsAgree(t *testing.T) {
+	ms := time.Millisecond
+	events := []Event{
+		{T: 0, Host: "A", Event: KindState, From: "CLOSED", To: "SYN-SENT", Cause: "RFC 9293 §3.10.1: active OPEN, send SYN"},
+		{T: 0, Host: "A", Peer: "B", Event: KindSend, Packet: 1, Flags: "SYN", Cause: "RFC 9293 §3.10.1: active OPEN, send SYN"},
+		{T: 0, Host: "A", Peer: "B", Event: KindDrop, Packet: 1, Flags: "SYN", Cause: "partition"},
+		{T: 1000 * ms, Host: "A", Peer: "B", Event: KindSend, Packet: 2, Flags: "SYN", Cause: "RFC 6298 §5.4: retransmission timeout"},
+		{T: 1000 * ms, Host: "A", Peer: "B", Event: KindDrop, Packet: 2, Flags: "SYN", Cause: "random loss"},
+		{T: 3000 * ms, Host: "A", Peer: "B", Event: KindSend, Packet: 3, Flags: "SYN", Cause: "RFC 6298 §5.4: retransmission timeout", Delay: 10 * ms},
+		{T: 3010 * ms, Host: "A", Peer: "B", Event: KindDrop, Packet: 3, Flags: "SYN", Cause: "host down"},
+	}
+	txt := string(render(t, Text, events, Options{Width: 110, ASCII: true}))
+	lines := strings.Split(txt, "\n")
+	count := func(sub string) (n int) {
+		for _, l := range lines {
+			if strings.Contains(l, sub) {
+				n++
+			}
+		}
+		return n
+	}
+	// The first send's cause is the state change's, shown just above: its
+	// row gives the loss. The retransmission's row gives its cause, and
+	// the line under it the loss.
+	if n := count("X   "); n != 2 {
+		t.Errorf("%d arrows stop short in a cross, want 2:\n%s", n, txt)
+	}
+	for _, want := range []string{"lost: partition", "lost: random loss", "lost: host down"} {
+		if count(want) != 1 {
+			t.Errorf("the text ladder shows %q %d times, want once:\n%s", want, count(want), txt)
+		}
+	}
+	if n := count("retransmission timeout"); n != 2 {
+		t.Errorf("the two retransmissions' causes show %d times, want 2:\n%s", n, txt)
+	}
+	if count("..X") != 1 {
+		t.Errorf("only the copy lost at a host that was down reaches the receiver's line:\n%s", txt)
+	}
+
+	svg := string(render(t, SVG, events, Options{}))
+	if err := wellFormed([]byte(svg)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{">lost: partition<", ">lost: random loss<", ">lost: host down<", "retransmission timeout"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("the SVG lacks %q", want)
+		}
+	}
+	if n := strings.Count(svg, `class="lad-seg lad-hit"`); n != 3 {
+		t.Errorf("the SVG draws %d segments, want 3 (one per send)", n)
+	}
+	if strings.Contains(svg, "arrives") {
+		t.Error("the SVG says a lost segment arrives")
+	}
+
+	html := string(render(t, HTML, events, Options{}))
+	if n := strings.Count(html, `class="k-send"`); n != 3 {
+		t.Errorf("the HTML table has %d send rows, want 3", n)
+	}
+	if n := strings.Count(html, `class="k-drop"`); n != 3 {
+		t.Errorf("the HTML table has %d drop rows, want 3", n)
+	}
+	if n := strings.Count(html, `→ ✗ `); n != 3 {
+		t.Errorf("%d send rows say their segment was lost, want 3", n)
+	}
+}

@@ -146,6 +146,9 @@ func gapPx(d time.Duration) (px float64, broken bool) {
 func (s *svgLadder) rowHost(i int) (int, bool) {
 	l := s.l
 	e := &l.ev[i]
+	if l.lostWith(i) {
+		return 0, false // drawn by its send's arrow
+	}
 	if e.Event == KindDrop && !e.Refused() && l.origin[i] >= 0 {
 		c, ok := l.col[e.Peer]
 		return c, ok
@@ -272,6 +275,8 @@ func (s *svgLadder) arrow(i int) (x0, y0, x1, y1 float64, ok bool) {
 		}
 		x0, y0, x1 = s.x[cs], s.rowY[i], s.x[cr]
 		switch a := l.arrival[i]; {
+		case l.lostOnTheWay(i): // part of the way, as a drop with no send
+			return x0, y0, x0 + 0.58*(x1-x0), y0 + 1.2*svgRow, true
 		case a >= 0 && s.rowY[a] >= 0:
 			y1 = s.rowY[a]
 		case e.Delay > 0: // still in flight when the trace ends
@@ -485,7 +490,10 @@ func (s *svgLadder) tip(i int) string {
 		if e.Opts != "" {
 			t.WriteString(" <" + e.Opts + ">")
 		}
-		if a := l.arrival[i]; a >= 0 {
+		switch a := l.arrival[i]; {
+		case a >= 0 && l.ev[a].Event == KindDrop:
+			t.WriteString("\n" + fmtTime(l.ev[a].T) + " " + o.ui("lost:") + o.tr(l.ev[a].Cause))
+		case a >= 0:
 			t.WriteString("\n" + o.ui("arrives") + fmtTime(e.T) + " → " + fmtTime(l.ev[a].T))
 		}
 	case KindState:
@@ -681,7 +689,7 @@ func (s *svgLadder) drawArrow(b *strings.Builder, i int) {
 	lost := e.Event == KindDrop
 	late := false // the copy reached a host that was down
 	if a := l.arrival[i]; a >= 0 && l.ev[a].Event == KindDrop {
-		late = true
+		lost, late = l.lostOnTheWay(i), !l.lostOnTheWay(i)
 	}
 	if e.Event == KindDup {
 		col, dash = colDup, ` stroke-dasharray="7 4"`
@@ -706,7 +714,7 @@ func (s *svgLadder) drawArrow(b *strings.Builder, i int) {
 	case lost || late:
 		cross(b, ex1, y1, 7, colLost, 3)
 		reason := o.ui("lost:") + o.tr(e.Cause)
-		if late {
+		if a := l.arrival[i]; a >= 0 {
 			reason = o.ui("lost:") + o.tr(l.ev[l.arrival[i]].Cause)
 		}
 		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle" font-size="11.5" font-weight="600" fill="%s">%s</text>`,

@@ -144,11 +144,12 @@ type textPainter struct {
 	st        []string      // each host's state, for its line
 	lastT     time.Duration // time of the last line written
 	wrote     bool
-	lastCause []string // per host: the cause last written at lastT
+	lastCause []string     // per host: the cause last written at lastT
+	merged    map[int]bool // drops written on their send's row
 }
 
 func newTextPainter(l *ladder) *textPainter {
-	p := &textPainter{l: l, o: &l.o}
+	p := &textPainter{l: l, o: &l.o, merged: map[int]bool{}}
 	W := l.o.Width
 	p.tw = max(textWidth(p.o.ui("time")), len(fmtTime(l.end)))
 	x0 := p.tw + 2
@@ -233,14 +234,16 @@ func (p *textPainter) stamp(g grid, t time.Duration) {
 
 // cause writes the rule behind a line, unless the same host's last line
 // at this instant already showed it.
+// causeShows reports whether cause would write text for host c.
+func (p *textPainter) causeShows(c int, text string) bool {
+	return p.cw != 0 && text != "" && (c < 0 || p.lastCause[c] != text)
+}
+
 func (p *textPainter) cause(g grid, c int, text, style string) {
-	if p.cw == 0 || text == "" {
+	if !p.causeShows(c, text) {
 		return
 	}
 	if c >= 0 {
-		if p.lastCause[c] == text {
-			return
-		}
 		p.lastCause[c] = text
 	}
 	if style == "" {
@@ -394,7 +397,9 @@ func (p *textPainter) event(i int) {
 	if !ok && e.Event != KindNote {
 		return
 	}
-	if e.Event == KindRecv && !p.needsArrival(i) {
+	// An arrival drawn by its send's arrow, and a loss written on its
+	// send's row, take no row.
+	if e.Event == KindRecv && !p.needsArrival(i) || p.merged[i] {
 		if ok {
 			p.st[c] = l.after[i]
 		}
@@ -412,10 +417,17 @@ func (p *textPainter) event(i int) {
 	p.stamp(g, e.T)
 	switch e.Event {
 	case KindSend, KindDup:
-		p.arrow(g, e, false)
-		if e.Event == KindDup {
+		lost := l.lostOnTheWay(i)
+		p.arrow(g, e, lost)
+		switch {
+		case e.Event == KindDup:
 			p.cause(g, c, o.tr(e.Cause), sDup)
-		} else {
+		case lost && !p.causeShows(c, shortCause(o.tr(e.Cause))):
+			// The send's cause would not show (none, or the line above
+			// gave it): its row gives the loss, and the drop takes none.
+			p.cause(g, -1, o.ui("lost:")+o.tr(l.ev[l.arrival[i]].Cause), sLost)
+			p.merged[l.arrival[i]] = true
+		default:
 			p.cause(g, c, shortCause(o.tr(e.Cause)), "")
 		}
 	case KindDrop:
@@ -423,6 +435,8 @@ func (p *textPainter) event(i int) {
 		case e.Refused():
 			p.lane(g, c, p.glyph("X ", "✗ ")+o.ui("refused")+" "+segLabel(e, false), sLost)
 			p.cause(g, c, shortCause(o.tr(e.Cause)), "")
+		case l.lostWith(i): // under its send's arrow, which gave the send's cause
+			p.cause(g, -1, o.ui("lost:")+o.tr(e.Cause), sLost)
 		case l.origin[i] >= 0:
 			p.arrival(g, i, true)
 			p.cause(g, -1, o.ui("lost:")+o.tr(e.Cause), sLost)
