@@ -1,10 +1,13 @@
 package scenario
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/synack/synack/sim"
+	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
+	"github.com/synack/synack/trace"
 	"github.com/synack/synack/wire"
 )
 
@@ -107,10 +110,14 @@ func init() {
 		Summary: "A's SYN is lost twice: retransmitted after 1 s, then 2 s later; the connection opens",
 		Doc: "The first two SYNs are dropped. A's retransmission timer starts at the initial RTO of 1 s " +
 			"(RFC 6298 §2.1) and doubles after each timeout (§5.5): SYNs leave at 0 s, 1 s and 3 s, all with " +
-			"the same sequence number, and the third one opens the connection.",
+			"the same sequence number, and the third one opens the connection. Having lost SYNs, A starts " +
+			"with a congestion window of one segment (RFC 5681 §3.1; Linux cuts it only after more than one " +
+			"retransmission, as here): of the 3000 bytes it then sends, the second segment waits for the " +
+			"ACK of the first.",
 		Zh: Text{"A 的 SYN 两次丢失：1 秒后重传，再过 2 秒再重传；连接建立",
 			"前两个 SYN 被丢弃。A 的重传计时器从初始 RTO 1 秒开始（RFC 6298 §2.1），每次超时后加倍（§5.5）：" +
-				"SYN 在 0 秒、1 秒和 3 秒发出，序号相同，第三个 SYN 建立了连接。"},
+				"SYN 在 0 秒、1 秒和 3 秒发出，序号相同，第三个 SYN 建立了连接。SYN 丢失过，A 的拥塞窗口从一个报文段开始" +
+				"（RFC 5681 §3.1；Linux 仅在重传超过一次时才这样做，此处正是）：随后发送的 3000 字节中，第二个报文段要等第一个的 ACK。"},
 		Expect: Expect{
 			States: map[string][]tcp.State{"A": states(cl, ss, es), "B": states(ls, sr, es)},
 			Segments: []Seg{
@@ -126,6 +133,15 @@ func init() {
 				if len(syns) != 3 || syns[1].T != rto || syns[2].T != 3*rto {
 					return []string{"SYNs not sent at 0, RTO and 3×RTO"}
 				}
+				var data []trace.Event
+				for _, e := range sends(r.Events, Seg{From: "A", Len: AnyLen}) {
+					if e.Len > 0 {
+						data = append(data, e)
+					}
+				}
+				if len(data) < 2 || data[1].T == data[0].T {
+					return []string{"A's initial window after two lost SYNs is more than one segment"}
+				}
 				return nil
 			},
 		},
@@ -133,7 +149,8 @@ func init() {
 			w.setup(nil, nil)
 			w.script(&sim.Rule{Name: "lose the first two SYNs", From: "A", Match: sim.Exactly(wire.FlagSYN), Count: 2, Action: sim.ActDrop})
 			w.server(nil)
-			w.client(nil)
+			var c *stack.Conn
+			c, _ = w.client(&App{OnEstablished: func() { w.Write(w.A, c, bytes.Repeat([]byte("a"), 3000)) }})
 		},
 	})
 
