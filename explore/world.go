@@ -140,7 +140,7 @@ func (w *world) dial(hi int, lport uint16, to int, port uint16, p plan) *app {
 // every connection accepted.
 func (w *world) serve(hi int, port uint16, p func(*stack.Conn) plan) *stack.Listener {
 	h := w.hosts[hi]
-	ln, err := h.Stack.Listen(netip.AddrPortFrom(h.Addr(), port), 0)
+	ln, err := h.Stack.Listen(w.net.Now(), netip.AddrPortFrom(h.Addr(), port), 0)
 	if err != nil {
 		w.chk.fail("%s: listen: %v", h.Name, err)
 		return nil

@@ -70,7 +70,7 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 	}
 	var sl *stack.Listener
 	if ap.Port() != 0 {
-		sl, err = s.st.Listen(ap, lc.Backlog)
+		sl, err = s.st.Listen(s.now(), ap, lc.Backlog)
 	} else {
 		sl, ap, err = s.listenAnyPort(ap, lc.Backlog)
 	}
@@ -100,7 +100,7 @@ func (s *Stack) listenAnyPort(ap netip.AddrPort, backlog int) (*stack.Listener, 
 	for i := range n {
 		p := uint16(lo + (s.nextLP+i)%n)
 		a := netip.AddrPortFrom(ap.Addr(), p)
-		sl, err := s.st.Listen(a, backlog)
+		sl, err := s.st.Listen(s.now(), a, backlog)
 		if errors.Is(err, syscall.EADDRINUSE) {
 			continue
 		}

@@ -229,7 +229,7 @@ func synFlood(w *World) {
 		rec.Keep = func(e *trace.Event) bool {
 			return e.Event == trace.KindNote || bytesContains(e.Conn, want)
 		}
-		b.Stack.Listen(netip.AddrPortFrom(AddrB, PortB), 0)
+		b.Stack.Listen(net.Now(), netip.AddrPortFrom(AddrB, PortB), 0)
 		rng := net.Rand()
 		for i := 0; i < 90*1000; i++ {
 			net.At(time.Duration(i)*time.Millisecond, func() {

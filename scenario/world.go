@@ -110,7 +110,7 @@ func (w *World) missing(h *sim.Host, call string, c *stack.Conn) bool {
 
 // Listen opens a listener on host h, port p.
 func (w *World) Listen(h *sim.Host, port uint16) *stack.Listener {
-	ln, err := h.Stack.Listen(netip.AddrPortFrom(h.Addr(), port), 0)
+	ln, err := h.Stack.Listen(w.now(), netip.AddrPortFrom(h.Addr(), port), 0)
 	w.Rec.User(w.now(), h.Name, netip.AddrPortFrom(h.Addr(), port).String(), "listen", 0, err)
 	return ln
 }

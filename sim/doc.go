@@ -16,7 +16,7 @@
 //	a := n.AddHost("A", netip.MustParseAddr("192.0.2.1"), stack.Config{})
 //	b := n.AddHost("B", netip.MustParseAddr("192.0.2.2"), stack.Config{})
 //	n.Connect(a, b, sim.LinkConfig{Delay: 10 * time.Millisecond, Loss: 0.1})
-//	l, _ := b.Stack.Listen(netip.MustParseAddrPort("192.0.2.2:80"), 0)
+//	l, _ := b.Stack.Listen(n.Now(), netip.MustParseAddrPort("192.0.2.2:80"), 0)
 //	c, _ := a.Stack.Dial(n.Now(), netip.AddrPort{}, l.Addr())
 //	n.RunFor(time.Minute)
 //

@@ -21,7 +21,7 @@ func Example() {
 	n.Connect(a, b, sim.LinkConfig{Delay: 10 * time.Millisecond})
 	n.Script(&sim.Rule{From: "B", Match: sim.Flags(wire.FlagFIN), Count: 1, Action: sim.ActDrop})
 
-	ln, _ := b.Stack.Listen(netip.MustParseAddrPort("192.0.2.2:80"), 0)
+	ln, _ := b.Stack.Listen(n.Now(), netip.MustParseAddrPort("192.0.2.2:80"), 0)
 	c, _ := a.Stack.Dial(n.Now(), netip.AddrPort{}, ln.Addr())
 	n.RunFor(time.Second)
 	server := ln.Accept()

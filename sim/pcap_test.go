@@ -34,7 +34,7 @@ func TestCaptureDecodesCleanly(t *testing.T) {
 	b := n.AddHost("B", addrB, stack.Config{}, netip.MustParseAddr("2001:db8::2"))
 	n.Connect(a, b, sim.LinkConfig{Delay: 10 * time.Millisecond})
 	for _, dst := range []netip.AddrPort{srv, netip.MustParseAddrPort("[2001:db8::2]:80")} {
-		ln, err := b.Stack.Listen(dst, 0)
+		ln, err := b.Stack.Listen(n.Now(), dst, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

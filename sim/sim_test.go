@@ -69,7 +69,7 @@ func pair(seed uint64, lc sim.LinkConfig) (*sim.Network, *sim.Host, *sim.Host, *
 // initial RTO and the connection opens at about 1 s + one RTT.
 func TestScriptedDrop(t *testing.T) {
 	n, a, b, _, r := pair(1, sim.LinkConfig{})
-	b.Stack.Listen(srv, 0)
+	b.Stack.Listen(n.Now(), srv, 0)
 	rule := n.Script(&sim.Rule{Name: "lose the first SYN", From: "A", Match: sim.Exactly(wire.FlagSYN), Count: 1, Action: sim.ActDrop})
 	c, _ := a.Stack.Dial(n.Now(), netip.AddrPort{}, srv)
 	n.RunFor(500 * time.Millisecond)
@@ -91,7 +91,7 @@ func TestScriptedDrop(t *testing.T) {
 // challenge ACK (RFC 5961 §4) and nothing changes.
 func TestScriptedDelay(t *testing.T) {
 	n, a, b, _, _ := pair(1, sim.LinkConfig{})
-	b.Stack.Listen(srv, 0)
+	b.Stack.Listen(n.Now(), srv, 0)
 	n.Script(&sim.Rule{Name: "hold the first SYN+ACK", From: "B", Match: sim.Exactly(wire.FlagSYN | wire.FlagACK), Count: 1, Action: sim.ActDelay, Delay: 3 * time.Minute})
 	c, _ := a.Stack.Dial(n.Now(), netip.AddrPort{}, srv)
 	n.RunFor(2 * time.Second)
@@ -108,7 +108,7 @@ func TestScriptedDelay(t *testing.T) {
 // state, and the peer's next data gets a RST (half-open-peer-restart).
 func TestPartitionAndCrash(t *testing.T) {
 	n, a, b, l, _ := pair(2, sim.LinkConfig{})
-	ln, _ := b.Stack.Listen(srv, 0)
+	ln, _ := b.Stack.Listen(n.Now(), srv, 0)
 	c, _ := a.Stack.Dial(n.Now(), netip.AddrPort{}, srv)
 	n.RunFor(time.Second)
 	if ln.Accept() == nil {
@@ -137,7 +137,7 @@ func TestPartitionAndCrash(t *testing.T) {
 func TestDeterminism(t *testing.T) {
 	run := func(seed uint64) []string {
 		n, a, b, _, r := pair(seed, sim.LinkConfig{Loss: 0.2, Dup: 0.1, Reorder: 0.1, Jitter: 5 * time.Millisecond})
-		ln, _ := b.Stack.Listen(srv, 0)
+		ln, _ := b.Stack.Listen(n.Now(), srv, 0)
 		c, _ := a.Stack.Dial(n.Now(), netip.AddrPort{}, srv)
 		n.RunFor(10 * time.Second)
 		c.Write(n.Now(), make([]byte, 100_000))
@@ -162,7 +162,7 @@ func TestDeterminism(t *testing.T) {
 // what would wait longer; corruption is caught by the checksum.
 func TestBandwidthQueueCorruption(t *testing.T) {
 	n, a, b, _, r := pair(3, sim.LinkConfig{Bandwidth: 1_000_000, Queue: 5 * time.Millisecond, Corrupt: 0.05})
-	ln, _ := b.Stack.Listen(srv, 0)
+	ln, _ := b.Stack.Listen(n.Now(), srv, 0)
 	c, _ := a.Stack.Dial(n.Now(), netip.AddrPort{}, srv)
 	n.RunFor(time.Second)
 	sc := ln.Accept()

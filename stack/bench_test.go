@@ -83,7 +83,7 @@ func BenchmarkSteadyStateTransfer(b *testing.B) {
 	for _, mtu := range []int{1500, 65535} {
 		b.Run("mtu="+itoa(mtu), func(b *testing.B) {
 			w := newWire2(mtu)
-			ln, _ := w.st[1].Listen(netip.AddrPortFrom(addrB, 80), 0)
+			ln, _ := w.st[1].Listen(w.now, netip.AddrPortFrom(addrB, 80), 0)
 			c, _ := w.st[0].Dial(w.now, netip.AddrPort{}, netip.AddrPortFrom(addrB, 80))
 			w.pump()
 			s := ln.Accept()
@@ -145,7 +145,7 @@ func BenchmarkIdleConnections(b *testing.B) {
 	}
 	var lns []*stack.Listener
 	for port := range uint16(20) { // 64,000 ports from A to each of B's 20 listeners
-		ln, _ := w.st[1].Listen(netip.AddrPortFrom(addrB, 80+port), 1<<20)
+		ln, _ := w.st[1].Listen(w.now, netip.AddrPortFrom(addrB, 80+port), 1<<20)
 		lns = append(lns, ln)
 	}
 	var before, after runtime.MemStats

@@ -28,7 +28,7 @@ func flood(t *testing.T, mode stack.CookieMode) floodResult {
 	a := n.AddHost("A", addrA, stack.Config{})
 	b := n.AddHost("B", addrB, stack.Config{SynCookies: mode, Backlog: 64, SynBacklog: 64})
 	n.Connect(a, b, sim.LinkConfig{Delay: 5 * time.Millisecond})
-	ln, _ := b.Stack.Listen(netip.AddrPortFrom(addrB, 80), 0)
+	ln, _ := b.Stack.Listen(n.Now(), netip.AddrPortFrom(addrB, 80), 0)
 	var res floodResult
 	ln.SetNotifier(stack.NotifyFunc(func() {
 		n.After(0, func() {

@@ -20,7 +20,7 @@ func TestFragmentedSegmentsDelivered(t *testing.T) {
 			peerAddr = addr6A
 		}
 		l := newLone(stack.Config{}, me)
-		ln, err := l.s.Listen(netip.AddrPortFrom(me, 80), 0)
+		ln, err := l.s.Listen(l.now, netip.AddrPortFrom(me, 80), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +108,7 @@ func TestFragmentTimeout(t *testing.T) {
 // a whole datagram still gets through it.
 func TestFragmentAbuse(t *testing.T) {
 	l := newLone(stack.Config{ReasmMaxBytes: 16 << 10}, addrB)
-	if _, err := l.s.Listen(netip.AddrPortFrom(addrB, 80), 0); err != nil {
+	if _, err := l.s.Listen(l.now, netip.AddrPortFrom(addrB, 80), 0); err != nil {
 		t.Fatal(err)
 	}
 	srv, peer := netip.AddrPortFrom(addrB, 80), netip.AddrPortFrom(addrA, 40000)

@@ -45,7 +45,7 @@ func TestHalfOpenEveryPathFreesTheEntry(t *testing.T) {
 	setup := func(t *testing.T) (*lone, *stack.Listener, *stateLog) {
 		obs := &stateLog{}
 		l := newLone(stack.Config{Observer: obs, SynCookies: stack.CookiesNever}, addrB)
-		ln, err := l.s.Listen(srv, 0)
+		ln, err := l.s.Listen(l.now, srv, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +198,7 @@ func TestHalfOpenMemory(t *testing.T) {
 	const n = 100_000
 	l := newLone(stack.Config{SynBacklog: 2 * n, Backlog: 2 * n, SynCookies: stack.CookiesNever}, addrB)
 	l.cap.keep = false
-	ln, _ := l.s.Listen(srv, 0)
+	ln, _ := l.s.Listen(l.now, srv, 0)
 	pkts := make([][]byte, n)
 	for i := range pkts {
 		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i % 250)}), uint16(1024+i/250))

@@ -288,7 +288,7 @@ func TestRouteMSS(t *testing.T) {
 // connection drops it; a soft one leaves it to its retries.
 func TestICMPHalfOpen(t *testing.T) {
 	l := newLone(stack.Config{}, addrB)
-	if _, err := l.s.Listen(netip.AddrPortFrom(addrB, 80), 0); err != nil {
+	if _, err := l.s.Listen(l.now, netip.AddrPortFrom(addrB, 80), 0); err != nil {
 		t.Fatal(err)
 	}
 	peer := netip.AddrPortFrom(netip.MustParseAddr("203.0.113.5"), 40000)

@@ -33,6 +33,10 @@ type Listener struct {
 	// lastCookie is when the listener last answered a SYN with a cookie
 	// (Linux's last_overflow); zero if never.
 	lastCookie time.Time
+	// tcb is the listener's own TCB in LISTEN: its OPEN and CLOSE go
+	// through the core's one transition function, so traces show CLOSED →
+	// LISTEN and LISTEN → CLOSED like every other transition.
+	tcb tcp.Conn
 
 	// User is free for the driver.
 	User any
@@ -51,8 +55,9 @@ func (h *halfOpen) when() int64 { return h.rec.Deadline }
 func (h *halfOpen) slot() *int  { return &h.slotIdx }
 
 // Listen opens a listener on addr (an unspecified or invalid address means
-// every local address). backlog ≤ 0 means the stack's default.
-func (s *Stack) Listen(addr netip.AddrPort, backlog int) (*Listener, error) {
+// every local address): a passive OPEN (RFC 9293 §3.10.1) at now. backlog
+// ≤ 0 means the stack's default.
+func (s *Stack) Listen(now time.Time, addr netip.AddrPort, backlog int) (*Listener, error) {
 	if addr.Port() == 0 {
 		return nil, errors.New("stack: listen needs a port")
 	}
@@ -74,9 +79,24 @@ func (s *Stack) Listen(addr netip.AddrPort, backlog int) (*Listener, error) {
 	if backlog <= 0 {
 		backlog = s.cfg.Backlog
 	}
+	s.now = now
 	l := &Listener{s: s, key: k, addr: addr, backlog: backlog}
 	s.listeners[k] = l
+	l.tcb.Init(&s.cfg.TCP, nil, (*listenHooks)(l))
+	l.tcb.OpenPassive(now, tcp.OpenOptions{LocalPort: addr.Port()})
 	return l, nil
+}
+
+// ID names the listener in traces: its address, no remote end.
+func (l *Listener) ID() ID { return ID{Local: l.addr} }
+
+// listenHooks sends the listener TCB's events to the stack's observer.
+type listenHooks Listener
+
+func (h *listenHooks) Event(now time.Time, _ *tcp.Conn, e *tcp.Event) {
+	if o := h.s.cfg.Observer; o != nil {
+		o.ConnEvent(now, (*Listener)(h).ID(), e)
+	}
 }
 
 func (s *Stack) listenerOn(addr [16]byte, port uint16) bool {
@@ -141,6 +161,7 @@ func (l *Listener) Close(now time.Time) {
 		c.l = nil
 		c.Abort(now)
 	}
+	l.tcb.Close(now) // LISTEN → CLOSED (RFC 9293 §3.10.4)
 	if l.notify != nil {
 		l.notify.Notify()
 	}

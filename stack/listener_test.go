@@ -25,7 +25,7 @@ var (
 func listening(t *testing.T, cfg stack.Config) (*lone, *stack.Listener) {
 	t.Helper()
 	l := newLone(cfg, addrB)
-	ln, err := l.s.Listen(listenAddr, 0)
+	ln, err := l.s.Listen(l.now, listenAddr, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestListenerCloseResetsUnaccepted(t *testing.T) {
 		for _, tc := range []struct{ data, clientFIN bool }{{false, false}, {false, true}, {true, false}, {true, true}} {
 			clientFIN := tc.clientFIN
 			n, a, b, _ := twoHosts(t, 3, sim.LinkConfig{}, stack.Config{}, stack.Config{})
-			ln, err := b.Stack.Listen(listenAddr, 0)
+			ln, err := b.Stack.Listen(n.Now(), listenAddr, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

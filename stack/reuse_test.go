@@ -31,7 +31,7 @@ func establish(t *testing.T, n *sim.Network, h *sim.Host, local, remote netip.Ad
 // holds in TIME-WAIT, before 2MSL ends (RFC 9293 §3.6.1, RFC 6191).
 func TestTimeWaitReopenedByNewSYN(t *testing.T) {
 	n, a, b, _ := twoHosts(t, 5, sim.LinkConfig{}, stack.Config{}, stack.Config{})
-	ln, _ := b.Stack.Listen(srv, 0)
+	ln, _ := b.Stack.Listen(n.Now(), srv, 0)
 	local := netip.AddrPortFrom(addrA, 45000)
 	c := establish(t, n, a, local, srv)
 	// The server closes first (as HTTP/1.0 servers do) and ends in TIME-WAIT.
@@ -65,7 +65,7 @@ func TestTimeWaitReopenedByNewSYN(t *testing.T) {
 func TestDialTimeWaitReuse(t *testing.T) {
 	run := func(policy stack.TWReuse, wait time.Duration) (*stack.Conn, *sim.Host, error) {
 		n, a, b, _ := twoHosts(t, 6, sim.LinkConfig{}, stack.Config{TWReuse: policy}, stack.Config{})
-		ln, _ := b.Stack.Listen(srv, 0)
+		ln, _ := b.Stack.Listen(n.Now(), srv, 0)
 		acceptAndCloseOnFIN(n, ln)
 		local := netip.AddrPortFrom(addrA, 45000)
 		c := establish(t, n, a, local, srv)
@@ -100,7 +100,7 @@ func TestDialTimeWaitReuse(t *testing.T) {
 func TestEphemeralRangeFullOfTimeWait(t *testing.T) {
 	const ports = 8
 	n, a, b, _ := twoHosts(t, 6, sim.LinkConfig{}, stack.Config{TWReuse: stack.TWReuseOn, EphemeralLow: 40000, EphemeralHigh: 40000 + ports - 1}, stack.Config{})
-	ln, _ := b.Stack.Listen(srv, 0)
+	ln, _ := b.Stack.Listen(n.Now(), srv, 0)
 	acceptAndCloseOnFIN(n, ln)
 	var cs []*stack.Conn
 	for range ports {

@@ -123,10 +123,10 @@ func TestPorts(t *testing.T) {
 	if _, err := l.s.Dial(l.now, netip.AddrPortFrom(addrA, 40003), netip.AddrPortFrom(addrB, 99)); !errors.Is(err, syscall.EADDRINUSE) {
 		t.Fatalf("explicit port in use: %v, want EADDRINUSE", err)
 	}
-	if _, err := l.s.Listen(netip.AddrPortFrom(addrA, 7), 0); err != nil {
+	if _, err := l.s.Listen(l.now, netip.AddrPortFrom(addrA, 7), 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.s.Listen(netip.AddrPortFrom(addrA, 7), 0); !errors.Is(err, syscall.EADDRINUSE) {
+	if _, err := l.s.Listen(l.now, netip.AddrPortFrom(addrA, 7), 0); !errors.Is(err, syscall.EADDRINUSE) {
 		t.Fatalf("second listener on one port: %v, want EADDRINUSE", err)
 	}
 }
@@ -134,7 +134,7 @@ func TestPorts(t *testing.T) {
 // RFC 4022 counters and the ss-like snapshot follow a connection's life.
 func TestCountersAndSnapshot(t *testing.T) {
 	n, a, b, _ := twoHosts(t, 3, sim.LinkConfig{}, stack.Config{}, stack.Config{})
-	ln, _ := b.Stack.Listen(srv, 0)
+	ln, _ := b.Stack.Listen(n.Now(), srv, 0)
 	c, _ := a.Stack.Dial(n.Now(), netip.AddrPort{}, srv)
 	n.RunFor(time.Second)
 	snap := a.Stack.Snapshot()

@@ -49,7 +49,7 @@ func drain(now time.Time, c *stack.Conn, into *bytes.Buffer) (eof bool, err erro
 
 func TestDialAcceptTransferClose(t *testing.T) {
 	n, a, b, _ := twoHosts(t, 1, sim.LinkConfig{}, stack.Config{}, stack.Config{})
-	l, err := b.Stack.Listen(netip.AddrPortFrom(addrB, 80), 0)
+	l, err := b.Stack.Listen(n.Now(), netip.AddrPortFrom(addrB, 80), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

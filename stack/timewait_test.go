@@ -18,7 +18,7 @@ func closeMany(t *testing.T, net *sim.Network, a, b *sim.Host, n, parallel int) 
 	// Each remote port gives another 28,232 ephemeral ports (RFC 6056).
 	var lns []*stack.Listener
 	for p := uint16(80); p < 84; p++ {
-		ln, err := b.Stack.Listen(netip.AddrPortFrom(b.Addr(), p), 1024)
+		ln, err := b.Stack.Listen(net.Now(), netip.AddrPortFrom(b.Addr(), p), 1024)
 		if err != nil {
 			t.Fatal(err)
 		}

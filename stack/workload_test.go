@@ -141,7 +141,7 @@ func runWorkload(t *testing.T, seed uint64, conns, parallel, maxSize int, lc sim
 	th := &traceHash{h: sha256.New(), final: map[string]tcp.State{}}
 	n.SetObserver(th)
 	rng := n.Rand()
-	l, err := b.Stack.Listen(netip.AddrPortFrom(addrB, 80), 1024)
+	l, err := b.Stack.Listen(n.Now(), netip.AddrPortFrom(addrB, 80), 1024)
 	if err != nil {
 		t.Fatal(err)
 	}
