@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/synack/synack/tcp"
 	"github.com/synack/synack/trace"
 )
 
@@ -98,6 +99,11 @@ func TestRandomSeeds(t *testing.T) {
 	rep := Random(RandomOptions{FirstSeed: 1, Seeds: n, Workers: runtime.GOMAXPROCS(0)})
 	t.Log(rep.String())
 	t.Log(rep.Coverage.String())
+	if _, missed := rep.Coverage.Covered(); !testing.Short() && len(missed) > 0 {
+		// Every row of the legal table is taken, listeners' OPEN and
+		// CLOSE included (CLOSED → LISTEN → CLOSED).
+		t.Errorf("the workloads never took %d of the %d rows of the transition table: %s", len(missed), len(tcp.Transitions), rep.Coverage.String())
+	}
 	if rep.Runs != n {
 		t.Errorf("%d workloads run, want %d", rep.Runs, n)
 	}
