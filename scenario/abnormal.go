@@ -29,7 +29,7 @@ func init() {
 				"RST 立即结束了 B 的连接（RFC 9293 §3.10.7.4）：队列被清空，应用的读操作返回 ECONNRESET 而不是数据；" +
 				"B 的数据到达一个已不认识该连接的主机，被 RST 回应。即使网络可靠，非对称释放也会丢失数据。"},
 		Expect: Expect{
-			States: map[string][]tcp.State{"A": states(cl, ss, es, cl), "B": states(ls, sr, es, cl)},
+			States: map[string][]tcp.State{"A": states(cl, ss, es, cl), "B": states(cl, ls, sr, es, cl)},
 			Segments: []Seg{
 				{From: "A", RSeq: U(1), Len: 1448},
 				{From: "B", RSeq: U(1), Len: 1448},

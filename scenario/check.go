@@ -53,7 +53,8 @@ func check(s *Scenario, r *Result) []string {
 }
 
 // statePath is the states a host (or its k-th connection, "A#2") went
-// through: the first transition's "from", then every "to".
+// through: the first transition's "from", then every "to". A host's path
+// begins with its listener's CLOSED → LISTEN, as RFC 9293's Figure 5 does.
 func statePath(events []trace.Event, key string) []tcp.State {
 	host, nth := key, 0
 	if i := strings.IndexByte(key, '#'); i >= 0 {
@@ -67,7 +68,11 @@ func statePath(events []trace.Event, key string) []tcp.State {
 		if ev.Event != trace.KindState || ev.Host != host {
 			continue
 		}
-		if !slices.Contains(conns, ev.Conn) {
+		listener := !strings.Contains(ev.Conn, "→")
+		if listener && nth > 0 {
+			continue // "B#2" counts connections; the host's path has its listener too
+		}
+		if !listener && !slices.Contains(conns, ev.Conn) {
 			conns = append(conns, ev.Conn)
 		}
 		if nth > 0 && (nth > len(conns) || conns[nth-1] != ev.Conn) {

@@ -26,7 +26,7 @@ func (w *World) fourWay(delay time.Duration) {
 
 var (
 	fourWayA = states(cl, ss, es, fw1, fw2, tw, cl)
-	fourWayB = states(ls, sr, es, cw, la, cl)
+	fourWayB = states(cl, ls, sr, es, cw, la, cl)
 )
 
 func init() {
@@ -95,7 +95,7 @@ func init() {
 			"任何一方都可以先关闭。这里服务器 B 在握手 1 秒后关闭：B 是主动关闭方（FIN-WAIT-1、FIN-WAIT-2、TIME-WAIT），" +
 				"A 是被动关闭方（CLOSE-WAIT、LAST-ACK）。这就是繁忙的 HTTP/1.0 服务器会积累大量 TIME-WAIT 的原因。"},
 		Expect: Expect{
-			States: map[string][]tcp.State{"A": states(cl, ss, es, cw, la, cl), "B": states(ls, sr, es, fw1, fw2, tw, cl)},
+			States: map[string][]tcp.State{"A": states(cl, ss, es, cw, la, cl), "B": states(cl, ls, sr, es, fw1, fw2, tw, cl)},
 			Segments: []Seg{
 				{From: "B", Flags: "FIN,ACK", RSeq: U(1), RAck: U(1)},
 				{From: "A", Flags: "ACK", RSeq: U(1), RAck: U(2)},
@@ -227,7 +227,7 @@ func init() {
 			"两个应用同时关闭，FIN 在途中交错。每一方都在自己的 FIN 尚未被确认时收到对方的 FIN：FIN-WAIT-1 → CLOSING，并立即回复 ACK。" +
 				"各自的 ACK 到达后，CLOSING → TIME-WAIT。双方都等待 2MSL。"},
 		Expect: Expect{
-			States: map[string][]tcp.State{"A": simStates, "B": states(ls, sr, es, fw1, cg, tw, cl)},
+			States: map[string][]tcp.State{"A": simStates, "B": states(cl, ls, sr, es, fw1, cg, tw, cl)},
 			Segments: []Seg{
 				{From: "A", Flags: "FIN,ACK", RSeq: U(1), RAck: U(1)},
 				{From: "B", Flags: "FIN,ACK", RSeq: U(1), RAck: U(1)},
@@ -249,7 +249,7 @@ func init() {
 			"与 simultaneous-close 相同，但 A 对 B 的 FIN 的确认丢失。A 收到 B 对自己 FIN 的确认后进入 TIME-WAIT；" +
 				"B 停留在 CLOSING，直到重传计时器再次发送 FIN，A 在 TIME-WAIT 中再次确认（并重启 2MSL）。双方最终都进入 CLOSED。"},
 		Expect: Expect{
-			States: map[string][]tcp.State{"A": simStates, "B": states(ls, sr, es, fw1, cg, tw, cl)},
+			States: map[string][]tcp.State{"A": simStates, "B": states(cl, ls, sr, es, fw1, cg, tw, cl)},
 			Segments: []Seg{
 				{From: "A", Event: "drop", Flags: "ACK", RAck: U(2)},
 				{From: "B", Flags: "FIN,ACK", RSeq: U(1), Why: "retransmission"},
@@ -274,7 +274,7 @@ func init() {
 			"交错的两个 FIN 的确认都丢失了，双方都停在 CLOSING。计时器超时后各自重传 FIN；对接收方来说这是旧报文段，" +
 				"它回复的 ACK 确认了该 FIN——这正是对方缺少的确认。双方都进入 TIME-WAIT，然后 CLOSED。"},
 		Expect: Expect{
-			States: map[string][]tcp.State{"A": simStates, "B": states(ls, sr, es, fw1, cg, tw, cl)},
+			States: map[string][]tcp.State{"A": simStates, "B": states(cl, ls, sr, es, fw1, cg, tw, cl)},
 			Segments: []Seg{
 				{From: "B", Event: "drop", Flags: "ACK", RAck: U(2)},
 				{From: "A", Event: "drop", Flags: "ACK", RAck: U(2)},

@@ -22,7 +22,7 @@ func init() {
 			"A 主动打开，B 被动监听。A 的 SYN 携带初始序号 x；B 回复 SYN+ACK，带上自己的 y 和确认号 x+1；" +
 				"A 的 ACK 确认 y+1。双方都得知对方的初始序号，也都知道自己的序号已被对方收到：两个方向的序号空间都已同步。"},
 		Expect: Expect{
-			States: map[string][]tcp.State{"A": states(cl, ss, es), "B": states(ls, sr, es)},
+			States: map[string][]tcp.State{"A": states(cl, ss, es), "B": states(cl, ls, sr, es)},
 			Segments: []Seg{
 				{From: "A", Flags: "SYN", RSeq: U(0)},
 				{From: "B", Flags: "SYN,ACK", RSeq: U(0), RAck: U(1)},
@@ -45,7 +45,7 @@ func init() {
 		Zh: Text{"第三次握手的报文段携带数据",
 			"A 的应用在握手完成前就写入数据；数据先在发送缓冲区等待，随完成握手的 ACK 一起发出。B 的应用立即读到它。"},
 		Expect: Expect{
-			States: map[string][]tcp.State{"A": states(cl, ss, es), "B": states(ls, sr, es)},
+			States: map[string][]tcp.State{"A": states(cl, ss, es), "B": states(cl, ls, sr, es)},
 			Segments: []Seg{
 				{From: "A", Flags: "SYN", RSeq: U(0)},
 				{From: "B", Flags: "SYN,ACK", RSeq: U(0), RAck: U(1)},
@@ -119,7 +119,7 @@ func init() {
 				"SYN 在 0 秒、1 秒和 3 秒发出，序号相同，第三个 SYN 建立了连接。SYN 丢失过，A 的拥塞窗口从一个报文段开始" +
 				"（RFC 5681 §3.1；Linux 仅在重传超过一次时才这样做，此处正是）：随后发送的 3000 字节中，第二个报文段要等第一个的 ACK。"},
 		Expect: Expect{
-			States: map[string][]tcp.State{"A": states(cl, ss, es), "B": states(ls, sr, es)},
+			States: map[string][]tcp.State{"A": states(cl, ss, es), "B": states(cl, ls, sr, es)},
 			Segments: []Seg{
 				{From: "A", Event: "drop", Flags: "SYN", RSeq: U(0)},
 				{From: "A", Event: "drop", Flags: "SYN", RSeq: U(0)},
@@ -164,7 +164,7 @@ func init() {
 			"B 的第一个 SYN+ACK 被丢弃。B 在 SYN-RECEIVED 中保留半连接，自己的计时器会重传 SYN+ACK；" +
 				"A 的 SYN 计时器同时超时，B 对重复的 SYN 再次回复 SYN+ACK（与 Linux 相同）。无论哪种方式，连接都晚约 1 秒建立。"},
 		Expect: Expect{
-			States: map[string][]tcp.State{"A": states(cl, ss, es), "B": states(ls, sr, es)},
+			States: map[string][]tcp.State{"A": states(cl, ss, es), "B": states(cl, ls, sr, es)},
 			Segments: []Seg{
 				{From: "A", Flags: "SYN", RSeq: U(0)},
 				{From: "B", Event: "drop", Flags: "SYN,ACK", RSeq: U(0), RAck: U(1)},
@@ -190,7 +190,7 @@ func init() {
 			"A 发出 ACK 后即进入 ESTABLISHED，但该 ACK 丢失，B 仍处于 SYN-RECEIVED。1 秒后 B 的 SYN+ACK 计时器超时；" +
 				"已同步的 A 对这个旧的 SYN+ACK 回复 ACK（不可接受的报文段要回 ACK，RFC 9293 §3.10.7.4），B 进入 ESTABLISHED。"},
 		Expect: Expect{
-			States: map[string][]tcp.State{"A": states(cl, ss, es), "B": states(ls, sr, es)},
+			States: map[string][]tcp.State{"A": states(cl, ss, es), "B": states(cl, ls, sr, es)},
 			Segments: []Seg{
 				{From: "A", Event: "drop", Flags: "ACK", RSeq: U(1), RAck: U(1)},
 				{From: "B", Flags: "SYN,ACK", RSeq: U(0), RAck: U(1)},
@@ -240,7 +240,7 @@ func init() {
 			"A 的主机在 SYN 发出后立即崩溃。B 在回复时分配了半连接表项；它以 1、2、4、8、16 秒的间隔重传 SYN+ACK" +
 				"（Linux 的 tcp_synack_retries = 5），最后一次超时后放弃并释放该表项：握手第二步后占用的资源被回收。"},
 		Expect: Expect{
-			States: map[string][]tcp.State{"B": states(ls, sr, cl)},
+			States: map[string][]tcp.State{"B": states(cl, ls, sr, cl)},
 			Segments: []Seg{
 				{From: "A", Flags: "SYN", RSeq: U(0)},
 				{From: "B", Flags: "SYN,ACK", RSeq: U(0), RAck: U(1)},
@@ -295,7 +295,7 @@ func init() {
 				"该 RST 的序号正是 B 所期望的，B 回到 LISTEN（注 3），过期的 SYN 没有建立任何连接。随后 A 重传的 SYN 建立了真正的连接。" +
 				"这正是 TCP 需要三次握手的原因（RFC 9293 §3.5 图 8）。"},
 		Expect: Expect{
-			States: map[string][]tcp.State{"A": states(cl, ss, cl, ss, es), "B": states(ls, sr, ls, sr, es)},
+			States: map[string][]tcp.State{"A": states(cl, ss, cl, ss, es), "B": states(cl, ls, sr, ls, sr, es)},
 			Segments: []Seg{
 				{From: "B", Flags: "SYN,ACK", RAck: U(1)},
 				{From: "A", Flags: "RST", RSeq: U(1)},

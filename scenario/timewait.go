@@ -128,7 +128,7 @@ func init() {
 				"B 只是确认它。A 已不知道这个连接，用 RST 回应该 ACK——由于默认关闭 RFC 1337 保护（与 Linux 相同），这个 RST 提前结束了 B 的 TIME-WAIT" +
 				"（所谓“TIME-WAIT 暗杀”；用 --rfc1337 运行可看到 B 忽略它）。没有任何连接被建立。"},
 		Expect: Expect{
-			States: map[string][]tcp.State{"B": states(ls, sr, es, fw1, tw, cl)},
+			States: map[string][]tcp.State{"B": states(cl, ls, sr, es, fw1, tw, cl)},
 			Segments: []Seg{
 				{From: "B", Event: "recv", Flags: "SYN", RSeq: U(0)},
 				{From: "B", Event: "drop", Flags: "SYN", RSeq: U(0), Why: "TIME-WAIT"},
@@ -166,7 +166,7 @@ func init() {
 		Expect: Expect{
 			States: map[string][]tcp.State{
 				"A": states(cl, ss, es, cw, la, cl, ss, es),
-				"B": states(ls, sr, es, fw1, tw, cl, ls, sr, es),
+				"B": states(cl, ls, sr, es, fw1, tw, cl, ls, sr, es),
 			},
 			Segments: []Seg{
 				{From: "A", Flags: "SYN", RSeq: U(0)},

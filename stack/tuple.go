@@ -33,4 +33,9 @@ type ID struct {
 
 func (t tuple) id() ID { return ID{t.Local(), t.Remote()} }
 
-func (id ID) String() string { return id.Local.String() + "→" + id.Remote.String() }
+func (id ID) String() string {
+	if !id.Remote.IsValid() {
+		return id.Local.String() // a listener
+	}
+	return id.Local.String() + "→" + id.Remote.String()
+}
