@@ -110,8 +110,14 @@ func (w *World) missing(h *sim.Host, call string, c *stack.Conn) bool {
 
 // Listen opens a listener on host h, port p.
 func (w *World) Listen(h *sim.Host, port uint16) *stack.Listener {
-	ln, err := h.Stack.Listen(w.now(), netip.AddrPortFrom(h.Addr(), port), 0)
-	w.Rec.User(w.now(), h.Name, netip.AddrPortFrom(h.Addr(), port).String(), "listen", 0, err)
+	// As Dial: the call reads before the CLOSED → LISTEN it causes; a
+	// failure is recorded after.
+	addr := netip.AddrPortFrom(h.Addr(), port)
+	w.Rec.User(w.now(), h.Name, addr.String(), "listen", 0, nil)
+	ln, err := h.Stack.Listen(w.now(), addr, 0)
+	if err != nil {
+		w.Rec.User(w.now(), h.Name, addr.String(), "listen", 0, err)
+	}
 	return ln
 }
 

@@ -80,7 +80,7 @@ func runFaults(t *testing.T, fr faultRun, seed uint64) ([]trace.Event, []byte) {
 	if fr.setup != nil {
 		fr.setup(n, a, b, l)
 	}
-	ln, err := b.Stack.Listen(srv, 0)
+	ln, err := b.Stack.Listen(n.Now(), srv, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

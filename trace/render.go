@@ -207,10 +207,18 @@ func (l *ladder) lostWith(j int) bool {
 
 // states works out each host's state around every event. A host's first
 // state is the "from" of its first transition; a host that never changes
-// state is LISTEN if it listened, else CLOSED.
+// state is LISTEN if it listened, else CLOSED. (Traces from before
+// listeners had CLOSED → LISTEN events have only the listen call.)
 func (l *ladder) states() {
 	n := len(l.hosts)
 	l.initial, l.final = make([]string, n), make([]string, n)
+	opened := make([]bool, n) // the host's listener traced its passive OPEN
+	for i := range l.ev {
+		e := &l.ev[i]
+		if c, ok := l.col[e.Host]; ok && e.Event == KindState && e.From == "CLOSED" && e.To == "LISTEN" {
+			opened[c] = true
+		}
+	}
 	for i := range l.ev {
 		e := &l.ev[i]
 		c, ok := l.col[e.Host]
@@ -220,7 +228,7 @@ func (l *ladder) states() {
 		switch {
 		case e.Event == KindState:
 			l.initial[c] = e.From
-		case e.Event == KindUser && e.Call == "listen" && e.Err == "":
+		case e.Event == KindUser && e.Call == "listen" && e.Err == "" && !opened[c]:
 			l.initial[c] = "LISTEN"
 		}
 	}
