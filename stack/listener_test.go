@@ -245,3 +245,19 @@ func TestListenerTable(t *testing.T) {
 		}
 	}
 }
+
+// A listener traces its passive OPEN and its CLOSE through the core's
+// transition function (RFC 9293 §3.10.1, §3.10.4), under its own ID: its
+// address and no remote end.
+func TestListenerTracesOpenAndClose(t *testing.T) {
+	obs := &stateLog{}
+	l, ln := listening(t, stack.Config{Observer: obs})
+	ln.Close(l.now)
+	id := stack.ID{Local: listenAddr}
+	if got := obs.byID[id]; fmt.Sprint(got) != "[CLOSED LISTEN CLOSED]" {
+		t.Fatalf("the listener %v went through %v, want CLOSED LISTEN CLOSED", id, got)
+	}
+	if id.String() != "192.0.2.2:80" {
+		t.Fatalf("a listener's ID prints as %q", id)
+	}
+}
