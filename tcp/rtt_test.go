@@ -68,30 +68,26 @@ func TestRTTTimedSegmentPreferred(t *testing.T) {
 // back-off; an ACK without a timestamp after a retransmission is none, and
 // the backed-off RTO stays (Karn, RFC 6298 §5).
 func TestRTTAfterRetransmission(t *testing.T) {
-	t.Run("echo of the retransmission", func(t *testing.T) {
-		h := newHarness(t, withTS)
-		establishedTS(h)
-		h.send(bytesN(10))
-		h.wantOut("data", "P. 1001:1011(10) ack 5001 <TS val 1 ecr 101>")
-		h.expectAt(200*time.Millisecond, "RTO", "P. 1001:1011(10) ack 5001 <TS val 201 ecr 101>")
-		h.advance(30 * time.Millisecond)
-		h.in(". 5001:5001(0) ack 1011 <TS val 102 ecr 201>")
-		if st := h.c.Status(); st.RTO != 200*time.Millisecond {
-			t.Fatalf("RTO %v after an echo of the retransmission, want the un-backed-off 200ms", st.RTO)
-		}
-	})
-	t.Run("ACK without timestamp", func(t *testing.T) {
-		h := newHarness(t, withTS)
-		establishedTS(h)
-		h.send(bytesN(10))
-		h.wantOut("data", "P. 1001:1011(10) ack 5001 <TS val 1 ecr 101>")
-		h.expectAt(200*time.Millisecond, "RTO", "P. 1001:1011(10) ack 5001 <TS val 201 ecr 101>")
-		h.advance(30 * time.Millisecond)
-		h.in(". 5001:5001(0) ack 1011")
-		if st := h.c.Status(); st.RTO != 400*time.Millisecond {
-			t.Fatalf("RTO %v after an ACK with no sample, want the backed-off 400ms", st.RTO)
-		}
-	})
+	for _, r := range []struct {
+		name, ack string
+		rto       time.Duration
+	}{
+		{"echo of the retransmission", ". 5001:5001(0) ack 1011 <TS val 102 ecr 201>", 200 * time.Millisecond},
+		{"ACK without timestamp", ". 5001:5001(0) ack 1011", 400 * time.Millisecond},
+	} {
+		t.Run(r.name, func(t *testing.T) {
+			h := newHarness(t, withTS)
+			establishedTS(h)
+			h.send(bytesN(10))
+			h.wantOut("data", "P. 1001:1011(10) ack 5001 <TS val 1 ecr 101>")
+			h.expectAt(200*time.Millisecond, "RTO", "P. 1001:1011(10) ack 5001 <TS val 201 ecr 101>")
+			h.advance(30 * time.Millisecond)
+			h.in(r.ack)
+			if st := h.c.Status(); st.RTO != r.rto {
+				t.Fatalf("RTO %v after %s, want %v", st.RTO, r.name, r.rto)
+			}
+		})
+	}
 }
 
 // Karn without timestamps: after a timeout the backed-off RTO stays for
