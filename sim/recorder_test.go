@@ -94,6 +94,9 @@ func (w *testWorld) user(h *sim.Host, c *stack.Conn, call string, n int, err err
 func (w *testWorld) open() (client, server *stack.Conn) {
 	w.r.User(w.n.Now(), "B", portB.String(), "listen", 0, nil) // before the CLOSED → LISTEN it causes
 	ln, err := w.b.Stack.Listen(w.n.Now(), portB, 0)
+	if err != nil {
+		w.r.User(w.n.Now(), "B", portB.String(), "listen", 0, err)
+	}
 	client, err = w.a.Stack.Dial(w.n.Now(), netip.AddrPort{}, portB)
 	w.user(w.a, client, "open", 0, err)
 	w.n.RunFor(time.Second)
