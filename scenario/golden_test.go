@@ -24,24 +24,46 @@ func TestGoldenLadders(t *testing.T) {
 			if err := trace.Text(&b, r.Events, trace.Options{Title: s.Name, Description: s.Doc}); err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", "ladder", s.Name+".txt")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./scenario -update to create it)", err)
-			}
-			if !bytes.Equal(b.Bytes(), want) {
-				t.Errorf("the ladder of %s changed; if that is intended, run go test ./scenario -run TestGoldenLadders -update and review the diff", s.Name)
-			}
+			golden(t, filepath.Join("testdata", "ladder", s.Name+".txt"), b.Bytes(), "the ladder of "+s.Name, "TestGoldenLadders")
 		})
+	}
+}
+
+// The JSON trace of every scenario is a golden file too: it holds every
+// event with its cause and the raw header fields, so a redesign that must
+// keep behaviour (causes as values, one fault engine, the recorder moved)
+// shows any change here, byte for byte.
+func TestGoldenJSON(t *testing.T) {
+	for _, s := range All() {
+		t.Run(s.Name, func(t *testing.T) {
+			r := Run(s, Params{})
+			var b bytes.Buffer
+			if err := trace.WriteJSON(&b, r.Events); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("testdata", "json", s.Name+".jsonl"), b.Bytes(), "the JSON trace of "+s.Name, "TestGoldenJSON")
+		})
+	}
+}
+
+// golden compares got with the file at path, or rewrites it with -update.
+func golden(t *testing.T, path string, got []byte, what, test string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./scenario -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s changed; if that is intended, run go test ./scenario -run %s -update and review the diff", what, test)
 	}
 }
 
