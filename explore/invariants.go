@@ -84,10 +84,10 @@ func (c *checker) Packet(now time.Time, e *sim.PacketEvent) {
 		}
 		if fl&wire.FlagRST != 0 {
 			hi := c.w.hostIndex(e.From)
-			if replyCauses[e.Why] && c.lastIn[hi].forged != nil {
+			if replyCauses[e.Cause] && c.lastIn[hi].forged != nil {
 				return // the answer to a forged segment
 			}
-			c.rsts = append(c.rsts, rstSent{e.From.Name, e.Why, packetID(e.Pkt, e.Seg, true)})
+			c.rsts = append(c.rsts, rstSent{e.From.Name, e.Cause, packetID(e.Pkt, e.Seg, true)})
 		}
 	case sim.PacketDropped:
 		if e.Why != whyHold && c.forged[e.ID] == nil {
@@ -121,7 +121,7 @@ func packetID(pkt []byte, s *wire.Segment, sender bool) stack.ID {
 }
 
 // The causes of transitions made by an arriving RST.
-var rstCauses = map[string]bool{
+var rstCauses = map[tcp.Cause]bool{
 	tcp.CauseRSTReset: true, tcp.CauseRSTTimeWait: true, tcp.CauseRSTPassive: true,
 	tcp.CauseRSTActive: true, tcp.CauseRSTRefused: true,
 }
@@ -344,11 +344,12 @@ func (w *world) normal() bool {
 }
 
 type rstSent struct {
-	host, why string
-	id        stack.ID
+	host string
+	why  tcp.Cause
+	id   stack.ID
 }
 
 // The causes of RSTs that answer the segment being processed.
-var replyCauses = map[string]bool{
+var replyCauses = map[tcp.Cause]bool{
 	tcp.CauseNoTCB: true, tcp.CauseAckInListen: true, tcp.CauseBadAckInSynRcvd: true, tcp.CauseBadAckInSynSent: true,
 }

@@ -165,7 +165,7 @@ func waitTimeWait(t *testing.T, e *env, local, remote net.Addr) {
 			return
 		}
 		rec := e.record(local, remote)
-		if n := len(rec.causes); n >= 2 && rec.states[len(rec.states)-2] == "TIME-WAIT" && rec.causes[n-1] == "CLOSED: "+tcp.CauseRSTTimeWait {
+		if n := len(rec.causes); n >= 2 && rec.states[len(rec.states)-2] == "TIME-WAIT" && rec.causes[n-1] == tcp.CauseRSTTimeWait {
 			t.Logf("TIME-WAIT entered, then ended by the kernel's RST to the ACK of a duplicate FIN")
 			return
 		}

@@ -56,7 +56,7 @@ type recorder struct {
 type connRecord struct {
 	states     []string    // "SYN-SENT", "ESTABLISHED", ...
 	at         []time.Time // when each state was entered
-	causes     []string    // the rule behind each transition, for failure messages
+	causes     []tcp.Cause // the rule behind each transition
 	sent, recv int
 }
 
@@ -69,7 +69,7 @@ func (r *recorder) get(id stack.ID) *connRecord {
 	return c
 }
 
-func (r *recorder) SegmentSent(_ time.Time, id stack.ID, _ *wire.Segment, _ string) {
+func (r *recorder) SegmentSent(_ time.Time, id stack.ID, _ *wire.Segment, _ tcp.Cause) {
 	r.mu.Lock()
 	r.get(id).sent++
 	r.mu.Unlock()
@@ -95,7 +95,7 @@ func (r *recorder) ConnEvent(now time.Time, id stack.ID, e *tcp.Event) {
 	}
 	c.states = append(c.states, e.To.String())
 	c.at = append(c.at, now)
-	c.causes = append(c.causes, e.To.String()+": "+e.Cause)
+	c.causes = append(c.causes, e.Cause)
 	r.mu.Unlock()
 }
 
@@ -284,7 +284,12 @@ func (e *env) waitState(local, remote net.Addr, want tcp.State, d time.Duration)
 		}
 		if time.Now().After(end) {
 			// The transitions and their rules tell a flake's story.
-			story := strings.Join(e.record(local, remote).causes, "\n\t")
+			rec := e.record(local, remote)
+			var lines []string
+			for i, c := range rec.causes {
+				lines = append(lines, rec.states[len(rec.states)-len(rec.causes)+i]+": "+c.String())
+			}
+			story := strings.Join(lines, "\n\t")
 			if ok {
 				e.t.Fatalf("synack %v↔%v in %v after %v, want %v; its transitions:\n\t%s", local, remote, row.State, d, want, story)
 			}

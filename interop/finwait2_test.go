@@ -45,7 +45,7 @@ func TestKernelOrphanFinWait2Silent(t *testing.T) {
 	if n := len(rec.states); n == 0 || rec.states[n-1] != "CLOSED" || rec.states[n-2] != "LAST-ACK" {
 		t.Fatalf("synack's states %v, want LAST-ACK → CLOSED by the kernel's RST", rec.states)
 	}
-	if c := rec.causes[len(rec.causes)-1]; c != "CLOSED: "+tcp.CauseRSTReset {
+	if c := rec.causes[len(rec.causes)-1]; c != tcp.CauseRSTReset {
 		t.Fatalf("synack's LAST-ACK ended by %q, want the kernel's RST", c)
 	}
 }

@@ -443,7 +443,7 @@ func TestListenConfig(t *testing.T) {
 // dataSegs counts the segments with data a stack sends.
 type dataSegs struct{ n atomic.Int64 }
 
-func (d *dataSegs) SegmentSent(_ time.Time, _ stack.ID, s *wire.Segment, _ string) {
+func (d *dataSegs) SegmentSent(_ time.Time, _ stack.ID, s *wire.Segment, _ tcp.Cause) {
 	if len(s.Payload) > 0 {
 		d.n.Add(1)
 	}

@@ -80,13 +80,13 @@ func init() {
 		Expect: Expect{
 			States: map[string][]tcp.State{"A": states(cl, ss, es, cl)},
 			Segments: []Seg{
-				{From: "A", Flags: "ACK", RSeq: U(0), Why: "keepalive"},
+				{From: "A", Flags: "ACK", RSeq: U(0), Rule: tcp.CauseKeepaliveProbe},
 				{From: "A", Flags: "RST,ACK", RSeq: U(1)},
 			},
 			Timers: []Timer{{"A", "keepalive", "set"}, {"A", "keepalive", "fire"}},
 			App:    []Call{{"A", "error", "ETIMEDOUT"}},
 			Check: func(r *Result) []string {
-				probes := sends(r.Events, Seg{From: "A", Flags: "ACK", RSeq: U(0), Why: "keepalive"})
+				probes := sends(r.Events, Seg{From: "A", Flags: "ACK", RSeq: U(0), Rule: tcp.CauseKeepaliveProbe})
 				if len(probes) != 9 {
 					return []string{fmt.Sprintf("A sent %d probes; expected 9", len(probes))}
 				}
@@ -202,8 +202,8 @@ func init() {
 		Expect: Expect{
 			States: map[string][]tcp.State{"A#1": states(cl, ss, cl), "A#2": states(cl, ss, es)},
 			Segments: []Seg{
-				{From: "B", Event: "drop", Flags: "SYN", RSeq: U(0), Why: "SYN queue"},
-				{From: "B", Flags: "SYN,ACK", RAck: U(1), Why: "cookie"},
+				{From: "B", Event: "drop", Flags: "SYN", RSeq: U(0), Rule: tcp.CauseDropSynQueueFull},
+				{From: "B", Flags: "SYN,ACK", RAck: U(1), Rule: tcp.CauseCookieSent},
 				{From: "A", Flags: "ACK", RSeq: U(1), RAck: U(1)},
 			},
 			App: []Call{{"A", "error", "ETIMEDOUT"}},

@@ -128,7 +128,7 @@ func (s Seg) matches(ev *trace.Event) bool {
 	if s.Len != AnyLen && ev.Len != s.Len {
 		return false
 	}
-	if s.Why != "" && !strings.Contains(ev.Cause, s.Why) {
+	if s.Rule != tcp.CauseNone && ev.Rule != s.Rule {
 		return false
 	}
 	return true
@@ -156,8 +156,8 @@ func (s Seg) String() string {
 	if s.Len != AnyLen {
 		fmt.Fprintf(&b, " len=%d", s.Len)
 	}
-	if s.Why != "" {
-		fmt.Fprintf(&b, " (%s)", s.Why)
+	if s.Rule != tcp.CauseNone {
+		fmt.Fprintf(&b, " (%s)", s.Rule)
 	}
 	return b.String()
 }

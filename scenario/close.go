@@ -252,7 +252,7 @@ func init() {
 			States: map[string][]tcp.State{"A": simStates, "B": states(cl, ls, sr, es, fw1, cg, tw, cl)},
 			Segments: []Seg{
 				{From: "A", Event: "drop", Flags: "ACK", RAck: U(2)},
-				{From: "B", Flags: "FIN,ACK", RSeq: U(1), Why: "retransmission"},
+				{From: "B", Flags: "FIN,ACK", RSeq: U(1), Rule: tcp.CauseRetransmit},
 				{From: "A", Flags: "ACK", RSeq: U(2), RAck: U(2)},
 			},
 			Timers: []Timer{{"B", "retransmit", "fire"}},
@@ -278,11 +278,11 @@ func init() {
 			Segments: []Seg{
 				{From: "B", Event: "drop", Flags: "ACK", RAck: U(2)},
 				{From: "A", Event: "drop", Flags: "ACK", RAck: U(2)},
-				{From: "A", Flags: "FIN,ACK", RSeq: U(1), Why: "retransmission"},
+				{From: "A", Flags: "FIN,ACK", RSeq: U(1), Rule: tcp.CauseRetransmit},
 				{From: "B", Flags: "ACK", RAck: U(2)},
 			},
 			Check: func(r *Result) []string {
-				if len(sends(r.Events, Seg{From: "B", Flags: "FIN,ACK", RSeq: U(1), Why: "retransmission"})) == 0 {
+				if len(sends(r.Events, Seg{From: "B", Flags: "FIN,ACK", RSeq: U(1), Rule: tcp.CauseRetransmit})) == 0 {
 					return []string{"B never retransmitted its FIN"}
 				}
 				return nil
@@ -306,7 +306,7 @@ func init() {
 			States: map[string][]tcp.State{"A": fourWayA, "B": fourWayB},
 			Segments: []Seg{
 				{From: "A", Event: "drop", Flags: "FIN,ACK", RSeq: U(1)},
-				{From: "A", Flags: "FIN,ACK", RSeq: U(1), Why: "retransmission"},
+				{From: "A", Flags: "FIN,ACK", RSeq: U(1), Rule: tcp.CauseRetransmit},
 				{From: "B", Flags: "ACK", RAck: U(2)},
 			},
 			Timers: []Timer{{"A", "retransmit", "fire"}},
@@ -330,7 +330,7 @@ func init() {
 			Segments: []Seg{
 				{From: "A", Flags: "FIN,ACK", RSeq: U(1)},
 				{From: "B", Event: "drop", Flags: "ACK", RAck: U(2)},
-				{From: "A", Flags: "FIN,ACK", RSeq: U(1), Why: "retransmission"},
+				{From: "A", Flags: "FIN,ACK", RSeq: U(1), Rule: tcp.CauseRetransmit},
 				{From: "B", Flags: "ACK", RAck: U(2)},
 			},
 			Timers: []Timer{{"A", "retransmit", "fire"}},
@@ -357,7 +357,7 @@ func init() {
 			Segments: []Seg{
 				{From: "B", Flags: "FIN,ACK", RSeq: U(1)},
 				{From: "A", Event: "drop", Flags: "ACK", RAck: U(2)},
-				{From: "B", Flags: "FIN,ACK", RSeq: U(1), Why: "retransmission"},
+				{From: "B", Flags: "FIN,ACK", RSeq: U(1), Rule: tcp.CauseRetransmit},
 				{From: "A", Flags: "ACK", RSeq: U(2), RAck: U(2)},
 			},
 			Timers: []Timer{{"A", "time-wait", "set"}, {"B", "retransmit", "fire"}, {"A", "time-wait", "set"}, {"A", "time-wait", "fire"}},
@@ -384,7 +384,7 @@ func init() {
 			States: map[string][]tcp.State{"A": states(cl, ss, es, fw1, cl), "B": fourWayB},
 			Segments: []Seg{
 				{From: "A", Flags: "FIN,ACK", RSeq: U(1)},
-				{From: "A", Flags: "FIN,ACK", RSeq: U(1), Why: "retransmission"},
+				{From: "A", Flags: "FIN,ACK", RSeq: U(1), Rule: tcp.CauseRetransmit},
 			},
 			Timers: []Timer{{"A", "retransmit", "fire"}},
 			App:    []Call{{"A", "close", ""}, {"A", "error", "ETIMEDOUT"}},

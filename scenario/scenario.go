@@ -70,8 +70,8 @@ type Seg struct {
 	Flags string // exact set of flags, e.g. "SYN,ACK"; "" matches any
 	RSeq  *uint32
 	RAck  *uint32
-	Len   int // -1 (or AnyLen) matches any length
-	Why   string
+	Len   int       // -1 (or AnyLen) matches any length
+	Rule  tcp.Cause // the rule that sent or refused it; CauseNone matches any
 }
 
 // AnyLen matches segments of any length.

@@ -24,7 +24,7 @@ func init() {
 		Expect: Expect{
 			States: map[string][]tcp.State{"A": fourWayA, "B": fourWayB},
 			Segments: []Seg{
-				{From: "B", Flags: "FIN,ACK", RSeq: U(1), Why: "retransmission"},
+				{From: "B", Flags: "FIN,ACK", RSeq: U(1), Rule: tcp.CauseRetransmit},
 				{From: "A", Event: "recv", Flags: "RST", RSeq: U(2)},
 			},
 			Never: []Seg{{From: "A", Flags: "RST"}, {From: "A", Flags: "RST,ACK"}},
@@ -131,8 +131,8 @@ func init() {
 			States: map[string][]tcp.State{"B": states(cl, ls, sr, es, fw1, tw, cl)},
 			Segments: []Seg{
 				{From: "B", Event: "recv", Flags: "SYN", RSeq: U(0)},
-				{From: "B", Event: "drop", Flags: "SYN", RSeq: U(0), Why: "TIME-WAIT"},
-				{From: "B", Flags: "ACK", RSeq: U(2), RAck: U(2), Why: "TIME-WAIT"},
+				{From: "B", Event: "drop", Flags: "SYN", RSeq: U(0), Rule: tcp.CauseStaleInTimeWait},
+				{From: "B", Flags: "ACK", RSeq: U(2), RAck: U(2), Rule: tcp.CauseStaleInTimeWait},
 			},
 			Check: func(r *Result) []string {
 				if n := len(sends(r.Events, Seg{From: "B", Flags: "SYN,ACK"})); n != 1 {

@@ -53,7 +53,7 @@ func TestLostSYNIsSent(t *testing.T) {
 			t.Errorf("drop %d (packet %d at %v, cause %q) does not end send %d (packet %d at %v)", i, d.Packet, d.T, d.Cause, i, sends[i].Packet, sends[i].T)
 		}
 	}
-	if !strings.Contains(sends[1].Cause, "retransmission") {
+	if !sends[1].Rule.Retransmission() {
 		t.Errorf("the lost second SYN's send gives %q, not a retransmission", sends[1].Cause)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/synack/synack/link"
+	"github.com/synack/synack/tcp"
 	"github.com/synack/synack/wire"
 )
 
@@ -118,11 +119,11 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 		n.pcap.WritePacket(n.now, p)
 	}
 	n.pktID++
-	ev := &PacketEvent{ID: n.pktID, From: e.host, To: e.peer().host, Pkt: p, Why: e.host.lastWhy}
+	ev := &PacketEvent{ID: n.pktID, From: e.host, To: e.peer().host, Pkt: p, Why: e.host.lastWhy, Cause: e.host.lastCause}
 	if pp, err := wire.ParsePacket(p); err == nil {
 		ev.Seg = &pp.Segment
 	}
-	e.host.lastWhy = ""
+	e.host.lastWhy, e.host.lastCause = "", tcp.CauseNone
 	cfg := &e.link.cfg
 	if len(p) > cfg.MTU {
 		return e.lose(ev, "larger than the link MTU")

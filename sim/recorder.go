@@ -104,7 +104,7 @@ func (r *Recorder) Packet(now time.Time, e *PacketEvent) {
 	case PacketSent:
 		ev.Host, ev.Peer, ev.Event = e.From.Name, e.To.Name, trace.KindSend
 		ev.Conn = connString(src, dst, s.SrcPort, s.DstPort)
-		ev.Cause, ev.Delay = e.Why, e.Delay
+		ev.Cause, ev.Rule, ev.Delay = e.Why, e.Cause, e.Delay
 	case PacketDelivered:
 		ev.Host, ev.Peer, ev.Event = e.To.Name, e.From.Name, trace.KindRecv
 		ev.Conn = connString(dst, src, s.DstPort, s.SrcPort)
@@ -129,7 +129,7 @@ func (r *Recorder) Packet(now time.Time, e *PacketEvent) {
 
 // Conn implements Observer.
 func (r *Recorder) Conn(now time.Time, h *Host, id stack.ID, e *tcp.Event) {
-	ev := trace.Event{T: since(now), Host: h.Name, Conn: id.String(), Cause: e.Cause}
+	ev := trace.Event{T: since(now), Host: h.Name, Conn: id.String(), Cause: e.Cause.String(), Rule: e.Cause}
 	switch e.Kind {
 	case tcp.EventState:
 		ev.Event, ev.From, ev.To = trace.KindState, e.From.String(), e.To.String()
@@ -149,7 +149,7 @@ func (r *Recorder) Conn(now time.Time, h *Host, id stack.ID, e *tcp.Event) {
 			return
 		}
 		ev = last
-		ev.T, ev.Event, ev.Cause, ev.Text = since(now), trace.KindDrop, e.Cause, "refused by "+h.Name
+		ev.T, ev.Event, ev.Cause, ev.Rule, ev.Text = since(now), trace.KindDrop, e.Cause.String(), e.Cause, "refused by "+h.Name
 		ev.Host, ev.Peer = h.Name, last.Peer
 	case tcp.EventUser:
 		ev.Event, ev.Call, ev.Err = trace.KindUser, e.Call, trace.ErrName(e.Err)

@@ -178,12 +178,13 @@ type Host struct {
 	Addrs []netip.Addr
 	Stack *stack.Stack
 
-	net     *Network
-	cfg     stack.Config
-	eps     []*endpoint
-	crashed bool
-	boots   int
-	lastWhy string // the rule behind the segment being written
+	net       *Network
+	cfg       stack.Config
+	eps       []*endpoint
+	crashed   bool
+	boots     int
+	lastWhy   string    // the rule behind the segment being written
+	lastCause tcp.Cause // its value, when a TCB wrote it
 }
 
 // AddHost adds a host with addresses and stack settings. The host's stack
@@ -289,14 +290,15 @@ type PacketEvent struct {
 	Pkt      []byte
 	Seg      *wire.Segment // parsed, when the packet is a valid TCP segment
 	Why      string        // the rule that sent it, or the fault that dropped it
+	Cause    tcp.Cause     // the TCP rule that sent it; CauseNone for a packet Send wrote
 	Delay    time.Duration // for PacketSent: when it will arrive
 }
 
 // hostObserver forwards a stack's events to the network's observer.
 type hostObserver struct{ h *Host }
 
-func (o hostObserver) SegmentSent(now time.Time, id stack.ID, s *wire.Segment, why string) {
-	o.h.lastWhy = why
+func (o hostObserver) SegmentSent(now time.Time, id stack.ID, s *wire.Segment, why tcp.Cause) {
+	o.h.lastWhy, o.h.lastCause = why.String(), why
 }
 func (o hostObserver) SegmentReceived(time.Time, stack.ID, *wire.Segment) {}
 func (o hostObserver) PacketDropped(time.Time, stack.Drop, error)         {}
@@ -317,6 +319,6 @@ func (h *Host) Send(pkt []byte, why string) error {
 	if len(h.eps) == 0 {
 		return net.ErrClosed
 	}
-	h.lastWhy = why
+	h.lastWhy, h.lastCause = why, tcp.CauseNone
 	return h.eps[0].WritePacket(pkt)
 }

@@ -156,7 +156,7 @@ func TestLostRetransmissionKeepsItsCause(t *testing.T) {
 		switch {
 		case e.Event == trace.KindDrop && e.Cause != "lose two SYNs":
 			t.Errorf("drop %d: cause %q, want the rule's name", i, e.Cause)
-		case e.Event == trace.KindSend && i > 0 && !strings.Contains(e.Cause, "retransmission"):
+		case e.Event == trace.KindSend && i > 0 && !e.Rule.Retransmission():
 			t.Errorf("send %d: cause %q does not say it is a retransmission", i, e.Cause)
 		case e.Event == trace.KindDrop && (e.Packet != syns[i-1].Packet || e.T != syns[i-1].T):
 			t.Errorf("drop %d does not end the send before it", i)

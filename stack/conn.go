@@ -35,7 +35,7 @@ func (c *Conn) slot() *int  { return &c.slotIdx }
 // hooks is the Conn seen by its tcp.Conn: Output and Observer.
 type hooks Conn
 
-func (h *hooks) Segment(now time.Time, _ *tcp.Conn, seg *wire.Segment, why string) {
+func (h *hooks) Segment(now time.Time, _ *tcp.Conn, seg *wire.Segment, why tcp.Cause) {
 	c := (*Conn)(h)
 	c.s.send(now, &c.t, seg, why)
 }
@@ -48,10 +48,10 @@ func (h *hooks) Event(now time.Time, _ *tcp.Conn, e *tcp.Event) {
 // scratchHooks routes the scratch TCB's output to the record in hand.
 type scratchHooks Stack
 
-func (h *scratchHooks) Segment(now time.Time, _ *tcp.Conn, seg *wire.Segment, why string) {
+func (h *scratchHooks) Segment(now time.Time, _ *tcp.Conn, seg *wire.Segment, why tcp.Cause) {
 	s := (*Stack)(h)
 	if s.scratchCookie {
-		why = causeCookieSent
+		why = tcp.CauseCookieSent
 	}
 	s.send(now, &s.scratchT, seg, why)
 }
@@ -194,7 +194,7 @@ func (s *Stack) Dial(now time.Time, local, remote netip.AddrPort) (*Conn, error)
 			iss = min
 		}
 		o.TSRecent, o.HasTSRecent = rec.TSRecent, rec.Timestamps()
-		s.dropTimeWait(now, t, causeTWReuse)
+		s.dropTimeWait(now, t, tcp.CauseTWReuse)
 	}
 	o.ISS = seq.Num(iss)
 	c := s.newConn(t)

@@ -26,12 +26,12 @@ var dropNames = [numDrops]string{"malformed", "fragment", "not-tcp", "not-ours",
 	"syn-queue-full", "accept-queue-full", "forwarder-full", "no-route", "icmp-ignored", "listen-dropped"}
 
 // dropCauses say, for the traces, why a segment was dropped.
-var dropCauses = [numDrops]string{
-	DropNoConn:          "RFC 9293 §3.10.7.1: no connection, answered with RST",
-	DropRSTNoConn:       "RFC 9293 §3.10.7.1: a RST for no connection is dropped, never answered",
-	DropSynQueueFull:    "SYN queue full and SYN cookies off: SYN dropped (Linux ListenDrops)",
-	DropAcceptQueueFull: "accept queue full: dropped, the peer will retry (Linux ListenOverflows)",
-	DropForwarderFull:   "too many forwarded handshakes in flight: SYN dropped",
+var dropCauses = [numDrops]tcp.Cause{
+	DropNoConn:          tcp.CauseDropNoConn,
+	DropRSTNoConn:       tcp.CauseDropRSTNoConn,
+	DropSynQueueFull:    tcp.CauseDropSynQueueFull,
+	DropAcceptQueueFull: tcp.CauseDropAcceptQueueFull,
+	DropForwarderFull:   tcp.CauseDropForwarderFull,
 }
 
 func (d Drop) String() string {

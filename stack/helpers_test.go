@@ -93,9 +93,9 @@ func (l *lone) advance(d time.Duration) {
 // states lists the states the observer saw for each connection.
 type stateLog struct{ byID map[stack.ID][]tcp.State }
 
-func (o *stateLog) SegmentSent(time.Time, stack.ID, *wire.Segment, string) {}
-func (o *stateLog) SegmentReceived(time.Time, stack.ID, *wire.Segment)     {}
-func (o *stateLog) PacketDropped(time.Time, stack.Drop, error)             {}
+func (o *stateLog) SegmentSent(time.Time, stack.ID, *wire.Segment, tcp.Cause) {}
+func (o *stateLog) SegmentReceived(time.Time, stack.ID, *wire.Segment)        {}
+func (o *stateLog) PacketDropped(time.Time, stack.Drop, error)                {}
 func (o *stateLog) ConnEvent(_ time.Time, id stack.ID, e *tcp.Event) {
 	if e.Kind == tcp.EventState {
 		if o.byID == nil {

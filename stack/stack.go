@@ -15,7 +15,7 @@ import (
 // Observer receives a stack's events, for traces. Segments are valid only
 // during the call.
 type Observer interface {
-	SegmentSent(now time.Time, id ID, s *wire.Segment, why string)
+	SegmentSent(now time.Time, id ID, s *wire.Segment, why tcp.Cause)
 	SegmentReceived(now time.Time, id ID, s *wire.Segment)
 	PacketDropped(now time.Time, reason Drop, err error)
 	ConnEvent(now time.Time, id ID, e *tcp.Event)
@@ -137,7 +137,7 @@ func (s *Stack) sourceFor(dst netip.Addr) (netip.Addr, bool) {
 
 // send serializes a segment and writes it to the link that owns the
 // local address.
-func (s *Stack) send(now time.Time, t *tuple, seg *wire.Segment, why string) {
+func (s *Stack) send(now time.Time, t *tuple, seg *wire.Segment, why tcp.Cause) {
 	src, dst := addrOf(t.laddr), addrOf(t.raddr)
 	n := s.local[src]
 	if n == nil {
@@ -151,8 +151,7 @@ func (s *Stack) send(now time.Time, t *tuple, seg *wire.Segment, why string) {
 	if seg.Flags&wire.FlagRST != 0 {
 		s.stats.OutRsts++
 	}
-	switch why {
-	case tcp.CauseRetransmit, tcp.CauseFastRetransmit, tcp.CausePartialAck:
+	if why.Retransmission() {
 		s.stats.RetransSegs++
 	}
 	if o := s.cfg.Observer; o != nil {

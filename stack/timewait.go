@@ -7,16 +7,6 @@ import (
 	"github.com/synack/synack/wire"
 )
 
-// Causes the stack adds to the tcp package's.
-const (
-	causeTWReuse    = "tcp_tw_reuse (Linux): Dial reuses a 4-tuple in TIME-WAIT; the new ISN lies beyond the old SND.NXT"
-	causeTWOverflow = "TIME-WAIT table full (Linux tcp_max_tw_buckets): the connection is dropped at once"
-	causeCookieSent = "RFC 4987 §3.6: SYN queue full or cookies always on, send SYN+ACK with a SYN cookie; keep no state"
-	causeCookieOK   = "RFC 4987 §3.6: ACK returns a valid SYN cookie, connection rebuilt from it"
-
-	causeListenerClosed = "listener closed: its half-open connections are dropped (as Linux)"
-)
-
 // compactTimeWait swaps an orphaned connection in TIME-WAIT for a compact
 // record: the full TCB and its buffers are freed.
 func (s *Stack) compactTimeWait(c *Conn) {
@@ -24,7 +14,7 @@ func (s *Stack) compactTimeWait(c *Conn) {
 	s.removeConn(c)
 	if s.tw.len() >= s.cfg.TimeWaitMax {
 		s.stats.TimeWaitOverflows++
-		s.connEvent(s.now, &c.t, &tcp.Event{Kind: tcp.EventState, From: tcp.StateTimeWait, To: tcp.StateClosed, Cause: causeTWOverflow})
+		s.connEvent(s.now, &c.t, &tcp.Event{Kind: tcp.EventState, From: tcp.StateTimeWait, To: tcp.StateClosed, Cause: tcp.CauseTWOverflow})
 		return
 	}
 	s.tw.put(c.t, &rec)
@@ -66,7 +56,7 @@ func (s *Stack) twArrive(now time.Time, t tuple, rec tcp.TimeWait, seg *wire.Seg
 }
 
 // dropTimeWait ends a TIME-WAIT record early (tcp_tw_reuse).
-func (s *Stack) dropTimeWait(now time.Time, t tuple, cause string) {
+func (s *Stack) dropTimeWait(now time.Time, t tuple, cause tcp.Cause) {
 	if !s.tw.del(&t) {
 		return
 	}

@@ -168,7 +168,7 @@ func (c *Conn) onDupAck(now time.Time) {
 
 // retransmitFirst resends the earliest unacknowledged segment (data, or
 // the FIN alone) without moving SND.NXT.
-func (c *Conn) retransmitFirst(now time.Time, why string) {
+func (c *Conn) retransmitFirst(now time.Time, why Cause) {
 	start := c.dataStart()
 	off := int(start.Size(c.sndUna))
 	if c.sndUna.LessThan(start) {

@@ -59,7 +59,7 @@ func (c *Conn) arriveClosed(now time.Time, s *wire.Segment) {
 
 // replyRST answers s with the RST of ResetFor, addressed to the segment's
 // own source port: a listener with no remote port yet must not send to port 0.
-func (c *Conn) replyRST(now time.Time, s *wire.Segment, why string) bool {
+func (c *Conn) replyRST(now time.Time, s *wire.Segment, why Cause) bool {
 	r, ok := ResetFor(s)
 	if ok {
 		c.stats.SegsOut++
@@ -80,7 +80,7 @@ const (
 // ListenDecide is the LISTEN rule for s, and its cause. A stack's listener
 // asks it first, to know whether the SYN and accept queues or a cookie
 // have a say, and then lets ListenArrive act: the rules live here only.
-func ListenDecide(s *wire.Segment) (ListenAction, string) {
+func ListenDecide(s *wire.Segment) (ListenAction, Cause) {
 	switch {
 	case s.Flags&wire.FlagRST != 0:
 		return ListenDrop, CauseRSTInListen
@@ -360,7 +360,7 @@ func (c *Conn) reset(now time.Time) {
 
 // backToListen returns a passively opened connection to LISTEN (Note 3),
 // as the passive OPEN left it.
-func (c *Conn) backToListen(now time.Time, cause string) {
+func (c *Conn) backToListen(now time.Time, cause Cause) {
 	iss, lp, rp, tso := c.iss, c.localPort, c.listenRemote, c.tsOffset
 	c.setState(now, StateListen, cause)
 	c.renew()
@@ -379,7 +379,7 @@ func (c *Conn) enterFinWait2(now time.Time) {
 
 // enterTimeWait enters TIME-WAIT and starts the 2MSL timer; setState has
 // cancelled every other timer.
-func (c *Conn) enterTimeWait(now time.Time, cause string) {
+func (c *Conn) enterTimeWait(now time.Time, cause Cause) {
 	c.setState(now, StateTimeWait, cause)
 	c.setTimer(now, TimerTimeWait, 2*c.cfg.MSL*mutantTimeWaitScale)
 }

@@ -179,7 +179,7 @@ func (c *Conn) Stats() Stats { return c.stats }
 
 // setState moves to a new state; every transition goes through here so that
 // each is traced with its cause (smoltcp's set_state).
-func (c *Conn) setState(now time.Time, to State, cause string) {
+func (c *Conn) setState(now time.Time, to State, cause Cause) {
 	from := c.state
 	c.state = to
 	switch to {
@@ -207,7 +207,7 @@ func (c *Conn) setState(now time.Time, to State, cause string) {
 // closeWith enters CLOSED, recording err for the user. A reset or time-out
 // flushes the receive queue (RFC 9293 §3.10.7.4, §3.10.8); a graceful end
 // keeps unread data readable, since CLOSE only ends our sending (§3.10.4).
-func (c *Conn) closeWith(now time.Time, err error, cause string) {
+func (c *Conn) closeWith(now time.Time, err error, cause Cause) {
 	if err != nil {
 		if c.err == nil {
 			c.err = err
@@ -218,13 +218,13 @@ func (c *Conn) closeWith(now time.Time, err error, cause string) {
 	c.setState(now, StateClosed, cause)
 }
 
-func (c *Conn) user(now time.Time, call string, err error, cause string) {
+func (c *Conn) user(now time.Time, call string, err error, cause Cause) {
 	if c.obs != nil {
 		c.event(now, Event{Kind: EventUser, Call: call, Err: err, Cause: cause})
 	}
 }
 
-func (c *Conn) drop(now time.Time, s *wire.Segment, cause string) {
+func (c *Conn) drop(now time.Time, s *wire.Segment, cause Cause) {
 	c.stats.Dropped++
 	if c.obs != nil {
 		c.event(now, Event{Kind: EventDrop, Seg: s, Cause: cause})
@@ -274,7 +274,7 @@ func (c *Conn) NextDeadline() (time.Time, bool) {
 func (c *Conn) tsNow(now time.Time) uint32 { return uint32(now.UnixMilli()) + c.tsOffset }
 
 // emit sends a segment built from the connection's current state.
-func (c *Conn) emit(now time.Time, s *wire.Segment, why string) {
+func (c *Conn) emit(now time.Time, s *wire.Segment, why Cause) {
 	s.SrcPort, s.DstPort = c.localPort, c.remotePort
 	if s.Flags&wire.FlagRST == 0 {
 		if c.tsOK {
@@ -303,7 +303,7 @@ func (c *Conn) event(now time.Time, e Event) {
 
 // sendAck sends a bare ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, with the
 // sequence number of acceptableSeq.
-func (c *Conn) sendAck(now time.Time, why string) {
+func (c *Conn) sendAck(now time.Time, why Cause) {
 	s := segAck(c.acceptableSeq(), c.rcvNxt, c.windowField())
 	c.addSACK(&s)
 	c.emit(now, &s, why)
@@ -333,7 +333,7 @@ func segAck(sq, ack seq.Num, wnd uint16) wire.Segment {
 }
 
 // sendRST sends <SEQ=seqn><CTL=RST>, with ACK when ack is given.
-func (c *Conn) sendRST(now time.Time, seqn seq.Num, ack seq.Num, withAck bool, why string) {
+func (c *Conn) sendRST(now time.Time, seqn seq.Num, ack seq.Num, withAck bool, why Cause) {
 	s := wire.Segment{Seq: seqn, Flags: wire.FlagRST}
 	if withAck {
 		s.Flags |= wire.FlagACK
@@ -344,7 +344,7 @@ func (c *Conn) sendRST(now time.Time, seqn seq.Num, ack seq.Num, withAck bool, w
 
 // challengeAck sends an ACK for a suspicious segment unless the RFC 5961
 // §7 rate limit says no (Linux tcp_invalid_ratelimit, per connection).
-func (c *Conn) challengeAck(now time.Time, s *wire.Segment, why string) {
+func (c *Conn) challengeAck(now time.Time, s *wire.Segment, why Cause) {
 	if !c.lastChallenge.IsZero() && now.Sub(c.lastChallenge) < c.cfg.ChallengeACK {
 		c.drop(now, s, CauseChallengeLimit)
 		return
@@ -358,7 +358,7 @@ func (c *Conn) challengeAck(now time.Time, s *wire.Segment, why string) {
 // refused traces a segment that is not accepted but answered (with an
 // ACK): for the trace it is dropped, though not silently, so the counter
 // of silent drops stays as it is.
-func (c *Conn) refused(now time.Time, s *wire.Segment, why string) {
+func (c *Conn) refused(now time.Time, s *wire.Segment, why Cause) {
 	if c.obs != nil {
 		c.event(now, Event{Kind: EventDrop, Seg: s, Cause: why})
 	}
@@ -367,7 +367,7 @@ func (c *Conn) refused(now time.Time, s *wire.Segment, why string) {
 // dupAckLimited answers an unacceptable segment with an ACK. Segments
 // carrying data or FIN always get one; empty ones share the challenge-ACK
 // rate limit so two stacks cannot ping-pong ACKs (Linux tcp_oow_rate_limited).
-func (c *Conn) dupAckLimited(now time.Time, s *wire.Segment, why string) {
+func (c *Conn) dupAckLimited(now time.Time, s *wire.Segment, why Cause) {
 	if len(s.Payload) > 0 || s.Flags&wire.FlagFIN != 0 {
 		c.refused(now, s, why)
 		c.sendAck(now, why)

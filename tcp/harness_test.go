@@ -41,7 +41,7 @@ func recordTransition(from, to State, test string) {
 
 type sent struct {
 	seg wire.Segment
-	why string
+	why Cause
 }
 
 type harness struct {
@@ -53,7 +53,7 @@ type harness struct {
 	events []Event
 }
 
-func (h *harness) Segment(now time.Time, c *Conn, s *wire.Segment, why string) {
+func (h *harness) Segment(now time.Time, c *Conn, s *wire.Segment, why Cause) {
 	cp := *s
 	cp.Payload = append([]byte(nil), s.Payload...)
 	h.out = append(h.out, sent{cp, why})
@@ -270,13 +270,13 @@ func (h *harness) advance(d time.Duration) {
 }
 
 // lastCause returns the cause of the most recent state change.
-func (h *harness) lastCause() string {
+func (h *harness) lastCause() Cause {
 	for i := len(h.events) - 1; i >= 0; i-- {
 		if h.events[i].Kind == EventState {
 			return h.events[i].Cause
 		}
 	}
-	return ""
+	return CauseNone
 }
 
 // checkInvariants asserts what must hold in every state.

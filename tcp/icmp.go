@@ -108,7 +108,7 @@ func (c *Conn) PathMTU(now time.Time, quoted seq.Num, mss int) bool {
 	return true
 }
 
-func (c *Conn) icmpEvent(now time.Time, err error, mss int, cause string) {
+func (c *Conn) icmpEvent(now time.Time, err error, mss int, cause Cause) {
 	if c.obs != nil {
 		c.event(now, Event{Kind: EventICMP, Err: err, MSS: mss, Cause: cause})
 	}

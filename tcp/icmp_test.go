@@ -10,13 +10,13 @@ import (
 )
 
 // lastICMP returns the cause of the most recent ICMP event.
-func (h *harness) lastICMP() string {
+func (h *harness) lastICMP() Cause {
 	for i := len(h.events) - 1; i >= 0; i-- {
 		if h.events[i].Kind == EventICMP {
 			return h.events[i].Cause
 		}
 	}
-	return ""
+	return CauseNone
 }
 
 // RFC 5927 §4.1 and Linux's tcp_v4_err: in SYN-SENT our SYN is 1000 and

@@ -84,7 +84,7 @@ func (c *Conn) ourShift() uint8 { return c.cfg.WindowShift() }
 
 // sendSyn sends SYN (or SYN+ACK) with our options. The window of a SYN is
 // never scaled (RFC 7323 §2.2).
-func (c *Conn) sendSyn(now time.Time, withAck bool, why string) {
+func (c *Conn) sendSyn(now time.Time, withAck bool, why Cause) {
 	s := wire.Segment{Seq: c.iss, Flags: wire.FlagSYN, Wnd: uint16(min(c.cfg.RcvBuf, 0xffff))}
 	o := &s.Opts
 	o.HasMSS, o.MSS = true, c.mss()
@@ -175,7 +175,7 @@ func (c *Conn) acceptSyn(now time.Time, s *wire.Segment) {
 }
 
 // establish enters ESTABLISHED on segment s and starts what runs there.
-func (c *Conn) establish(now time.Time, s *wire.Segment, cause string) {
+func (c *Conn) establish(now time.Time, s *wire.Segment, cause Cause) {
 	c.cancelTimer(now, TimerSynRetry)
 	c.rtt.handshakeDone(c.cfg)
 	// RFC 5681 §3.1 and RFC 6928 §2 want a one-segment window after any

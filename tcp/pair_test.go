@@ -35,7 +35,7 @@ type pairOut struct {
 	name string
 }
 
-func (o pairOut) Segment(now time.Time, c *Conn, s *wire.Segment, why string) {
+func (o pairOut) Segment(now time.Time, c *Conn, s *wire.Segment, why Cause) {
 	p := o.p
 	cp := *s
 	cp.Payload = append([]byte(nil), s.Payload...)

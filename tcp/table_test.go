@@ -16,7 +16,7 @@ type arrival struct {
 	out    []string // what we must send, in order
 	state  State    // the state afterwards
 	err    error    // Err() afterwards (nil: none)
-	cause  string   // when set, the cause of the last state change
+	cause  Cause    // when set, the cause of the last state change
 	read   int      // bytes the application can read afterwards
 	reopen bool     // what SegmentArrives returns (TIME-WAIT reopening)
 }
@@ -39,7 +39,7 @@ func runArrivals(t *testing.T, setup func(h *harness), rows []arrival, mods ...f
 			if err := h.c.Err(); !errors.Is(err, r.err) || (err == nil) != (r.err == nil) {
 				t.Fatalf("%s: Err() = %v, want %v", r.what, err, r.err)
 			}
-			if r.cause != "" && h.lastCause() != r.cause {
+			if r.cause != CauseNone && h.lastCause() != r.cause {
 				t.Fatalf("%s: cause %q, want %q", r.what, h.lastCause(), r.cause)
 			}
 			if got := h.c.Readable(); got != r.read {
@@ -73,7 +73,7 @@ func (h *harness) wantErr(want error) {
 }
 
 // wantCause checks the cause of the most recent state change.
-func (h *harness) wantCause(want string) {
+func (h *harness) wantCause(want Cause) {
 	h.t.Helper()
 	if got := h.lastCause(); got != want {
 		h.t.Fatalf("cause %q, want %q", got, want)

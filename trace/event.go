@@ -3,6 +3,7 @@ package trace
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/synack/synack/tcp"
 	"strconv"
 	"time"
 )
@@ -59,6 +60,11 @@ type Event struct {
 	// a note's or a host event's words.
 	Cause string `json:"cause,omitempty"`
 	Text  string `json:"text,omitempty"`
+
+	// Rule is Cause as a value, when it is one of package tcp's causes
+	// (not a fault's or a script's name): what code compares. The JSON
+	// keeps the string; ReadJSON finds the value again.
+	Rule tcp.Cause `json:"-"`
 }
 
 // IsSegment reports whether e describes a segment.
@@ -154,6 +160,7 @@ func ReadJSON(data []byte) ([]Event, error) {
 		if err := dec.Decode(&e); err != nil {
 			return out, err
 		}
+		e.Rule, _ = tcp.ParseCause(e.Cause)
 		out = append(out, e)
 	}
 	return out, nil

@@ -93,32 +93,36 @@ func causeStrings(t *testing.T, glob, prefix string, vars, calls []string) map[s
 	return out
 }
 
-// TestChineseCauses: every cause package tcp can give (its Cause*
-// constants), the stack's own causes and drop reasons, and the
-// simulator's fault reasons have a Chinese translation.
+// TestChineseCauses: every cause (tcp.Cause: package tcp's and the
+// stack's) has a Chinese translation, indexed by value, that keeps its
+// reference; and the simulator's fault reasons have one too.
 func TestChineseCauses(t *testing.T) {
-	sets := []map[string]string{
-		causeStrings(t, "../tcp/event.go", "Cause", nil, nil),
-		causeStrings(t, "../stack/*.go", "cause", []string{"dropCauses"}, nil),
-		causeStrings(t, "../sim/*.go", "", nil, []string{"report", "lose"}),
-	}
-	if len(sets[0]) < 60 {
-		t.Fatalf("found only %d Cause constants in tcp/event.go", len(sets[0]))
-	}
-	if len(sets[2]) < 4 {
-		t.Fatalf("found only %d fault reasons in sim", len(sets[2]))
-	}
-	for _, set := range sets {
-		for name, s := range set {
-			zh := Translate(s, "zh")
-			if zh == s || !hasCJK(zh) {
-				t.Errorf("%s has no Chinese translation: %q", name, s)
-			}
-			if ref, _ := splitCause(s); ref != "" {
-				if zref, _ := splitCause(zh); zref == "" {
-					t.Errorf("%s: the translation lost the RFC reference %q: %q", name, ref, zh)
+	for c := tcp.Cause(1); int(c) < tcp.NumCauses; c++ {
+		zh := Translate(c.String(), "zh")
+		if zhCauses[c] == "" || zh != zhCauses[c] || !hasCJK(zh) {
+			t.Errorf("cause %d (%s) has no Chinese translation: %q", c, c, zh)
+		}
+		if ref := c.Ref(); ref != "" {
+			// The reference up to its first section: the rest ("Note 3",
+			// "Figure 7") is translated.
+			head := ref
+			if i := strings.Index(ref, "§"); i >= 0 {
+				if j := strings.IndexAny(ref[i:], " ,("); j > 0 {
+					head = ref[:i+j]
 				}
 			}
+			if zref, _ := tcp.SplitCause(zh); !strings.HasPrefix(zref, head) {
+				t.Errorf("%s: the translation lost the reference %q: %q", c, head, zh)
+			}
+		}
+	}
+	faults := causeStrings(t, "../sim/*.go", "", nil, []string{"report", "lose"})
+	if len(faults) < 4 {
+		t.Fatalf("found only %d fault reasons in sim", len(faults))
+	}
+	for name, s := range faults {
+		if zh := Translate(s, "zh"); zh == s || !hasCJK(zh) {
+			t.Errorf("%s has no Chinese translation: %q", name, s)
 		}
 	}
 }
@@ -133,7 +137,7 @@ func hasCJK(s string) bool {
 }
 
 func TestTranslate(t *testing.T) {
-	if got := Translate(tcp.CauseCloseFIN, "en"); got != tcp.CauseCloseFIN {
+	if got := Translate(tcp.CauseCloseFIN.String(), "en"); got != tcp.CauseCloseFIN.String() {
 		t.Errorf("English changed the cause: %q", got)
 	}
 	if got := Translate("script: lose A's first FIN", "zh"); got != "script: lose A's first FIN" {

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"github.com/synack/synack/tcp"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -321,13 +322,7 @@ func relNum(rel *uint32, abs uint32) string {
 // splitCause splits "RFC 9293 §3.10.7.4: FIN received..." into its
 // reference and its words; a cause without a reference (a fault's name)
 // has only words.
-func splitCause(c string) (ref, words string) {
-	ref, words, ok := strings.Cut(c, ": ")
-	if !ok || !strings.Contains(ref, "RFC") && !strings.Contains(ref, "§") && !strings.Contains(ref, "(Linux)") {
-		return "", c
-	}
-	return ref, words
-}
+func splitCause(c string) (ref, words string) { return tcp.SplitCause(c) }
 
 // shortCause is a cause as the text ladder prints it: RFC 9293 is the
 // default, so only its section is named.
