@@ -18,22 +18,21 @@ const (
 	Both                      // both, from the one PRNG
 )
 
-// DefaultReorderHold is how long a reordered packet waits for the next one
-// when Faults.ReorderHold is zero.
+// DefaultReorderHold is how much later a reordered packet arrives when
+// Faults.ReorderHold is zero.
 const DefaultReorderHold = 10 * time.Millisecond
 
 // Faults configures a Faulty. Probabilities are per packet, from 0 to 1.
 type Faults struct {
 	Loss    float64 // drop the packet
 	Dup     float64 // send it twice
-	Reorder float64 // hold it back until the next packet has passed
+	Reorder float64 // deliver it ReorderHold late, so later packets overtake it
 	Corrupt float64 // change one byte that a checksum covers
 
 	Delay  time.Duration // added to every packet
 	Jitter time.Duration // plus a uniform random extra in [0, Jitter)
 
-	// ReorderHold bounds how long a reordered packet waits for the next
-	// one (a lone last packet is not held forever); 0 means
+	// ReorderHold is how much later a reordered packet arrives; 0 means
 	// DefaultReorderHold.
 	ReorderHold time.Duration
 
@@ -82,7 +81,7 @@ type Faulty struct {
 func NewFaulty(inner Endpoint, f Faults, seed uint64) *Faulty {
 	x := &Faulty{
 		inner:  inner,
-		rng:    rand.NewPCG(seed, 0x9e3779b97f4a7c15),
+		rng:    NewFaultRNG(seed),
 		faults: f,
 	}
 	x.out = stage{f: x, out: true}
@@ -151,11 +150,6 @@ type stage struct {
 	f   *Faulty
 	out bool
 
-	held      entry
-	hasHeld   bool
-	holdUntil time.Time
-	holdTimer *time.Timer
-
 	q          delayQueue
 	seq        uint64
 	delayTimer *time.Timer
@@ -172,11 +166,6 @@ type entry struct {
 	delay time.Duration
 	n     int // copies to send
 }
-
-// draws is how many PRNG values every packet consumes, one slot per
-// decision: loss, dup, reorder, corrupt, corrupt position, corrupt value,
-// jitter.
-const draws = 7
 
 func (s *stage) applies(d Direction) bool {
 	if s.out {
@@ -200,83 +189,35 @@ func (s *stage) process(pkt []byte) error {
 		f.mu.Unlock()
 		return s.emit(pkt)
 	}
-	var r [draws]uint64
-	for i := range r {
-		r[i] = f.rng.Uint64()
-	}
+	ft := c.Decide(f.rng, len(pkt))
 	f.packets.Add(1)
-	if (c.Drop != nil && c.Drop(pkt)) || hit(r[0], c.Loss) {
+	if (c.Drop != nil && c.Drop(pkt)) || ft.Drop {
 		f.dropped.Add(1)
 		f.mu.Unlock()
 		return nil
 	}
-	e := entry{n: 1, delay: max(c.Delay, 0)}
-	if c.Jitter > 0 {
-		e.delay += time.Duration(below(r[6], uint64(c.Jitter)))
-	}
-	if hit(r[1], c.Dup) {
-		e.n = 2
+	e := entry{n: ft.Copies, delay: max(c.Delay, 0) + ft.Extra}
+	if ft.Copies > 1 {
 		f.duplicated.Add(1)
 	}
-	if hit(r[3], c.Corrupt) && len(pkt) > 0 {
+	if ft.Reorder {
+		f.reordered.Add(1)
+	}
+	if ft.Corrupt {
 		e.buf = getBuf(pkt)
-		corrupt(*e.buf, r[4], r[5])
+		ft.CorruptIn(*e.buf)
 		f.corrupted.Add(1)
 	}
-
-	var now [2]entry
-	k := 0
-	switch {
-	case s.hasHeld: // this packet overtakes the held one
-		now[0], now[1] = e, s.held
-		k = 2
-		s.held, s.hasHeld = entry{}, false
-	case hit(r[2], c.Reorder):
+	if e.delay > 0 {
 		if e.buf == nil {
 			e.buf = getBuf(pkt)
 		}
-		s.held, s.hasHeld = e, true
-		f.reordered.Add(1)
-		hold := c.ReorderHold
-		if hold <= 0 {
-			hold = DefaultReorderHold
-		}
-		s.holdUntil = time.Now().Add(hold)
-		if s.holdTimer == nil {
-			s.holdTimer = time.AfterFunc(hold, s.holdExpired)
-		} else {
-			s.holdTimer.Reset(hold)
-		}
-	default:
-		now[0] = e
-		k = 1
-	}
-
-	j := 0
-	var t time.Time
-	for i := range k {
-		if now[i].delay > 0 {
-			if now[i].buf == nil {
-				now[i].buf = getBuf(pkt)
-			}
-			if t.IsZero() {
-				t = time.Now()
-			}
-			s.push(now[i], t)
-			continue
-		}
-		now[j] = now[i]
-		j++
+		s.push(e, time.Now())
+		f.mu.Unlock()
+		return nil
 	}
 	f.mu.Unlock()
-
-	var err error
-	for i := range j {
-		if e := s.send(now[i], pkt); err == nil {
-			err = e
-		}
-	}
-	return err
+	return s.send(e, pkt)
 }
 
 // send emits e.n copies of e (pkt if e holds no buffer) and frees e's
@@ -306,32 +247,6 @@ func (s *stage) emit(pkt []byte) error {
 		b.r.DeliverPacket(pkt)
 	}
 	return nil
-}
-
-// holdExpired releases a reordered packet that no other overtook in time.
-// A stale run (the packet it was armed for already left) finds a later
-// deadline or nothing held, and does nothing.
-func (s *stage) holdExpired() {
-	f := s.f
-	f.mu.Lock()
-	if f.closed || !s.hasHeld {
-		f.mu.Unlock()
-		return
-	}
-	now := time.Now()
-	if now.Before(s.holdUntil) {
-		f.mu.Unlock()
-		return
-	}
-	e := s.held
-	s.held, s.hasHeld = entry{}, false
-	if e.delay > 0 {
-		s.push(e, now)
-		f.mu.Unlock()
-		return
-	}
-	f.mu.Unlock()
-	s.send(e, nil)
 }
 
 // push puts e on the delay line, due at now+e.delay. Ties leave in
@@ -393,16 +308,9 @@ func (s *stage) delayExpired() {
 
 // discard drops everything held and stops the timers; under the lock.
 func (s *stage) discard() {
-	if s.holdTimer != nil {
-		s.holdTimer.Stop()
-	}
 	if s.delayTimer != nil {
 		s.delayTimer.Stop()
 	}
-	if s.hasHeld && s.held.buf != nil {
-		putBuf(s.held.buf)
-	}
-	s.held, s.hasHeld = entry{}, false
 	for _, e := range s.q.items {
 		putBuf(e.buf)
 	}

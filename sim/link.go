@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net"
 	"time"
 
@@ -19,12 +20,25 @@ type LinkConfig struct {
 	Queue     time.Duration // most a packet may wait to be sent; 0 = unlimited
 	MTU       int           // default DefaultMTU
 
+	// The random faults, per packet and per direction, with the meanings
+	// of link.Fault, decided by link.Faults.Decide as link.Faulty decides
+	// them on a TUN.
 	Loss    float64 // probability a packet is lost
 	Dup     float64 // probability a packet is delivered twice
-	Reorder float64 // probability a packet is held back by ReorderDelay
-	Corrupt float64 // probability a byte is flipped (the checksum then fails)
+	Reorder float64 // probability a packet arrives ReorderHold late
+	Corrupt float64 // probability a byte a checksum covers is changed
 
-	ReorderDelay time.Duration // default 3×Delay+1 ms
+	ReorderHold time.Duration // default 3×Delay+1 ms
+
+	// Seed seeds the faults' PRNG of the direction from the first host
+	// (Seed+1 the other way), as link.NewFaulty(…, Seed) would; 0 derives
+	// it from the network's seed and the link's number.
+	Seed uint64
+}
+
+// faults is the link's random faults in link's terms.
+func (c *LinkConfig) faults() link.Faults {
+	return link.Faults{Loss: c.Loss, Dup: c.Dup, Reorder: c.Reorder, Corrupt: c.Corrupt, Jitter: c.Jitter, ReorderHold: c.ReorderHold}
 }
 
 // Link joins two hosts.
@@ -43,6 +57,7 @@ type endpoint struct {
 	host   *Host
 	side   int
 	txFree time.Time // when the sender's queue drains (bandwidth)
+	rng    *rand.PCG // this direction's faults
 }
 
 // DefaultMTU is a link's MTU unless its LinkConfig says otherwise.
@@ -53,12 +68,16 @@ func (n *Network) Connect(a, b *Host, cfg LinkConfig) *Link {
 	if cfg.MTU == 0 {
 		cfg.MTU = DefaultMTU
 	}
-	if cfg.ReorderDelay == 0 {
-		cfg.ReorderDelay = 3*cfg.Delay + time.Millisecond
+	if cfg.ReorderHold == 0 {
+		cfg.ReorderHold = 3*cfg.Delay + time.Millisecond
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = n.seed*0x9e3779b97f4a7c15 + 2*uint64(len(n.links)) + 1
 	}
 	l := &Link{net: n, cfg: cfg}
-	l.ends[0] = &endpoint{link: l, host: a, side: 0}
-	l.ends[1] = &endpoint{link: l, host: b, side: 1}
+	l.ends[0] = &endpoint{link: l, host: a, side: 0, rng: link.NewFaultRNG(seed)}
+	l.ends[1] = &endpoint{link: l, host: b, side: 1, rng: link.NewFaultRNG(seed + 1)}
 	n.links = append(n.links, l)
 	a.eps = append(a.eps, l.ends[0])
 	b.eps = append(b.eps, l.ends[1])
@@ -76,8 +95,8 @@ func (l *Link) SetConfig(c LinkConfig) {
 	if c.MTU == 0 {
 		c.MTU = DefaultMTU
 	}
-	if c.ReorderDelay == 0 {
-		c.ReorderDelay = 3*c.Delay + time.Millisecond
+	if c.ReorderHold == 0 {
+		c.ReorderHold = 3*c.Delay + time.Millisecond
 	}
 	l.cfg = c
 }
@@ -97,13 +116,11 @@ func (l *Link) partitioned(t time.Time) bool {
 	return false
 }
 
-func (e *endpoint) MTU() int              { return e.link.cfg.MTU }
-func (e *endpoint) Attach(link.Receiver)  {} // the network delivers to the host's stack
-func (e *endpoint) Close() error          { return nil }
-func (e *endpoint) peer() *endpoint       { return e.link.ends[1-e.side] }
-func (e *endpoint) net() *Network         { return e.link.net }
-func (e *endpoint) rand() float64         { return e.net().rng.Float64() }
-func (e *endpoint) chance(p float64) bool { return p > 0 && e.rand() < p }
+func (e *endpoint) MTU() int             { return e.link.cfg.MTU }
+func (e *endpoint) Attach(link.Receiver) {} // the network delivers to the host's stack
+func (e *endpoint) Close() error         { return nil }
+func (e *endpoint) peer() *endpoint      { return e.link.ends[1-e.side] }
+func (e *endpoint) net() *Network        { return e.link.net }
 
 // WritePacket puts a packet on the link, deciding its fate: scripted rules
 // first, then partitions, then the random faults. Whatever the fate, the
@@ -125,13 +142,15 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 	}
 	e.host.lastWhy, e.host.lastCause = "", tcp.CauseNone
 	cfg := &e.link.cfg
+	// Every packet draws its fate, whatever decides it in the end, so
+	// that a script, a partition or the MTU does not shift the random
+	// faults of the packets after it.
+	faults := cfg.faults()
+	fate := faults.Decide(e.rng, len(p))
 	if len(p) > cfg.MTU {
-		return e.lose(ev, "larger than the link MTU")
+		return e.lose(ev, link.FaultMTU, "")
 	}
 	delay := cfg.Delay
-	if cfg.Jitter > 0 {
-		delay += time.Duration(e.rand() * float64(cfg.Jitter))
-	}
 	// Bandwidth: the packet waits behind those sent before it.
 	depart := n.now
 	if cfg.Bandwidth > 0 {
@@ -139,20 +158,20 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 			depart = e.txFree
 		}
 		if cfg.Queue > 0 && depart.Sub(n.now) > cfg.Queue {
-			return e.lose(ev, "link queue full")
+			return e.lose(ev, link.FaultQueue, "")
 		}
 		e.txFree = depart.Add(time.Duration(int64(len(p)) * int64(time.Second) / cfg.Bandwidth))
 		depart = e.txFree
 	}
 	copies := 1
 	extra, gap := time.Duration(0), time.Microsecond
-	dupWhy := "duplicated"
+	dupFault, dupName := link.FaultDup, ""
 	corrupted := false
 	if r := n.match(ev); r != nil {
-		dupWhy = r.Name
+		dupFault, dupName = link.FaultScript, r.Name
 		switch r.Action {
 		case ActDrop:
-			return e.lose(ev, r.Name)
+			return e.lose(ev, link.FaultScript, r.Name)
 		case ActDelay:
 			extra = r.Delay
 		case ActDup:
@@ -163,19 +182,13 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 	} else {
 		switch {
 		case e.link.partitioned(n.now):
-			return e.lose(ev, "partition")
-		case e.chance(cfg.Loss):
-			return e.lose(ev, "random loss")
+			return e.lose(ev, link.FaultPartition, "")
+		case fate.Drop:
+			return e.lose(ev, link.FaultLoss, "")
 		}
-		if e.chance(cfg.Dup) {
-			copies = 2
-		}
-		if e.chance(cfg.Reorder) {
-			extra = cfg.ReorderDelay
-		}
-		if e.chance(cfg.Corrupt) && len(p) > 0 {
-			i := int(e.rand() * float64(len(p)))
-			p[i] ^= 0x5a // after the capture: the sender sent it intact
+		copies, extra = fate.Copies, fate.Extra
+		if fate.Corrupt {
+			fate.CorruptIn(p) // after the capture: the sender sent it intact
 			corrupted = true
 		}
 	}
@@ -184,7 +197,7 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 	e.report(ev, PacketSent, ev.Why)
 	for i := 0; i < copies; i++ {
 		if i == 1 {
-			e.report(ev, PacketDuplicated, dupWhy)
+			e.reportFault(ev, PacketDuplicated, dupFault, dupName)
 		}
 		dst := e.peer()
 		n.schedule(at.Add(time.Duration(i)*gap), func() { dst.receive(p, ev, corrupted) })
@@ -193,11 +206,23 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 }
 
 // lose reports a packet the link will not deliver: sent (a capture at the
-// sender shows it leave), then dropped on the way by fault.
-func (e *endpoint) lose(ev *PacketEvent, fault string) error {
+// sender shows it leave), then dropped on the way by fault (a script's
+// fault by its rule's name).
+func (e *endpoint) lose(ev *PacketEvent, fault link.Fault, name string) error {
 	e.report(ev, PacketSent, ev.Why)
-	e.report(ev, PacketDropped, fault)
+	e.reportFault(ev, PacketDropped, fault, name)
 	return nil
+}
+
+// reportFault reports what a fault did to a packet: Why is the script's
+// rule name, or the fault's.
+func (e *endpoint) reportFault(ev *PacketEvent, k PacketKind, fault link.Fault, name string) {
+	if name == "" {
+		name = fault.String()
+	}
+	c := *ev
+	c.Fault = fault
+	e.report(&c, k, name)
 }
 
 func (e *endpoint) report(ev *PacketEvent, k PacketKind, why string) {
@@ -214,11 +239,11 @@ func (e *endpoint) report(ev *PacketEvent, k PacketKind, why string) {
 // the stack gets it all the same and makes up its own mind.
 func (e *endpoint) receive(p []byte, sent *PacketEvent, corrupted bool) {
 	if e.host.crashed {
-		e.report(sent, PacketDropped, "host down")
+		e.reportFault(sent, PacketDropped, link.FaultHostDown, "")
 		return
 	}
 	if corrupted && !intact(p) {
-		e.report(sent, PacketCorrupted, "random corruption")
+		e.reportFault(sent, PacketCorrupted, link.FaultCorrupt, "")
 	} else {
 		e.report(sent, PacketDelivered, "")
 	}

@@ -291,6 +291,7 @@ type PacketEvent struct {
 	Seg      *wire.Segment // parsed, when the packet is a valid TCP segment
 	Why      string        // the rule that sent it, or the fault that dropped it
 	Cause    tcp.Cause     // the TCP rule that sent it; CauseNone for a packet Send wrote
+	Fault    link.Fault    // for a drop, duplicate or corruption: the fault (FaultScript: Why names the rule)
 	Delay    time.Duration // for PacketSent: when it will arrive
 }
 

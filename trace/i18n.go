@@ -129,6 +129,8 @@ var zhText = map[string]string{
 	"random loss":              "随机丢包",
 	"random corruption":        "随机损坏",
 	"duplicated":               "网络重复投递",
+	"reordered":                "乱序（延后送达）",
+	"script":                   "脚本",
 	"host down":                "主机已宕机",
 	"crash":                    "主机崩溃",
 	"restart":                  "主机重启",

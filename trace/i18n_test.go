@@ -1,14 +1,10 @@
 package trace
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/synack/synack/link"
 	"github.com/synack/synack/tcp"
 )
 
@@ -20,82 +16,9 @@ func tcpTransitions() [][2]string {
 	return out
 }
 
-// causeStrings parses the Go files matching glob and returns the string
-// constants whose names start with prefix, the string values of the
-// composite literals assigned to the variables named in vars, and the
-// literal third argument of calls to the methods named in calls.
-func causeStrings(t *testing.T, glob, prefix string, vars, calls []string) map[string]string {
-	t.Helper()
-	files, err := filepath.Glob(glob)
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no files match %s: %v", glob, err)
-	}
-	out := map[string]string{}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lit := func(e ast.Expr) (string, bool) {
-			bl, ok := e.(*ast.BasicLit)
-			if !ok || bl.Kind != token.STRING {
-				return "", false
-			}
-			s, err := strconv.Unquote(bl.Value)
-			return s, err == nil
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.ValueSpec:
-				for i, id := range n.Names {
-					if i >= len(n.Values) {
-						continue
-					}
-					if prefix != "" && strings.HasPrefix(id.Name, prefix) {
-						if s, ok := lit(n.Values[i]); ok {
-							out[id.Name] = s
-						}
-					}
-					for _, v := range vars {
-						if id.Name != v {
-							continue
-						}
-						if cl, ok := n.Values[i].(*ast.CompositeLit); ok {
-							for k, el := range cl.Elts {
-								if kv, ok := el.(*ast.KeyValueExpr); ok {
-									el = kv.Value
-								}
-								if s, ok := lit(el); ok {
-									out[v+"["+strconv.Itoa(k)+"]"] = s
-								}
-							}
-						}
-					}
-				}
-			case *ast.CallExpr:
-				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && len(n.Args) >= 2 {
-					for _, c := range calls {
-						if sel.Sel.Name == c {
-							if s, ok := lit(n.Args[len(n.Args)-1]); ok && s != "" {
-								out[c+"("+s+")"] = s
-							}
-						}
-					}
-				}
-			}
-			return true
-		})
-	}
-	return out
-}
-
 // TestChineseCauses: every cause (tcp.Cause: package tcp's and the
 // stack's) has a Chinese translation, indexed by value, that keeps its
-// reference; and the simulator's fault reasons have one too.
+// reference; and every fault (link.Fault) has one too.
 func TestChineseCauses(t *testing.T) {
 	for c := tcp.Cause(1); int(c) < tcp.NumCauses; c++ {
 		zh := Translate(c.String(), "zh")
@@ -116,13 +39,9 @@ func TestChineseCauses(t *testing.T) {
 			}
 		}
 	}
-	faults := causeStrings(t, "../sim/*.go", "", nil, []string{"report", "lose"})
-	if len(faults) < 4 {
-		t.Fatalf("found only %d fault reasons in sim", len(faults))
-	}
-	for name, s := range faults {
-		if zh := Translate(s, "zh"); zh == s || !hasCJK(zh) {
-			t.Errorf("%s has no Chinese translation: %q", name, s)
+	for f := link.Fault(1); int(f) < link.NumFaults; f++ {
+		if zh := Translate(f.String(), "zh"); zh == f.String() || !hasCJK(zh) {
+			t.Errorf("fault %q has no Chinese translation: %q", f, zh)
 		}
 	}
 }

@@ -73,7 +73,7 @@ func (f *netFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.backlog, "backlog", 128, "accept queue length")
 	fs.Float64Var(&f.loss, "loss", 0, "probability that synack's link loses a packet, each way (0..1)")
 	fs.Float64Var(&f.dup, "dup", 0, "probability that synack's link duplicates a packet (0..1)")
-	fs.Float64Var(&f.reorder, "reorder", 0, "probability that synack's link holds a packet back behind the next (0..1)")
+	fs.Float64Var(&f.reorder, "reorder", 0, "probability that synack's link delivers a packet 10 ms late, so later ones overtake it (0..1)")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed of the link's faults (default: random, logged)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
 }
