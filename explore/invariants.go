@@ -308,12 +308,14 @@ func (w *world) final(idleOK bool) {
 			if !w.appConn(r.id) {
 				continue // another 4-tuple: the attacker's forged handshake
 			}
-			if (w.sched.Faults() > 0 || w.disorder) && (r.why == tcp.CauseNoTCB || r.why == tcp.CauseAckInListen) {
+			if (w.sched.Faults() > 0 || w.disorder) && (r.why == tcp.CauseNoTCB || r.why == tcp.CauseAckInListen || r.why == tcp.CauseBadAckInSynSent) {
 				// A duplicated or delayed segment, or the retransmission
 				// a delay caused, can arrive after its connection is gone:
 				// it is answered with a RST (RFC 9293 §3.10.7.1, or
-				// §3.10.7.2 where a listener holds the port), which at
-				// most ends the peer's TIME-WAIT.
+				// §3.10.7.2 where a listener holds the port, or §3.10.7.3
+				// where a new connection on the 4-tuple is in SYN-SENT),
+				// which at most ends the peer's TIME-WAIT; the new
+				// incarnation refuses it as out of its window.
 				continue
 			}
 			if w.lnWasDown && r.why == tcp.CauseBadAckInSynSent {
