@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/synack/synack/internal/heap"
 )
 
 // Direction says which way through a Faulty its faults apply.
@@ -84,8 +86,8 @@ func NewFaulty(inner Endpoint, f Faults, seed uint64) *Faulty {
 		rng:    NewFaultRNG(seed),
 		faults: f,
 	}
-	x.out = stage{f: x, out: true}
-	x.in = stage{f: x}
+	x.out = stage{f: x, out: true, q: heap.New(entryBefore, nil)}
+	x.in = stage{f: x, q: heap.New(entryBefore, nil)}
 	return x
 }
 
@@ -150,7 +152,7 @@ type stage struct {
 	f   *Faulty
 	out bool
 
-	q          delayQueue
+	q          heap.Heap[entry] // the delay line (internal/heap: no boxing)
 	seq        uint64
 	delayTimer *time.Timer
 	draining   bool
@@ -255,8 +257,8 @@ func (s *stage) push(e entry, now time.Time) {
 	e.at = now.Add(e.delay)
 	e.seq = s.seq
 	s.seq++
-	s.q.push(e)
-	if s.q.items[0].seq != e.seq || s.draining {
+	s.q.Push(e)
+	if first, _ := s.q.Peek(); first.seq != e.seq || s.draining {
 		return // the timer is already due earlier, or the drainer re-arms
 	}
 	if s.delayTimer == nil {
@@ -280,13 +282,13 @@ func (s *stage) delayExpired() {
 	for {
 		now := time.Now()
 		batch := s.batch[:0]
-		for len(s.q.items) > 0 && !s.q.items[0].at.After(now) {
-			batch = append(batch, s.q.pop())
+		for first, ok := s.q.Peek(); ok && !first.at.After(now); first, ok = s.q.Peek() {
+			batch = append(batch, s.q.Pop())
 		}
 		s.batch = batch
 		if len(batch) == 0 {
-			if len(s.q.items) > 0 {
-				s.delayTimer.Reset(s.q.items[0].at.Sub(now))
+			if first, ok := s.q.Peek(); ok {
+				s.delayTimer.Reset(first.at.Sub(now))
 			}
 			s.draining = false
 			f.mu.Unlock()
@@ -311,11 +313,7 @@ func (s *stage) discard() {
 	if s.delayTimer != nil {
 		s.delayTimer.Stop()
 	}
-	for _, e := range s.q.items {
-		putBuf(e.buf)
-	}
-	clear(s.q.items)
-	s.q.items = s.q.items[:0]
+	s.q.Clear(func(e entry) { putBuf(e.buf) })
 }
 
 // hit reports whether a draw falls under probability p.
@@ -357,52 +355,10 @@ func getBuf(pkt []byte) *[]byte {
 
 func putBuf(bp *[]byte) { bufPool.Put(bp) }
 
-// delayQueue is a min-heap of entries by (at, seq), on a reused slice so
-// that a steady delay line allocates nothing (container/heap would box).
-type delayQueue struct{ items []entry }
-
-func (q *delayQueue) less(i, j int) bool {
-	a, b := &q.items[i], &q.items[j]
+// entryBefore orders the delay line: by due time, then arrival order.
+func entryBefore(a, b entry) bool {
 	if !a.at.Equal(b.at) {
 		return a.at.Before(b.at)
 	}
 	return a.seq < b.seq
-}
-
-func (q *delayQueue) push(e entry) {
-	q.items = append(q.items, e)
-	i := len(q.items) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !q.less(i, p) {
-			break
-		}
-		q.items[i], q.items[p] = q.items[p], q.items[i]
-		i = p
-	}
-}
-
-func (q *delayQueue) pop() entry {
-	top := q.items[0]
-	n := len(q.items) - 1
-	q.items[0] = q.items[n]
-	q.items[n] = entry{}
-	q.items = q.items[:n]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && q.less(r, l) {
-			m = r
-		}
-		if !q.less(m, i) {
-			break
-		}
-		q.items[i], q.items[m] = q.items[m], q.items[i]
-		i = m
-	}
-	return top
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/synack/synack/internal/heap"
 	"github.com/synack/synack/link"
 	"github.com/synack/synack/link/pcap"
 	"github.com/synack/synack/stack"
@@ -23,7 +24,7 @@ var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 type Network struct {
 	now    time.Time
 	seq    uint64
-	events eventQueue
+	events heap.Heap[event]
 	rng    *rand.Rand
 	seed   uint64
 	hosts  []*Host
@@ -37,7 +38,7 @@ type Network struct {
 
 // New returns an empty network whose random decisions all come from seed.
 func New(seed uint64) *Network {
-	return &Network{now: Epoch, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x73796e61636b))}
+	return &Network{now: Epoch, seed: seed, events: newEventQueue(), rng: rand.New(rand.NewPCG(seed, 0x73796e61636b))}
 }
 
 // Seed returns the network's seed.
@@ -85,7 +86,7 @@ func (n *Network) schedule(at time.Time, f func()) {
 		at = n.now
 	}
 	n.seq++
-	n.events.push(event{at: at, seq: n.seq, f: f})
+	n.events.Push(event{at: at, seq: n.seq, f: f})
 }
 
 // Step runs the next event or due timers; it reports false when nothing
@@ -97,10 +98,10 @@ func (n *Network) Step() bool {
 			th = d
 		}
 	}
-	e, ok := n.events.peek()
+	e, ok := n.events.Peek()
 	switch {
 	case ok && (th.IsZero() || !e.at.After(th)):
-		n.events.pop()
+		n.events.Pop()
 		n.now = e.at
 		n.steps++
 		e.f()
@@ -128,7 +129,7 @@ func (n *Network) Next() (time.Time, bool) {
 			next = d
 		}
 	}
-	if e, ok := n.events.peek(); ok && (next.IsZero() || e.at.Before(next)) {
+	if e, ok := n.events.Peek(); ok && (next.IsZero() || e.at.Before(next)) {
 		next = e.at
 	}
 	return next, !next.IsZero()

@@ -81,6 +81,7 @@ func New(cfg Config) *Stack {
 		half:      make(map[tuple]*halfOpen),
 		listeners: make(map[listenKey]*Listener),
 		bound:     make(map[listenKey]int),
+		timers:    newTimerHeap(),
 	}
 	s.keys = newSecrets(s.cfg.Seed)
 	s.reasm.init(s.cfg.ReasmMaxBytes, s.cfg.ReasmTimeout)
