@@ -3,6 +3,7 @@ package explore
 import (
 	"errors"
 	"io"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -148,7 +149,7 @@ func (a *app) step() bool {
 		n, err := a.c.Read(now, w.buf)
 		if n > 0 {
 			if a.eof {
-				a.fail("read " + itoa(n) + " bytes after end-of-file")
+				a.fail("read " + strconv.Itoa(n) + " bytes after end-of-file")
 			}
 			if !a.keyed {
 				a.keyed = true
@@ -156,7 +157,7 @@ func (a *app) step() bool {
 			}
 			if !a.eof && !a.corrupt && !pattern.Match(w.buf[:n], a.recvKey, a.got) {
 				a.corrupt = true
-				a.fail("bytes " + itoa(a.got) + ".." + itoa(a.got+n) + " of the stream are not the ones sent (corrupted, duplicated or out of order)")
+				a.fail("bytes " + strconv.Itoa(a.got) + ".." + strconv.Itoa(a.got+n) + " of the stream are not the ones sent (corrupted, duplicated or out of order)")
 			}
 			if !a.eof {
 				a.got += n
@@ -250,14 +251,4 @@ func (a *app) told() bool {
 		err = a.c.Err()
 	}
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ETIMEDOUT) || errors.Is(err, syscall.ECONNREFUSED)
-}
-
-func itoa(n int) string {
-	if n < 0 {
-		return "-" + itoa(-n)
-	}
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
 }

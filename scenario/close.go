@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"bytes"
+	"strconv"
 	"time"
 
 	"github.com/synack/synack/sim"
@@ -391,7 +392,7 @@ func init() {
 			Check: func(r *Result) []string {
 				fins := sends(r.Events, Seg{From: "A", Flags: "FIN,ACK", RSeq: U(1)})
 				if len(fins) != 9 {
-					return []string{"A sent its FIN " + itoa(len(fins)) + " times; expected 1 + 8 retransmissions"}
+					return []string{"A sent its FIN " + strconv.Itoa(len(fins)) + " times; expected 1 + 8 retransmissions"}
 				}
 				for i := 2; i < len(fins); i++ {
 					if fins[i].T-fins[i-1].T < 2*(fins[i-1].T-fins[i-2].T)-time.Millisecond {

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"bytes"
+	"strconv"
 	"time"
 
 	"github.com/synack/synack/sim"
@@ -93,7 +94,7 @@ func init() {
 			},
 			Check: func(r *Result) []string {
 				if n := len(sends(r.Events, Seg{From: "A", Len: AnyLen})) + len(sends(r.Events, Seg{From: "B", Len: AnyLen})); n != 4 {
-					return []string{"the simultaneous open took " + itoa(n) + " segments; expected 4"}
+					return []string{"the simultaneous open took " + strconv.Itoa(n) + " segments; expected 4"}
 				}
 				return nil
 			},
@@ -256,7 +257,7 @@ func init() {
 			Check: func(r *Result) []string {
 				sa := sends(r.Events, Seg{From: "B", Flags: "SYN,ACK", Len: AnyLen})
 				if len(sa) != 6 {
-					return []string{"B sent " + itoa(len(sa)) + " SYN+ACKs; expected 6"}
+					return []string{"B sent " + strconv.Itoa(len(sa)) + " SYN+ACKs; expected 6"}
 				}
 				for i := 2; i < len(sa); i++ {
 					if sa[i].T-sa[i-1].T != 2*(sa[i-1].T-sa[i-2].T) {

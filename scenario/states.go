@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/synack/synack/stack"
@@ -120,5 +119,3 @@ func (w *World) server(mk func(c *stack.Conn) *App) *stack.Listener {
 	w.Serve(w.B, ln, mk)
 	return ln
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

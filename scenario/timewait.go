@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/synack/synack/sim"
@@ -85,7 +86,7 @@ func init() {
 					}
 				}
 				if n != 5 {
-					return []string{"A's application read " + itoa(n) + " bytes; the 5 bytes must be delivered once"}
+					return []string{"A's application read " + strconv.Itoa(n) + " bytes; the 5 bytes must be delivered once"}
 				}
 				in, _ := stateTime(r.Events, "A", tw, 1)
 				stale := false
@@ -136,7 +137,7 @@ func init() {
 			},
 			Check: func(r *Result) []string {
 				if n := len(sends(r.Events, Seg{From: "B", Flags: "SYN,ACK"})); n != 1 {
-					return []string{"B answered " + itoa(n) + " SYNs with SYN+ACK; the old SYN must open nothing"}
+					return []string{"B answered " + strconv.Itoa(n) + " SYNs with SYN+ACK; the old SYN must open nothing"}
 				}
 				return nil
 			},

@@ -3,6 +3,7 @@ package stack_test
 import (
 	"net/netip"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -81,7 +82,7 @@ func (w *wire2) pump() int {
 // target (DESIGN.md) is zero allocations per segment.
 func BenchmarkSteadyStateTransfer(b *testing.B) {
 	for _, mtu := range []int{1500, 65535} {
-		b.Run("mtu="+itoa(mtu), func(b *testing.B) {
+		b.Run("mtu="+strconv.Itoa(mtu), func(b *testing.B) {
 			w := newWire2(mtu)
 			ln, _ := w.st[1].Listen(w.now, netip.AddrPortFrom(addrB, 80), 0)
 			c, _ := w.st[0].Dial(w.now, netip.AddrPort{}, netip.AddrPortFrom(addrB, 80))
@@ -118,17 +119,6 @@ func BenchmarkSteadyStateTransfer(b *testing.B) {
 			b.ReportMetric(float64(segs)/float64(b.N), "packets/op")
 		})
 	}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }
 
 // BenchmarkIdleConnections opens b.N connections (2·b.N TCBs: both ends

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/synack/synack/wire"
@@ -30,7 +31,7 @@ func (t Timer) String() string {
 	if t < numTimers {
 		return timerNames[t]
 	}
-	return "Timer(" + itoa(int(t)) + ")"
+	return "Timer(" + strconv.Itoa(int(t)) + ")"
 }
 
 // TimerAction says what happened to a timer.
@@ -52,7 +53,7 @@ func (a TimerAction) String() string {
 	case TimerCancel:
 		return "cancel"
 	}
-	return "TimerAction(" + itoa(int(a)) + ")"
+	return "TimerAction(" + strconv.Itoa(int(a)) + ")"
 }
 
 // EventKind distinguishes trace events.

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"fmt"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -267,7 +268,7 @@ func TestWindowUpdateUsesConnectionMSS(t *testing.T) {
 	}
 	h.in("S. 5000:5000(0) ack 1001 win 65535 <mss 1000>")
 	for i := range 8 {
-		h.inSeg(parseSeg(t, ". "+itoa(5001+1000*i)+":"+itoa(6001+1000*i)+"(1000) ack 1001 win 65535").seg)
+		h.inSeg(parseSeg(t, ". "+strconv.Itoa(5001+1000*i)+":"+strconv.Itoa(6001+1000*i)+"(1000) ack 1001 win 65535").seg)
 	}
 	h.out = nil
 	buf := make([]byte, 2000)

@@ -1,5 +1,7 @@
 package tcp
 
+import "strconv"
+
 // State is a connection state of RFC 9293 §3.3.2 (Figure 5).
 type State uint8
 
@@ -29,7 +31,7 @@ func (s State) String() string {
 	if s < numStates {
 		return stateNames[s]
 	}
-	return "State(" + itoa(int(s)) + ")"
+	return "State(" + strconv.Itoa(int(s)) + ")"
 }
 
 // ParseState is the inverse of String.
@@ -57,18 +59,3 @@ func (s State) synchronized() bool { return s >= StateEstablished }
 
 // Synchronized is the exported form of synchronized.
 func (s State) Synchronized() bool { return s.synchronized() }
-
-// itoa formats a non-negative n (the package avoids strconv).
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
-}

@@ -3,6 +3,7 @@ package tcp
 import (
 	"errors"
 	"io"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -344,7 +345,7 @@ func TestNames(t *testing.T) {
 		{TimerFire.String(), "fire"},
 		{TimerCancel.String(), "cancel"},
 		{TimerAction(7).String(), "TimerAction(7)"},
-		{itoa(0), "0"},
+		{strconv.Itoa(0), "0"},
 	} {
 		if c.got != c.want {
 			t.Fatalf("%q, want %q", c.got, c.want)
