@@ -105,8 +105,8 @@ func (s *Stack) removeConn(c *Conn) {
 // without notifying: the caller knows what it did, and a notification
 // answering every call would let an application that reacts to
 // notifications spin forever.
-func (s *Stack) after(c *Conn) {
-	s.settle(c)
+func (s *Stack) after(now time.Time, c *Conn) {
+	s.settle(now, c)
 	if c.notify != nil {
 		c.notify.Notify()
 	}
@@ -117,7 +117,7 @@ func (s *Stack) after(c *Conn) {
 
 // settle frees a CLOSED connection, compacts an orphan in TIME-WAIT and
 // reschedules the connection's timers.
-func (s *Stack) settle(c *Conn) {
+func (s *Stack) settle(now time.Time, c *Conn) {
 	if c.fwdSlot && c.tcp.State() != tcp.StateSynReceived {
 		c.fwdSlot = false
 		if s.fwd != nil {
@@ -131,7 +131,7 @@ func (s *Stack) settle(c *Conn) {
 		s.removeConn(c)
 	case tcp.StateTimeWait:
 		if c.tcp.Orphaned() && c.inTable {
-			s.compactTimeWait(c)
+			s.compactTimeWait(now, c)
 		}
 	}
 	if c.inTable {
@@ -147,7 +147,6 @@ func (s *Stack) settle(c *Conn) {
 // an address and an ephemeral port) to remote. The connection is returned
 // in SYN-SENT; Notify reports when it is established or has failed.
 func (s *Stack) Dial(now time.Time, local, remote netip.AddrPort) (*Conn, error) {
-	s.now = now
 	if !remote.IsValid() || remote.Port() == 0 {
 		return nil, syscall.EINVAL
 	}
@@ -200,7 +199,7 @@ func (s *Stack) Dial(now time.Time, local, remote netip.AddrPort) (*Conn, error)
 	c := s.newConn(t)
 	s.addConn(c)
 	c.tcp.OpenActive(now, o)
-	s.settle(c)
+	s.settle(now, c)
 	return c, nil
 }
 
@@ -234,59 +233,53 @@ func (c *Conn) Writable() int { return c.tcp.Writable() }
 // Read reads received data: (0, nil) means none yet, io.EOF the peer's
 // FIN after all data.
 func (c *Conn) Read(now time.Time, p []byte) (int, error) {
-	c.s.now = now
 	n, err := c.tcp.Receive(now, p)
-	c.s.settle(c)
+	c.s.settle(now, c)
 	return n, err
 }
 
 // Write queues data; it returns how much the send buffer took.
 func (c *Conn) Write(now time.Time, p []byte) (int, error) {
-	c.s.now = now
 	n, err := c.tcp.Send(now, p)
-	c.s.settle(c)
+	c.s.settle(now, c)
 	return n, err
 }
 
 // CloseWrite is CLOSE (RFC 9293 §3.10.4): a FIN after the queued data;
 // reading goes on (half-close).
 func (c *Conn) CloseWrite(now time.Time) error {
-	c.s.now = now
 	err := c.tcp.Close(now)
-	c.s.settle(c)
+	c.s.settle(now, c)
 	return err
 }
 
 // Close releases the connection as close(2) does: FIN, or RST if received
 // data was never read; the stack finishes the close on its own.
 func (c *Conn) Close(now time.Time) {
-	c.s.now = now
 	c.tcp.Detach(now)
-	c.s.settle(c)
+	c.s.settle(now, c)
 }
 
 // Abort resets the connection (RST) at once: SO_LINGER with zero timeout.
 func (c *Conn) Abort(now time.Time) {
-	c.s.now = now
 	c.tcp.Abort(now)
-	c.s.settle(c)
+	c.s.settle(now, c)
 }
 
 // SetKeepAlive configures keepalive (RFC 1122 §4.2.3.6).
 func (c *Conn) SetKeepAlive(now time.Time, on bool, idle, interval time.Duration, count int) {
 	c.tcp.SetKeepAlive(now, on, idle, interval, count)
-	c.s.settle(c)
+	c.s.settle(now, c)
 }
 
 // SetNoDelay turns Nagle's algorithm off.
 func (c *Conn) SetNoDelay(now time.Time, on bool) {
-	c.s.now = now
 	c.tcp.SetNoDelay(now, on)
-	c.s.settle(c)
+	c.s.settle(now, c)
 }
 
 // SetUserTimeout sets the RFC 5482 user timeout.
 func (c *Conn) SetUserTimeout(now time.Time, d time.Duration) {
 	c.tcp.SetUserTimeout(now, d)
-	c.s.settle(c)
+	c.s.settle(now, c)
 }

@@ -147,6 +147,6 @@ func (s *Stack) cookieAccept(now time.Time, l *Listener, t tuple, seg *wire.Segm
 		return true
 	}
 	s.stats.SynCookiesRecv++
-	s.promote(l, t)
+	s.promote(now, l, t)
 	return true
 }

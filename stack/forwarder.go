@@ -97,13 +97,12 @@ func (r *ForwarderRequest) Complete(now time.Time) (*Conn, error) {
 	if r.done || s.fwd == nil {
 		return nil, errRequestDone
 	}
-	s.now = now
 	s.fwdRelease(r)
 	c := s.newConn(r.t)
 	c.fwdSlot = true
 	s.addConn(c)
 	c.tcp.ListenArrive(now, tcp.OpenOptions{LocalPort: r.t.lport, ISS: s.isn(&r.t, now), TSOffset: s.tsOffset(&r.t), MSS: s.routeMSS(now, &r.t)}, &r.syn)
-	s.settle(c)
+	s.settle(now, c)
 	return c, nil
 }
 
@@ -113,7 +112,6 @@ func (r *ForwarderRequest) Refuse(now time.Time) {
 	if r.done || s.fwd == nil {
 		return
 	}
-	s.now = now
 	s.fwdRelease(r)
 	s.fwd.inFlight--
 	s.noConn(now, &r.t, &r.syn)

@@ -169,7 +169,7 @@ func pmtuReport(v6 bool, m *wire.ICMP) (int, bool) {
 func (s *Stack) icmpError(now time.Time, t tuple, q wire.Quoted, e icmpErr) (took, known bool) {
 	if c := s.conns[t]; c != nil {
 		took = c.tcp.ICMPError(now, q.Seq, e.err, e.fatal)
-		s.after(c)
+		s.after(now, c)
 		return took, true
 	}
 	if h := s.half[t]; h != nil {
@@ -198,7 +198,7 @@ func (s *Stack) pathMTU(now time.Time, t tuple, quoted seq.Num, mtu int) (took, 
 		mtu = max(mtu, minPMTU6)
 	}
 	took = c.tcp.PathMTU(now, quoted, mssFor(dst, mtu))
-	s.after(c)
+	s.after(now, c)
 	if took {
 		s.learnPMTU(now, dst, mtu)
 	}

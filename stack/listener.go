@@ -79,7 +79,6 @@ func (s *Stack) Listen(now time.Time, addr netip.AddrPort, backlog int) (*Listen
 	if backlog <= 0 {
 		backlog = s.cfg.Backlog
 	}
-	s.now = now
 	l := &Listener{s: s, key: k, addr: addr, backlog: backlog}
 	s.listeners[k] = l
 	l.tcb.Init(&s.cfg.TCP, nil, (*listenHooks)(l))
@@ -140,7 +139,6 @@ func (l *Listener) Close(now time.Time) {
 		return
 	}
 	s := l.s
-	s.now = now
 	l.closed = true
 	delete(s.listeners, l.key)
 	var hs []*halfOpen
@@ -263,13 +261,13 @@ func (s *Stack) settleHalf(now time.Time, h *halfOpen) {
 		s.removeHalf(h)
 	default:
 		s.removeHalf(h)
-		s.promote(h.l, h.t)
+		s.promote(now, h.l, h.t)
 	}
 }
 
 // promote moves the scratch TCB into a connection of its own and queues it
 // for Accept.
-func (s *Stack) promote(l *Listener, t tuple) *Conn {
+func (s *Stack) promote(now time.Time, l *Listener, t tuple) *Conn {
 	c := &Conn{s: s, t: t, slotIdx: -1}
 	c.tcp = s.scratch
 	c.tcp.SetHooks((*hooks)(c), (*hooks)(c))
@@ -279,7 +277,7 @@ func (s *Stack) promote(l *Listener, t tuple) *Conn {
 		c.l = l
 		l.acceptQ = append(l.acceptQ, c)
 	}
-	s.after(c)
+	s.after(now, c)
 	return c
 }
 

@@ -69,7 +69,6 @@ type Stack struct {
 	delivering int         // Deliver calls in progress
 	nextEphem  uint32
 	stats      Counters
-	now        time.Time // of the call in progress, for hooks
 }
 
 // New returns a stack with no links.
@@ -164,7 +163,6 @@ func (s *Stack) send(now time.Time, t *tuple, seg *wire.Segment, why tcp.Cause) 
 
 // Deliver processes one IP packet that arrived on a link.
 func (s *Stack) Deliver(now time.Time, pkt []byte) {
-	s.now = now
 	// The stack's own Packet keeps the parse off the heap; a Deliver
 	// nested in another (a reassembled datagram, or a link that loops
 	// back at once) parses into one of its own.
@@ -214,7 +212,7 @@ func (s *Stack) arrive(now time.Time, t tuple, seg *wire.Segment) {
 			c.tcp.SetNoReopen(!s.canReopen(&t))
 		}
 		reopen := c.tcp.SegmentArrives(now, seg)
-		s.after(c)
+		s.after(now, c)
 		if reopen {
 			s.listenArrive(now, t, seg, tw.SndNxt, true)
 		}
@@ -283,7 +281,6 @@ func (s *Stack) noConn(now time.Time, t *tuple, seg *wire.Segment) {
 
 // Tick fires everything due at now.
 func (s *Stack) Tick(now time.Time) {
-	s.now = now
 	n := now.UnixNano()
 	for range 1 << 20 {
 		x, ok := s.timers.peek()
@@ -293,7 +290,7 @@ func (s *Stack) Tick(now time.Time) {
 		switch x := x.(type) {
 		case *Conn:
 			x.tcp.Tick(now)
-			s.after(x)
+			s.after(now, x)
 			if x.slotIdx >= 0 && x.when() <= n {
 				// A timer re-armed for this very instant: fire it next round.
 				x.at = n + 1
@@ -341,7 +338,6 @@ func (s *Stack) NextDeadline() (time.Time, bool) {
 // released (FIN, or RST where received data was never read) and every
 // listener closed.
 func (s *Stack) Shutdown(now time.Time) {
-	s.now = now
 	for _, l := range s.listenersSorted() {
 		l.Close(now)
 	}

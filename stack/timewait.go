@@ -9,12 +9,12 @@ import (
 
 // compactTimeWait swaps an orphaned connection in TIME-WAIT for a compact
 // record: the full TCB and its buffers are freed.
-func (s *Stack) compactTimeWait(c *Conn) {
+func (s *Stack) compactTimeWait(now time.Time, c *Conn) {
 	rec := c.tcp.SaveTimeWait()
 	s.removeConn(c)
 	if s.tw.len() >= s.cfg.TimeWaitMax {
 		s.stats.TimeWaitOverflows++
-		s.connEvent(s.now, &c.t, &tcp.Event{Kind: tcp.EventState, From: tcp.StateTimeWait, To: tcp.StateClosed, Cause: tcp.CauseTWOverflow})
+		s.connEvent(now, &c.t, &tcp.Event{Kind: tcp.EventState, From: tcp.StateTimeWait, To: tcp.StateClosed, Cause: tcp.CauseTWOverflow})
 		return
 	}
 	s.tw.put(c.t, &rec)
