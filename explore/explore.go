@@ -5,8 +5,6 @@ import (
 	"io"
 	"slices"
 	"sort"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/synack/synack/sim"
@@ -101,72 +99,24 @@ func Exhaustive(name string, k int, opts Options) (Report, error) {
 	}
 	opts = opts.withDefaults()
 	rep := Report{Case: name, K: k, Total: Count(k)}
-	start, cpu0 := time.Now(), cpuTime()
-	var (
-		next    atomic.Uint64 // next schedule to claim
-		done    atomic.Uint64
-		stop    atomic.Bool
-		mu      sync.Mutex
-		found   []indexed
-		wg      sync.WaitGroup
-		lastLog = time.Now()
-	)
-	const chunk = 64
-	worker := func(id int) {
-		defer wg.Done()
-		var cov Coverage
-		var segs uint64
-		var virt time.Duration
-		var failed uint64
-		sched := make(Schedule, k)
-		for !stop.Load() {
-			lo := next.Add(chunk) - chunk
-			if lo >= rep.Total {
-				break
-			}
-			hi := min(lo+chunk, rep.Total)
-			for i := lo; i < hi; i++ {
+	t := runner{
+		workers: opts.Workers, chunk: 64, total: rep.Total, stopAtFirst: opts.StopAtFirst, maxReports: opts.MaxReports, stop: opts.Stop,
+		worker: func() func(uint64, *Coverage) (result, Token) {
+			sched := make(Schedule, k)
+			return func(i uint64, cov *Coverage) (result, Token) {
 				Nth(i, sched)
-				res := execute(cs, sched, nil, &cov)
-				segs += uint64(res.segments)
-				virt += res.virtual
-				if len(res.problems) > 0 {
-					failed++
-					tok := Token{Case: name, Schedule: append(Schedule(nil), sched...)}
-					mu.Lock()
-					found = keepFirst(found, indexed{i, Violation{Token: tok, Found: tok, Problems: res.problems}}, opts.MaxReports)
-					mu.Unlock()
-					if opts.StopAtFirst {
-						stop.Store(true)
-					}
-				}
+				return execute(cs, sched, nil, cov), Token{Case: name, Schedule: append(Schedule(nil), sched...)}
 			}
-			n := done.Add(hi - lo)
-			if id == 0 {
-				if opts.Stop != nil && opts.Stop() {
-					stop.Store(true)
-				}
-				if opts.Progress != nil && time.Since(lastLog) > time.Second {
-					lastLog = time.Now()
-					opts.Progress(n, rep.Total)
-				}
-			}
-		}
-		mu.Lock()
-		rep.Coverage.Merge(&cov)
-		rep.Segments += segs
-		rep.Virtual += virt
-		rep.Failed += failed
-		mu.Unlock()
+		},
 	}
-	for i := range opts.Workers {
-		wg.Add(1)
-		go worker(i)
+	if opts.Progress != nil {
+		t.progress = func(done, _ uint64) { opts.Progress(done, rep.Total) }
 	}
-	wg.Wait()
-	rep.Schedules = done.Load()
+	tot := t.run()
+	rep.Schedules, rep.Failed, rep.Segments, rep.Virtual, rep.Coverage = tot.done, tot.failed, tot.segments, tot.virtual, tot.coverage
 	rep.Stopped = rep.Schedules < rep.Total
-	rep.Elapsed, rep.CPU = time.Since(start), cpuTime()-cpu0
+	rep.Elapsed, rep.CPU = tot.elapsed, tot.cpu
+	found := tot.found
 	for _, f := range found {
 		rep.Violations = append(rep.Violations, shrink(cs, f.v))
 	}

@@ -6,8 +6,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"runtime/debug"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -436,66 +434,20 @@ func Random(o RandomOptions) RandomReport {
 		o.Seeds = 100
 	}
 	var rep RandomReport
-	start, cpu0 := time.Now(), cpuTime()
-	var (
-		next, done, failed atomic.Uint64
-		stop               atomic.Bool
-		mu                 sync.Mutex
-		found              []indexed
-		wg                 sync.WaitGroup
-		lastLog            = time.Now()
-	)
-	worker := func(id int) {
-		defer wg.Done()
-		var cov Coverage
-		var segs uint64
-		var virt time.Duration
-		for !stop.Load() {
-			i := next.Add(1) - 1
-			if o.Seeds > 0 && i >= o.Seeds {
-				break
+	t := runner{
+		workers: o.Workers, chunk: 1, total: o.Seeds, duration: o.Duration, stopAtFirst: o.StopAtFirst, maxReports: o.MaxReports,
+		stop: o.Stop, progress: o.Progress,
+		worker: func() func(uint64, *Coverage) (result, Token) {
+			return func(i uint64, cov *Coverage) (result, Token) {
+				seed := o.FirstSeed + i
+				return executeRandom(seed, nil, cov), Token{Case: RandomCase, Seed: seed}
 			}
-			if o.Duration > 0 && time.Since(start) > o.Duration {
-				break
-			}
-			seed := o.FirstSeed + i
-			res := executeRandom(seed, nil, &cov)
-			segs += uint64(res.segments)
-			virt += res.virtual
-			if len(res.problems) > 0 {
-				failed.Add(1)
-				if o.StopAtFirst {
-					stop.Store(true)
-				}
-				t := Token{Case: RandomCase, Seed: seed}
-				mu.Lock()
-				found = keepFirst(found, indexed{seed, Violation{Token: t, Found: t, Problems: res.problems}}, o.MaxReports)
-				mu.Unlock()
-			}
-			n := done.Add(1)
-			if id == 0 {
-				if o.Stop != nil && o.Stop() {
-					stop.Store(true)
-				}
-				if o.Progress != nil && time.Since(lastLog) > time.Second {
-					lastLog = time.Now()
-					o.Progress(n, failed.Load())
-				}
-			}
-		}
-		mu.Lock()
-		rep.Coverage.Merge(&cov)
-		rep.Segments += segs
-		rep.Virtual += virt
-		mu.Unlock()
+		},
 	}
-	for i := range o.Workers {
-		wg.Add(1)
-		go worker(i)
-	}
-	wg.Wait()
-	rep.Runs, rep.Failed = done.Load(), failed.Load()
-	rep.Elapsed, rep.CPU = time.Since(start), cpuTime()-cpu0
+	tot := t.run()
+	rep.Runs, rep.Failed, rep.Segments, rep.Virtual, rep.Coverage = tot.done, tot.failed, tot.segments, tot.virtual, tot.coverage
+	rep.Elapsed, rep.CPU = tot.elapsed, tot.cpu
+	found := tot.found
 	for _, f := range found {
 		rep.Violations = append(rep.Violations, f.v)
 	}
