@@ -9,6 +9,7 @@ import (
 
 	"github.com/synack/synack/sim"
 	"github.com/synack/synack/trace"
+	"github.com/synack/synack/trace/record"
 )
 
 // Options tune an exploration.
@@ -157,11 +158,11 @@ type Outcome struct {
 func (o *Outcome) OK() bool { return len(o.Problems) == 0 }
 
 // Run runs one token (an exhaustive case's schedule, or a random seed),
-// recording its trace if record is true.
-func Run(t Token, record bool) (Outcome, error) {
-	var rec *sim.Recorder
-	if record {
-		rec = sim.NewRecorder()
+// recording its trace if keep is true.
+func Run(t Token, keep bool) (Outcome, error) {
+	var rec *record.Recorder
+	if keep {
+		rec = record.New(sim.Epoch)
 	}
 	out := Outcome{Token: t}
 	var res result

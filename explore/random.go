@@ -13,6 +13,7 @@ import (
 	"github.com/synack/synack/sim"
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
+	"github.com/synack/synack/trace/record"
 )
 
 // Random mode: a workload of several connections from A to B's port 80 on
@@ -210,7 +211,7 @@ func (wl *workload) hasFault() bool {
 }
 
 // executeRandom runs the workload of seed to quiescence and checks it.
-func executeRandom(seed uint64, rec *sim.Recorder, cov *Coverage) (res result) {
+func executeRandom(seed uint64, rec *record.Recorder, cov *Coverage) (res result) {
 	var w *world
 	defer func() {
 		if p := recover(); p != nil {
@@ -225,7 +226,7 @@ func executeRandom(seed uint64, rec *sim.Recorder, cov *Coverage) (res result) {
 	w.chk = newChecker(w)
 	w.chk.cov = cov
 	if rec != nil {
-		w.chk.next = rec
+		w.chk.next = sim.Recording(rec)
 		rec.Note(sim.Epoch, "", "random workload "+fmt.Sprint(seed)+": "+fmt.Sprint(wl.faults()))
 	}
 	w.net.SetObserver(w.chk)

@@ -10,6 +10,7 @@ import (
 	"github.com/synack/synack/sim"
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
+	"github.com/synack/synack/trace/record"
 )
 
 // Documentation addresses (DESIGN.md's network rule) and ports.
@@ -63,11 +64,11 @@ func baseConfig() tcp.Config {
 	}
 }
 
-func newWorld(cs *Case, sched Schedule, rec *sim.Recorder) *world {
+func newWorld(cs *Case, sched Schedule, rec *record.Recorder) *world {
 	w := &world{cs: cs, sched: sched, net: sim.New(1), limit: 48 * time.Hour}
 	w.chk = newChecker(w)
 	if rec != nil {
-		w.chk.next = rec
+		w.chk.next = sim.Recording(rec)
 	}
 	w.net.SetObserver(w.chk)
 	cfg := baseConfig()
@@ -176,7 +177,7 @@ type result struct {
 
 // execute runs case cs under schedule sched to quiescence and checks it.
 // A panic anywhere in the run is caught and reported as a problem.
-func execute(cs *Case, sched Schedule, rec *sim.Recorder, cov *Coverage) (res result) {
+func execute(cs *Case, sched Schedule, rec *record.Recorder, cov *Coverage) (res result) {
 	var w *world
 	defer func() {
 		if p := recover(); p != nil {

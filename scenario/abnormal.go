@@ -11,6 +11,7 @@ import (
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
 	"github.com/synack/synack/trace"
+	"github.com/synack/synack/trace/record"
 	"github.com/synack/synack/wire"
 )
 
@@ -216,7 +217,7 @@ func init() {
 // legitimate client's connection of each run one after the other.
 func synFlood(w *World) {
 	const attempts = 10
-	run := func(mode stack.CookieMode, port uint16, rec *sim.Recorder, net *sim.Network) (ok int, peak int, hostB *sim.Host) {
+	run := func(mode stack.CookieMode, port uint16, rec *record.Recorder, net *sim.Network) (ok int, peak int, hostB *sim.Host) {
 		ca := w.P.stackConfig()
 		ca.TCP.SynRetries = 4 // give up within the flood: 1+2+4+8+16 s
 		a := net.AddHost("A", AddrA, ca)
@@ -265,8 +266,8 @@ func synFlood(w *World) {
 	}
 	// Cookies off, on a network of its own whose events come first.
 	n1 := sim.New(w.P.Seed)
-	r1 := sim.NewRecorder()
-	n1.SetObserver(r1)
+	r1 := record.New(sim.Epoch)
+	n1.SetObserver(sim.Recording(r1))
 	r1.Note(n1.Now(), "B", "SYN cookies off (never): 1000 spoofed SYNs a second")
 	okNever, peakNever, _ := run(stack.CookiesNever, PortA, r1, n1)
 	w.before = r1.Events

@@ -6,6 +6,7 @@ import (
 
 	"github.com/synack/synack/sim"
 	"github.com/synack/synack/trace"
+	"github.com/synack/synack/trace/record"
 	"github.com/synack/synack/wire"
 )
 
@@ -29,7 +30,7 @@ const (
 
 // twoWay writes the model's events: the server's reply lost, then a stale
 // request. It returns how many connections each side ends up holding.
-func twoWay(rec *sim.Recorder, delay time.Duration) (client, server int) {
+func twoWay(rec *record.Recorder, delay time.Duration) (client, server int) {
 	add := func(e trace.Event) { rec.Events = append(rec.Events, e) }
 	// Each segment has a packet number, as the simulator's do, so that
 	// its recv or drop names its send; the stale request of case 2 has

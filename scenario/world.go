@@ -10,6 +10,7 @@ import (
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
 	"github.com/synack/synack/trace"
+	"github.com/synack/synack/trace/record"
 )
 
 // World is a scenario's run: the network, its hosts, the recorder, and
@@ -21,7 +22,7 @@ type World struct {
 	Net *sim.Network
 	A   *sim.Host
 	B   *sim.Host
-	Rec *sim.Recorder
+	Rec *record.Recorder
 
 	link   *sim.Link
 	notes  []string
@@ -34,8 +35,8 @@ func newWorld(s *Scenario, p Params) *World {
 	if p.Seed == 0 {
 		p.Seed = 1
 	}
-	w := &World{S: s, P: p, Net: sim.New(p.Seed), Rec: sim.NewRecorder()}
-	w.Net.SetObserver(w.Rec)
+	w := &World{S: s, P: p, Net: sim.New(p.Seed), Rec: record.New(sim.Epoch)}
+	w.Net.SetObserver(sim.Recording(w.Rec))
 	if p.Capture != nil {
 		w.Net.SetCapture(p.Capture)
 	}

@@ -137,8 +137,8 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 	}
 	n.pktID++
 	ev := &PacketEvent{ID: n.pktID, From: e.host, To: e.peer().host, Pkt: p, Why: e.host.lastWhy, Cause: e.host.lastCause}
-	if pp, err := wire.ParsePacket(p); err == nil {
-		ev.Seg = &pp.Segment
+	if pp, err := wire.ParsePacket(p); err == nil { // the one parse of the packet
+		ev.Seg, ev.Src, ev.Dst = &pp.Segment, pp.Src, pp.Dst
 	}
 	e.host.lastWhy, e.host.lastCause = "", tcp.CauseNone
 	cfg := &e.link.cfg

@@ -14,6 +14,7 @@ import (
 	"github.com/synack/synack/sim"
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/trace"
+	"github.com/synack/synack/trace/record"
 	"github.com/synack/synack/wire"
 )
 
@@ -34,10 +35,10 @@ func TestRecordedRuns(t *testing.T) {
 	}
 	for _, tr := range testRuns {
 		var a, b bytes.Buffer
-		if err := trace.WriteJSON(&a, record(tr)); err != nil {
+		if err := trace.WriteJSON(&a, recordRun(tr)); err != nil {
 			t.Fatal(err)
 		}
-		trace.WriteJSON(&b, record(tr))
+		trace.WriteJSON(&b, recordRun(tr))
 		if !bytes.Equal(a.Bytes(), b.Bytes()) {
 			t.Errorf("%s: two runs with one seed recorded different events", tr.name)
 		}
@@ -69,16 +70,16 @@ type testRun struct {
 // testWorld is a run in progress: the network, A and B, the recorder.
 type testWorld struct {
 	n    *sim.Network
-	r    *sim.Recorder
+	r    *record.Recorder
 	a, b *sim.Host
 }
 
 var portB = netip.MustParseAddrPort("192.0.2.2:80")
 
 // record runs tr and returns its trace.
-func record(tr testRun) []trace.Event {
-	w := &testWorld{n: sim.New(1), r: sim.NewRecorder()}
-	w.n.SetObserver(w.r)
+func recordRun(tr testRun) []trace.Event {
+	w := &testWorld{n: sim.New(1), r: record.New(sim.Epoch)}
+	w.n.SetObserver(sim.Recording(w.r))
 	w.a = w.n.AddHost("A", netip.MustParseAddr("192.0.2.1"), stack.Config{})
 	w.b = w.n.AddHost("B", portB.Addr(), stack.Config{})
 	w.n.Connect(w.a, w.b, sim.LinkConfig{Delay: 10 * time.Millisecond})

@@ -290,6 +290,7 @@ type PacketEvent struct {
 	From, To *Host
 	Pkt      []byte
 	Seg      *wire.Segment // parsed, when the packet is a valid TCP segment
+	Src, Dst netip.Addr    // its addresses, from the same parse
 	Why      string        // the rule that sent it, or the fault that dropped it
 	Cause    tcp.Cause     // the TCP rule that sent it; CauseNone for a packet Send wrote
 	Fault    link.Fault    // for a drop, duplicate or corruption: the fault (FaultScript: Why names the rule)

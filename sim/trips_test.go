@@ -14,6 +14,7 @@ import (
 	"github.com/synack/synack/sim"
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/trace"
+	"github.com/synack/synack/trace/record"
 	"github.com/synack/synack/wire"
 )
 
@@ -64,8 +65,8 @@ var faultRuns = []faultRun{
 func runFaults(t *testing.T, fr faultRun, seed uint64) ([]trace.Event, []byte) {
 	t.Helper()
 	n := sim.New(seed)
-	rec := sim.NewRecorder()
-	n.SetObserver(rec)
+	rec := record.New(sim.Epoch)
+	n.SetObserver(sim.Recording(rec))
 	var capture bytes.Buffer
 	pw, err := pcap.NewWriterNano(&capture, 0)
 	if err != nil {
