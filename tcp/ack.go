@@ -54,34 +54,6 @@ func (c *Conn) isDupAck(s *wire.Segment) bool {
 		uint32(s.Wnd)<<c.sndShift == c.sndWnd
 }
 
-// updateWindow updates SND.WND when the segment is newer than the one that
-// last did (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2).
-func (c *Conn) updateWindow(now time.Time, s *wire.Segment) {
-	if !(c.sndWl1.LessThan(s.Seq) || (c.sndWl1 == s.Seq && c.sndWl2.LessThanEq(s.Ack))) {
-		return
-	}
-	w := uint32(s.Wnd) << c.sndShift
-	if c.sndWnd == 0 && w > 0 {
-		c.persistProbes = 0
-		c.cancelTimer(now, TimerPersist)
-	}
-	c.sndWnd, c.sndWl1, c.sndWl2 = w, s.Seq, s.Ack
-	c.maxSndWnd = max(c.maxSndWnd, w)
-}
-
-// dataStart is the sequence number of the first byte in the send ring.
-func (c *Conn) dataStart() seq.Num {
-	if c.sndUna == c.iss {
-		return c.iss + 1 // our SYN is not acknowledged yet
-	}
-	return c.sndUna
-}
-
-// finAcked reports whether our FIN has been acknowledged.
-func (c *Conn) finAcked() bool {
-	return c.closing && c.sndUna.GreaterThan(c.finSeq)
-}
-
 // ackAdvance handles SND.UNA < SEG.ACK =< SND.NXT: drop acknowledged bytes,
 // sample the RTT, grow the window, restart or stop the timers.
 func (c *Conn) ackAdvance(now time.Time, s *wire.Segment) {

@@ -175,13 +175,6 @@ func (c *Conn) arriveSynSent(now time.Time, s *wire.Segment) {
 	c.sendSyn(now, true, CauseSimultaneousOpen)
 }
 
-// firstWindow sets SND.WND, SND.WL1 and SND.WL2 from the segment that
-// synchronizes the connection (RFC 9293 §3.10.7.3, §3.10.7.4).
-func (c *Conn) firstWindow(s *wire.Segment, wnd uint32) {
-	c.sndWnd, c.sndWl1, c.sndWl2 = wnd, s.Seq, s.Ack
-	c.maxSndWnd = wnd
-}
-
 // acceptable is the four-case test of RFC 9293 §3.10.7.4 ("first, check
 // sequence number"), with the RFC's allowance for ACKs and RSTs when the
 // receive window is zero.

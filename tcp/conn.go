@@ -22,7 +22,6 @@ type Conn struct {
 	// noReopen forbids a SYN to reopen the 4-tuple from TIME-WAIT: the
 	// stack sets it when no listener would take the SYN.
 	noReopen bool
-	closing  bool // the user called CLOSE: a FIN follows the queued data
 	shutWr   bool // the user called CLOSE on a connection: SEND is EPIPE from then on
 	err      error
 	softErr  error // an ICMP error kept for a time-out to report (RFC 1122 §4.2.3.9)
@@ -30,18 +29,9 @@ type Conn struct {
 	localPort, remotePort uint16
 	listenRemote          uint16 // the passive OPEN's remote port (0: any), for Note 3
 
-	// Send sequence space. sndNxt is where the next new segment starts; a
-	// retransmission timeout rewinds it to sndUna. sndMax is the highest
-	// sequence number sent, which RFC 9293's acceptability tests call SND.NXT.
-	iss, sndUna, sndNxt, sndMax seq.Num
-	finSeq                      seq.Num // sequence number of our FIN, valid when closing
-	sndWnd, maxSndWnd           uint32  // RFC 9293 SND.WND (scaled), RFC 5961 §5 MAX.SND.WND
-	sndWl1, sndWl2              seq.Num
-	sndShift, rcvShift          uint8
-	sndMSS                      int    // payload bytes per segment we send
-	advMSS                      uint16 // OpenOptions.MSS; 0 means Config.MSS
-	pathMSS                     int    // MSS the path carries, from ICMP (RFC 1191); 0 unknown
-	pmtuResend                  bool   // sendData is resending after a path MTU drop
+	// The state of each concern lives in a part of its own, in its own
+	// file; the parts are embedded so that the rules read c.sndUna.
+	sendSpace // send.go: send sequence space, send buffer, FIN
 
 	// Receive sequence space.
 	irs, rcvNxt seq.Num
@@ -53,11 +43,14 @@ type Conn struct {
 	rcvMSS      int     // largest segment received, for "every second full-sized segment"
 	oooLast     seq.Num // start of the most recent out-of-order segment (RFC 2018 §4)
 
-	snd, rcv ring
-	ooo      []span
-	scratch  []byte // a segment whose payload wraps in the send ring is copied here
+	rcv ring
+	ooo []span
 
 	// Options negotiated on the SYNs.
+	sndShift, rcvShift uint8
+	sndMSS             int    // payload bytes per segment we send
+	advMSS             uint16 // OpenOptions.MSS; 0 means Config.MSS
+	pathMSS            int    // MSS the path carries, from ICMP (RFC 1191); 0 unknown
 	wsOK, tsOK, sackOK bool
 	tsOffset           uint32
 	tsRecent           uint32
@@ -81,7 +74,6 @@ type Conn struct {
 
 	// Per-connection settings, initialised from Config.
 	keepalive    bool
-	noDelay      bool
 	keepIdle     time.Duration
 	keepInterval time.Duration
 	keepCount    int
@@ -92,7 +84,6 @@ type Conn struct {
 	probesOut     int // window probes the peer has not answered (RFC 1122 §4.2.2.17)
 	lastRecv      time.Time
 	lastChallenge time.Time
-	swsOverride   bool // the persist timer forces a small segment out (RFC 9293 §3.8.6.2.1)
 	ackOwed       bool // an ACK is owed but may be delayed
 	ackNow        bool
 	rcvdUnacked   int // bytes received since the last ACK we sent
@@ -307,25 +298,6 @@ func (c *Conn) sendAck(now time.Time, why Cause) {
 	s := segAck(c.acceptableSeq(), c.rcvNxt, c.windowField())
 	c.addSACK(&s)
 	c.emit(now, &s, why)
-}
-
-// acceptableSeq is the sequence number for a segment without data (a bare
-// ACK, a RST) that the peer will find acceptable, as Linux's
-// tcp_acceptable_seq chooses it: the highest sequence number sent, unless
-// that lies beyond the window the peer last offered — a peer whose
-// receive buffer filled may shrink its window, and then refuses a segment
-// beyond its right edge — in which case the window's right edge. Never a
-// SND.NXT rewound by a retransmission timeout: the peer may already hold
-// everything up to SND.MAX and would refuse an ACK from further back.
-func (c *Conn) acceptableSeq() seq.Num {
-	if c.sndUna == c.iss {
-		return c.sndMax // our SYN is unacknowledged: no window known yet
-	}
-	end := c.sndUna.Add(seq.Size(c.sndWnd))
-	if c.sndMax.LessThanEq(end) {
-		return c.sndMax
-	}
-	return end
 }
 
 func segAck(sq, ack seq.Num, wnd uint16) wire.Segment {

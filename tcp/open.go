@@ -73,12 +73,6 @@ func (c *Conn) renew() {
 	c.keepIdle, c.keepInterval, c.keepCount = idle, intvl, cnt
 }
 
-func (c *Conn) initSend(iss seq.Num) {
-	c.iss, c.sndUna, c.sndNxt, c.sndMax = iss, iss, iss, iss
-	c.recover = iss // RFC 6582 §3.2 step 1: "recover" starts at the ISS
-	c.sndMSS = 536  // RFC 9293 §3.7.1 until the peer's MSS is known
-}
-
 // ourShift is the window scale we offer (Config.WindowShift).
 func (c *Conn) ourShift() uint8 { return c.cfg.WindowShift() }
 

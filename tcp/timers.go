@@ -241,15 +241,6 @@ func (c *Conn) SetKeepAlive(now time.Time, on bool, idle, interval time.Duration
 	c.armKeepalive(now)
 }
 
-// SetNoDelay turns Nagle's algorithm off (true) or on; turning it off
-// sends what it was holding back.
-func (c *Conn) SetNoDelay(now time.Time, on bool) {
-	c.noDelay = on
-	if on && c.canSend() {
-		c.flush(now) // as Linux: what Nagle held back goes out at once
-	}
-}
-
 // SetUserTimeout sets the RFC 5482 user timeout; 0 turns it off.
 func (c *Conn) SetUserTimeout(now time.Time, d time.Duration) {
 	c.userTimeout = d
