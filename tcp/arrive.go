@@ -175,21 +175,6 @@ func (c *Conn) arriveSynSent(now time.Time, s *wire.Segment) {
 	c.sendSyn(now, true, CauseSimultaneousOpen)
 }
 
-// acceptable is the four-case test of RFC 9293 §3.10.7.4 ("first, check
-// sequence number"), with the RFC's allowance for ACKs and RSTs when the
-// receive window is zero.
-func (c *Conn) acceptable(s *wire.Segment) bool {
-	wnd := seq.Size(c.rcvWnd())
-	n := s.Len()
-	if n == 0 || wnd == 0 {
-		if wnd == 0 {
-			return s.Seq == c.rcvNxt
-		}
-		return s.Seq.InWindow(c.rcvNxt, wnd)
-	}
-	return s.Seq.InWindow(c.rcvNxt, wnd) || s.Seq.Add(n-1).InWindow(c.rcvNxt, wnd)
-}
-
 // pawsReject is RFC 7323 §5.3 R1: a non-RST segment whose TSval is older
 // than TS.Recent is an old duplicate. A TS.Recent idle for more than 24
 // days is no longer trusted (§5.5).

@@ -33,18 +33,9 @@ type Conn struct {
 	// file; the parts are embedded so that the rules read c.sndUna.
 	sendSpace // send.go: send sequence space, send buffer, FIN
 
-	// Receive sequence space.
-	irs, rcvNxt seq.Num
-	rcvAdv      seq.Num // right edge of the window we last advertised; never moves left
-	lastAckSent seq.Num // RFC 7323 Last.ACK.sent
-	finRcvd     bool    // the peer's FIN arrived ahead of RCV.NXT and waits for the gap
-	finRcvdSeq  seq.Num
-	peerFin     bool    // the peer's FIN has been received in order: EOF after the buffer
-	rcvMSS      int     // largest segment received, for "every second full-sized segment"
-	oooLast     seq.Num // start of the most recent out-of-order segment (RFC 2018 §4)
+	recvSpace // recv.go: receive sequence space, reassembly, ACKs owed
 
-	rcv ring
-	ooo []span
+	lastAckSent seq.Num // RFC 7323 Last.ACK.sent
 
 	// Options negotiated on the SYNs.
 	sndShift, rcvShift uint8
@@ -84,9 +75,6 @@ type Conn struct {
 	probesOut     int // window probes the peer has not answered (RFC 1122 §4.2.2.17)
 	lastRecv      time.Time
 	lastChallenge time.Time
-	ackOwed       bool // an ACK is owed but may be delayed
-	ackNow        bool
-	rcvdUnacked   int // bytes received since the last ACK we sent
 
 	stats Stats
 

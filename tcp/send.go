@@ -193,28 +193,6 @@ func (c *Conn) sendData(now time.Time) {
 	}
 }
 
-// rcvWnd is RCV.WND: what is left of the window we advertised.
-func (c *Conn) rcvWnd() uint32 {
-	if c.rcvAdv.LessThan(c.rcvNxt) {
-		return 0
-	}
-	return uint32(c.rcvNxt.Size(c.rcvAdv))
-}
-
-// windowField returns the window to advertise now, moving the right edge
-// forward when enough buffer has freed up: never by less than
-// min(RCV.BUFF/2, MSS) (receiver SWS avoidance, RFC 9293 §3.8.6.2.2), and
-// never backward (§3.8.6.2.2 discourages shrinking the window).
-func (c *Conn) windowField() uint16 {
-	free := c.cfg.RcvBuf - c.rcv.n
-	cur := int(c.rcvWnd())
-	if free > cur && free-cur >= min(c.cfg.RcvBuf/2, int(c.mss())) {
-		c.rcvAdv = c.rcvNxt.Add(seq.Size(free))
-		cur = free
-	}
-	return uint16(min(cur>>c.rcvShift, 0xffff))
-}
-
 // sackLimit is how many SACK blocks fit in the option space.
 func (c *Conn) sackLimit() int {
 	if c.tsOK {
@@ -233,34 +211,6 @@ func (c *Conn) segMSS() int {
 	}
 	k := min(len(c.ooo), c.sackLimit())
 	return max(c.sndMSS-(8*k+4), 1)
-}
-
-// addSACK reports the out-of-order ranges held (RFC 2018 §4), the most
-// recently changed first.
-func (c *Conn) addSACK(s *wire.Segment) {
-	if !c.sackOK || len(c.ooo) == 0 {
-		return
-	}
-	limit := c.sackLimit()
-	s.Opts.NumSACK = 0
-	add := func(sp span) {
-		if int(s.Opts.NumSACK) < limit {
-			s.Opts.SACK[s.Opts.NumSACK] = wire.SACKBlock{Left: sp.start, Right: sp.end}
-			s.Opts.NumSACK++
-		}
-	}
-	first := -1
-	for i, sp := range c.ooo {
-		if c.oooLast.InRange(sp.start, sp.end) {
-			first = i
-			add(sp)
-		}
-	}
-	for i, sp := range c.ooo {
-		if i != first {
-			add(sp)
-		}
-	}
 }
 
 // dataStart is the sequence number of the first byte in the send ring.
