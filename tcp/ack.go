@@ -36,16 +36,6 @@ func (c *Conn) processAck(now time.Time, s *wire.Segment) bool {
 	return true
 }
 
-// ackAnswers notes an acceptable ACK (SND.UNA =< SEG.ACK =< SND.NXT): the
-// peer is alive and hears us. Only such an ACK answers keepalive and
-// window probes, as Linux tcp_ack resets icsk_probes_out and rcv_tstamp;
-// a RST or SYN that earns a challenge ACK, or a segment without ACK, does
-// not.
-func (c *Conn) ackAnswers(now time.Time) {
-	c.lastRecv = now
-	c.keepProbes, c.probesOut = 0, 0
-}
-
 // isDupAck is RFC 5681 §2's duplicate ACK: data outstanding, no payload,
 // no SYN/FIN, the same ACK and the same window.
 func (c *Conn) isDupAck(s *wire.Segment) bool {
@@ -57,25 +47,7 @@ func (c *Conn) isDupAck(s *wire.Segment) bool {
 // ackAdvance handles SND.UNA < SEG.ACK =< SND.NXT: drop acknowledged bytes,
 // sample the RTT, grow the window, restart or stop the timers.
 func (c *Conn) ackAdvance(now time.Time, s *wire.Segment) {
-	// RTT: from the one timed segment, never a retransmitted one (Karn's
-	// rule, RFC 6298 §3); failing that, from the echoed timestamp (RFC
-	// 7323 §4.1) when it is plausible. Linux tcp_ack_update_rtt prefers
-	// the ACK's own timing too: a middlebox or peer can write any TSecr.
-	sampled := false
-	if c.timing && s.Ack.GreaterThanEq(c.rttSeq) {
-		c.rtt.sample(now.Sub(c.rttStart), c.cfg)
-		c.timing, sampled = false, true
-	} else if c.tsOK && s.Opts.HasTimestamp && s.Opts.TSEcr != 0 {
-		if m, ok := c.echoRTT(now, s.Opts.TSEcr); ok {
-			c.rtt.sample(m, c.cfg)
-			c.timing, sampled = false, true
-		}
-	}
-	if sampled {
-		// RFC 6298 §5, after 5.7: the backed-off RTO stays until a new
-		// valid measurement (Linux resets icsk_backoff only there).
-		c.backoff = 0
-	}
+	c.sampleRTT(now, s)
 	start := c.dataStart()
 	acked := int(c.sndUna.Size(s.Ack))
 	c.sndUna = s.Ack

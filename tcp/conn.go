@@ -47,15 +47,9 @@ type Conn struct {
 	tsRecent           uint32
 	tsRecentAge        time.Time
 
-	// Timers: one deadline each; the zero time means not armed.
-	deadline [numTimers]time.Time
-	rtt      rttEstimator
-	backoff  int    // RTO doublings in force: kept until a valid RTT sample (Karn, RFC 6298 §5)
-	retries  int    // consecutive retransmission timeouts without progress (Linux icsk_retransmits)
-	synTS    uint32 // TSval of our first SYN or SYN+ACK: echoes older than it are not ours
-	timing   bool
-	rttSeq   seq.Num
-	rttStart time.Time
+	timerState // timers.go: the timers, the RTO and its back-off, probe counts
+
+	synTS uint32 // TSval of our first SYN or SYN+ACK: echoes older than it are not ours
 
 	cc         Congestion
 	dupAcks    int
@@ -63,17 +57,6 @@ type Conn struct {
 	recover    seq.Num
 	recWnd     int // NewReno window during fast recovery
 
-	// Per-connection settings, initialised from Config.
-	keepalive    bool
-	keepIdle     time.Duration
-	keepInterval time.Duration
-	keepCount    int
-	userTimeout  time.Duration
-
-	keepProbes    int
-	persistProbes int // zero-window probes since the window closed: their back-off
-	probesOut     int // window probes the peer has not answered (RFC 1122 §4.2.2.17)
-	lastRecv      time.Time
 	lastChallenge time.Time
 
 	stats Stats
@@ -208,44 +191,6 @@ func (c *Conn) drop(now time.Time, s *wire.Segment, cause Cause) {
 	if c.obs != nil {
 		c.event(now, Event{Kind: EventDrop, Seg: s, Cause: cause})
 	}
-}
-
-// setTimer arms t to fire after d.
-func (c *Conn) setTimer(now time.Time, t Timer, d time.Duration) {
-	at := now.Add(d)
-	if c.deadline[t].Equal(at) {
-		return
-	}
-	c.deadline[t] = at
-	if c.obs != nil {
-		c.event(now, Event{Kind: EventTimer, Timer: t, Action: TimerSet, Deadline: at})
-	}
-}
-
-func (c *Conn) cancelTimer(now time.Time, t Timer) {
-	if c.deadline[t].IsZero() {
-		return
-	}
-	c.deadline[t] = time.Time{}
-	if c.obs != nil {
-		c.event(now, Event{Kind: EventTimer, Timer: t, Action: TimerCancel})
-	}
-}
-
-func (c *Conn) armed(t Timer) bool { return !c.deadline[t].IsZero() }
-
-// Deadline returns when timer t fires, and whether it is armed.
-func (c *Conn) Deadline(t Timer) (time.Time, bool) { return c.deadline[t], c.armed(t) }
-
-// NextDeadline returns the earliest armed timer: Tick must be called then.
-func (c *Conn) NextDeadline() (time.Time, bool) {
-	var next time.Time
-	for _, d := range c.deadline {
-		if !d.IsZero() && (next.IsZero() || d.Before(next)) {
-			next = d
-		}
-	}
-	return next, !next.IsZero()
 }
 
 // tsNow is our TSval clock: milliseconds plus a per-connection offset
