@@ -51,11 +51,7 @@ type Conn struct {
 
 	synTS uint32 // TSval of our first SYN or SYN+ACK: echoes older than it are not ours
 
-	cc         Congestion
-	dupAcks    int
-	inRecovery bool
-	recover    seq.Num
-	recWnd     int // NewReno window during fast recovery
+	lossRecovery // recovery.go: duplicate ACKs, fast recovery, congestion control
 
 	lastChallenge time.Time
 

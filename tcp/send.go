@@ -81,18 +81,6 @@ func (c *Conn) payload(off, n int) []byte {
 	return p
 }
 
-// window returns the window the sender may fill: the congestion window
-// (NewReno's inflated one in recovery) limited by the peer's window.
-func (c *Conn) window() int {
-	cw := 1 << 30
-	if c.inRecovery {
-		cw = c.recWnd
-	} else if c.cc != nil {
-		cw = c.cc.CWnd()
-	}
-	return min(int(c.sndWnd), cw)
-}
-
 // flush sends what the windows allow, then any ACK owed, and sets the
 // timers that depend on what is outstanding.
 func (c *Conn) flush(now time.Time) {

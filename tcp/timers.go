@@ -126,11 +126,7 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 		c.closeWith(now, c.timeoutErr(), CauseRetransGiveUp)
 		return
 	}
-	if c.cc != nil {
-		c.cc.OnTimeout(int(c.sndUna.Size(c.sndMax)))
-	}
-	c.inRecovery, c.dupAcks = false, 0
-	c.recover = c.sndMax // RFC 6582 §3.2 step 1 after a timeout
+	c.recoveryTimeout()
 	c.timing = false
 	c.sndNxt = c.dataStart()
 	c.setTimer(now, TimerRetransmit, c.rtt.timeout(c.cfg, c.backoff))
