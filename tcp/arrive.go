@@ -175,27 +175,6 @@ func (c *Conn) arriveSynSent(now time.Time, s *wire.Segment) {
 	c.sendSyn(now, true, CauseSimultaneousOpen)
 }
 
-// pawsReject is RFC 7323 §5.3 R1: a non-RST segment whose TSval is older
-// than TS.Recent is an old duplicate. A TS.Recent idle for more than 24
-// days is no longer trusted (§5.5).
-func (c *Conn) pawsReject(now time.Time, s *wire.Segment) bool {
-	if !c.tsOK || !s.Opts.HasTimestamp || s.Flags&wire.FlagRST != 0 {
-		return false
-	}
-	if now.Sub(c.tsRecentAge) > 24*24*time.Hour {
-		return false
-	}
-	return int32(s.Opts.TSVal-c.tsRecent) < 0
-}
-
-// updateTSRecent is RFC 7323 §4.3 (3): remember the newest TSval of a
-// segment that covers Last.ACK.sent.
-func (c *Conn) updateTSRecent(now time.Time, s *wire.Segment) {
-	if c.tsOK && s.Opts.HasTimestamp && s.Seq.LessThanEq(c.lastAckSent) && int32(s.Opts.TSVal-c.tsRecent) >= 0 {
-		c.tsRecent, c.tsRecentAge = s.Opts.TSVal, now
-	}
-}
-
 // arriveOther handles SYN-RECEIVED and the synchronized states except
 // TIME-WAIT, step by step as RFC 9293 §3.10.7.4 orders them.
 func (c *Conn) arriveOther(now time.Time, s *wire.Segment) {

@@ -35,21 +35,15 @@ type Conn struct {
 
 	recvSpace // recv.go: receive sequence space, reassembly, ACKs owed
 
-	lastAckSent seq.Num // RFC 7323 Last.ACK.sent
-
 	// Options negotiated on the SYNs.
 	sndShift, rcvShift uint8
 	sndMSS             int    // payload bytes per segment we send
 	advMSS             uint16 // OpenOptions.MSS; 0 means Config.MSS
 	pathMSS            int    // MSS the path carries, from ICMP (RFC 1191); 0 unknown
-	wsOK, tsOK, sackOK bool
-	tsOffset           uint32
-	tsRecent           uint32
-	tsRecentAge        time.Time
+	wsOK, sackOK       bool
 
 	timerState // timers.go: the timers, the RTO and its back-off, probe counts
-
-	synTS uint32 // TSval of our first SYN or SYN+ACK: echoes older than it are not ours
+	tsState    // timestamps.go: RFC 7323 timestamps, PAWS
 
 	lossRecovery // recovery.go: duplicate ACKs, fast recovery, congestion control
 
@@ -189,19 +183,11 @@ func (c *Conn) drop(now time.Time, s *wire.Segment, cause Cause) {
 	}
 }
 
-// tsNow is our TSval clock: milliseconds plus a per-connection offset
-// (RFC 7323 §5.4).
-func (c *Conn) tsNow(now time.Time) uint32 { return uint32(now.UnixMilli()) + c.tsOffset }
-
 // emit sends a segment built from the connection's current state.
 func (c *Conn) emit(now time.Time, s *wire.Segment, why Cause) {
 	s.SrcPort, s.DstPort = c.localPort, c.remotePort
 	if s.Flags&wire.FlagRST == 0 {
-		if c.tsOK {
-			s.Opts.HasTimestamp = true
-			s.Opts.TSVal = c.tsNow(now)
-			s.Opts.TSEcr = c.tsRecent
-		}
+		c.stampTS(now, s)
 		if s.Flags&wire.FlagACK != 0 {
 			c.lastAckSent = s.Ack
 			c.ackOwed, c.ackNow, c.rcvdUnacked = false, false, 0
