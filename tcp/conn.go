@@ -29,25 +29,19 @@ type Conn struct {
 	localPort, remotePort uint16
 	listenRemote          uint16 // the passive OPEN's remote port (0: any), for Note 3
 
-	// The state of each concern lives in a part of its own, in its own
-	// file; the parts are embedded so that the rules read c.sndUna.
-	sendSpace // send.go: send sequence space, send buffer, FIN
-
-	recvSpace // recv.go: receive sequence space, reassembly, ACKs owed
-
-	// Options negotiated on the SYNs.
-	sndShift, rcvShift uint8
-	sndMSS             int    // payload bytes per segment we send
-	advMSS             uint16 // OpenOptions.MSS; 0 means Config.MSS
-	pathMSS            int    // MSS the path carries, from ICMP (RFC 1191); 0 unknown
-	wsOK, sackOK       bool
-
-	timerState // timers.go: the timers, the RTO and its back-off, probe counts
-	tsState    // timestamps.go: RFC 7323 timestamps, PAWS
-
-	lossRecovery // recovery.go: duplicate ACKs, fast recovery, congestion control
-
+	// lastChallenge is when the last rate-limited answer went out: a
+	// challenge ACK, an ACK for an unacceptable segment, a SYN+ACK for a
+	// duplicate SYN (RFC 5961 §7; Linux tcp_invalid_ratelimit).
 	lastChallenge time.Time
+
+	// Each concern's state is a part of its own, in its own file, embedded
+	// so that the rules read c.sndUna and c.tsRecent.
+	sendSpace    // send.go: send sequence space, send window and buffer, our FIN
+	recvSpace    // recv.go: receive sequence space, reassembly, the ACK owed
+	negotiated   // options.go: window scale, SACK-permitted, MSS
+	tsState      // timestamps.go: RFC 7323 timestamps and PAWS
+	timerState   // timers.go: the timers, the RTO and its back-off, probe counters
+	lossRecovery // recovery.go: duplicate ACKs, fast recovery, congestion control
 
 	stats Stats
 

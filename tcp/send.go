@@ -181,14 +181,6 @@ func (c *Conn) sendData(now time.Time) {
 	}
 }
 
-// sackLimit is how many SACK blocks fit in the option space.
-func (c *Conn) sackLimit() int {
-	if c.tsOK {
-		return 3 // 40 option bytes: timestamps leave room for three blocks
-	}
-	return wire.MaxSACKBlocks
-}
-
 // segMSS is the payload a data segment may carry now: the send MSS less
 // the SACK blocks addSACK will add (2 bytes + 8 a block, padded with NOPs to
 // a multiple of 4), so the packet still fits the path (Linux
