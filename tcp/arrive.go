@@ -57,17 +57,6 @@ func (c *Conn) arriveClosed(now time.Time, s *wire.Segment) {
 	}
 }
 
-// replyRST answers s with the RST of ResetFor, addressed to the segment's
-// own source port: a listener with no remote port yet must not send to port 0.
-func (c *Conn) replyRST(now time.Time, s *wire.Segment, why Cause) bool {
-	r, ok := ResetFor(s)
-	if ok {
-		c.stats.SegsOut++
-		c.out.Segment(now, c, &r, why)
-	}
-	return ok
-}
-
 // ListenAction is what LISTEN does with a segment (RFC 9293 §3.10.7.2).
 type ListenAction uint8
 
