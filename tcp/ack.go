@@ -36,74 +36,10 @@ func (c *Conn) processAck(now time.Time, s *wire.Segment) bool {
 	return true
 }
 
-// ackAnswers notes an acceptable ACK (SND.UNA =< SEG.ACK =< SND.NXT): the
-// peer is alive and hears us. Only such an ACK answers keepalive and
-// window probes, as Linux tcp_ack resets icsk_probes_out and rcv_tstamp;
-// a RST or SYN that earns a challenge ACK, or a segment without ACK, does
-// not.
-func (c *Conn) ackAnswers(now time.Time) {
-	c.lastRecv = now
-	c.keepProbes, c.probesOut = 0, 0
-}
-
-// isDupAck is RFC 5681 §2's duplicate ACK: data outstanding, no payload,
-// no SYN/FIN, the same ACK and the same window.
-func (c *Conn) isDupAck(s *wire.Segment) bool {
-	return c.sndMax != c.sndUna && len(s.Payload) == 0 &&
-		s.Flags&(wire.FlagSYN|wire.FlagFIN) == 0 &&
-		uint32(s.Wnd)<<c.sndShift == c.sndWnd
-}
-
-// updateWindow updates SND.WND when the segment is newer than the one that
-// last did (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2).
-func (c *Conn) updateWindow(now time.Time, s *wire.Segment) {
-	if !(c.sndWl1.LessThan(s.Seq) || (c.sndWl1 == s.Seq && c.sndWl2.LessThanEq(s.Ack))) {
-		return
-	}
-	w := uint32(s.Wnd) << c.sndShift
-	if c.sndWnd == 0 && w > 0 {
-		c.persistProbes = 0
-		c.cancelTimer(now, TimerPersist)
-	}
-	c.sndWnd, c.sndWl1, c.sndWl2 = w, s.Seq, s.Ack
-	c.maxSndWnd = max(c.maxSndWnd, w)
-}
-
-// dataStart is the sequence number of the first byte in the send ring.
-func (c *Conn) dataStart() seq.Num {
-	if c.sndUna == c.iss {
-		return c.iss + 1 // our SYN is not acknowledged yet
-	}
-	return c.sndUna
-}
-
-// finAcked reports whether our FIN has been acknowledged.
-func (c *Conn) finAcked() bool {
-	return c.closing && c.sndUna.GreaterThan(c.finSeq)
-}
-
 // ackAdvance handles SND.UNA < SEG.ACK =< SND.NXT: drop acknowledged bytes,
 // sample the RTT, grow the window, restart or stop the timers.
 func (c *Conn) ackAdvance(now time.Time, s *wire.Segment) {
-	// RTT: from the one timed segment, never a retransmitted one (Karn's
-	// rule, RFC 6298 §3); failing that, from the echoed timestamp (RFC
-	// 7323 §4.1) when it is plausible. Linux tcp_ack_update_rtt prefers
-	// the ACK's own timing too: a middlebox or peer can write any TSecr.
-	sampled := false
-	if c.timing && s.Ack.GreaterThanEq(c.rttSeq) {
-		c.rtt.sample(now.Sub(c.rttStart), c.cfg)
-		c.timing, sampled = false, true
-	} else if c.tsOK && s.Opts.HasTimestamp && s.Opts.TSEcr != 0 {
-		if m, ok := c.echoRTT(now, s.Opts.TSEcr); ok {
-			c.rtt.sample(m, c.cfg)
-			c.timing, sampled = false, true
-		}
-	}
-	if sampled {
-		// RFC 6298 §5, after 5.7: the backed-off RTO stays until a new
-		// valid measurement (Linux resets icsk_backoff only there).
-		c.backoff = 0
-	}
+	c.sampleRTT(now, s)
 	start := c.dataStart()
 	acked := int(c.sndUna.Size(s.Ack))
 	c.sndUna = s.Ack
@@ -121,20 +57,7 @@ func (c *Conn) ackAdvance(now time.Time, s *wire.Segment) {
 	c.retries = 0
 	c.persistProbes = 0
 	c.softErr = nil // something got through (Linux clears sk_err_soft here)
-	if c.inRecovery {
-		if s.Ack.GreaterThanEq(c.recover) {
-			// RFC 6582 §3.2 step 3: a full ACK ends recovery.
-			c.inRecovery = false
-			c.cc.OnRecoveryExit()
-		} else {
-			// RFC 6582 §3.2 step 4: partial ACK; deflate, retransmit the next hole.
-			c.recWnd = max(c.recWnd-acked, 0) + c.sndMSS
-			c.retransmitFirst(now, CausePartialAck)
-		}
-	} else if c.cc != nil {
-		c.cc.OnAck(data)
-	}
-	c.dupAcks = 0
+	c.recoveryAck(now, s.Ack, acked, data)
 	// RFC 6298 §5.2, §5.3: stop the timer when all is acknowledged, else
 	// restart it.
 	if c.sndUna == c.sndMax {
@@ -146,50 +69,4 @@ func (c *Conn) ackAdvance(now time.Time, s *wire.Segment) {
 			c.setTimer(now, TimerUserTimeout, c.userTimeout)
 		}
 	}
-}
-
-// onDupAck counts duplicate ACKs: the third starts fast retransmit and
-// NewReno fast recovery (RFC 5681 §3.2, RFC 6582 §3.2).
-func (c *Conn) onDupAck(now time.Time) {
-	c.dupAcks++
-	switch {
-	case c.inRecovery:
-		c.recWnd += c.sndMSS // step 4 of RFC 5681 §3.2: inflate
-	case c.dupAcks == 3 && c.sndUna.GreaterThanEq(c.recover):
-		// RFC 6582 §3.2 step 2: only if this loss is past the last recovery.
-		flight := int(c.sndUna.Size(c.sndMax))
-		c.cc.OnLoss(flight)
-		c.inRecovery = true
-		c.recover = c.sndMax
-		c.recWnd = c.cc.SSThresh() + 3*c.sndMSS
-		c.retransmitFirst(now, CauseFastRetransmit)
-	}
-}
-
-// retransmitFirst resends the earliest unacknowledged segment (data, or
-// the FIN alone) without moving SND.NXT.
-func (c *Conn) retransmitFirst(now time.Time, why Cause) {
-	start := c.dataStart()
-	off := int(start.Size(c.sndUna))
-	if c.sndUna.LessThan(start) {
-		off = 0
-	}
-	// Never more than was sent (a one-byte window probe is repeated as one
-	// byte); a SYN in flight is not data.
-	n := min(c.snd.n-off, c.sndMSS, int(start.Size(seq.Max(c.sndMax, start))))
-	fin := c.closing && c.sndMax.GreaterThan(c.finSeq) && start.Add(seq.Size(off+n)) == c.finSeq
-	if n <= 0 && !fin {
-		return
-	}
-	if fin && mutantNoFinRetransmit && n == 0 {
-		return
-	}
-	s := wire.Segment{Seq: start.Add(seq.Size(off)), Ack: c.rcvNxt, Flags: wire.FlagACK, Wnd: c.windowField()}
-	s.Payload = c.payload(off, n)
-	if fin {
-		s.Flags |= wire.FlagFIN
-	}
-	c.timing = false // Karn's rule
-	c.stats.Retrans++
-	c.emit(now, &s, why)
 }

@@ -57,17 +57,6 @@ func (c *Conn) arriveClosed(now time.Time, s *wire.Segment) {
 	}
 }
 
-// replyRST answers s with the RST of ResetFor, addressed to the segment's
-// own source port: a listener with no remote port yet must not send to port 0.
-func (c *Conn) replyRST(now time.Time, s *wire.Segment, why Cause) bool {
-	r, ok := ResetFor(s)
-	if ok {
-		c.stats.SegsOut++
-		c.out.Segment(now, c, &r, why)
-	}
-	return ok
-}
-
 // ListenAction is what LISTEN does with a segment (RFC 9293 §3.10.7.2).
 type ListenAction uint8
 
@@ -173,49 +162,6 @@ func (c *Conn) arriveSynSent(now time.Time, s *wire.Segment) {
 	// our original ISS (RFC 9293 §3.5, Figure 7).
 	c.setState(now, StateSynReceived, CauseSimultaneousOpen)
 	c.sendSyn(now, true, CauseSimultaneousOpen)
-}
-
-// firstWindow sets SND.WND, SND.WL1 and SND.WL2 from the segment that
-// synchronizes the connection (RFC 9293 §3.10.7.3, §3.10.7.4).
-func (c *Conn) firstWindow(s *wire.Segment, wnd uint32) {
-	c.sndWnd, c.sndWl1, c.sndWl2 = wnd, s.Seq, s.Ack
-	c.maxSndWnd = wnd
-}
-
-// acceptable is the four-case test of RFC 9293 §3.10.7.4 ("first, check
-// sequence number"), with the RFC's allowance for ACKs and RSTs when the
-// receive window is zero.
-func (c *Conn) acceptable(s *wire.Segment) bool {
-	wnd := seq.Size(c.rcvWnd())
-	n := s.Len()
-	if n == 0 || wnd == 0 {
-		if wnd == 0 {
-			return s.Seq == c.rcvNxt
-		}
-		return s.Seq.InWindow(c.rcvNxt, wnd)
-	}
-	return s.Seq.InWindow(c.rcvNxt, wnd) || s.Seq.Add(n-1).InWindow(c.rcvNxt, wnd)
-}
-
-// pawsReject is RFC 7323 §5.3 R1: a non-RST segment whose TSval is older
-// than TS.Recent is an old duplicate. A TS.Recent idle for more than 24
-// days is no longer trusted (§5.5).
-func (c *Conn) pawsReject(now time.Time, s *wire.Segment) bool {
-	if !c.tsOK || !s.Opts.HasTimestamp || s.Flags&wire.FlagRST != 0 {
-		return false
-	}
-	if now.Sub(c.tsRecentAge) > 24*24*time.Hour {
-		return false
-	}
-	return int32(s.Opts.TSVal-c.tsRecent) < 0
-}
-
-// updateTSRecent is RFC 7323 §4.3 (3): remember the newest TSval of a
-// segment that covers Last.ACK.sent.
-func (c *Conn) updateTSRecent(now time.Time, s *wire.Segment) {
-	if c.tsOK && s.Opts.HasTimestamp && s.Seq.LessThanEq(c.lastAckSent) && int32(s.Opts.TSVal-c.tsRecent) >= 0 {
-		c.tsRecent, c.tsRecentAge = s.Opts.TSVal, now
-	}
 }
 
 // arriveOther handles SYN-RECEIVED and the synchronized states except

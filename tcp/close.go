@@ -4,8 +4,6 @@ import (
 	"errors"
 	"syscall"
 	"time"
-
-	"github.com/synack/synack/seq"
 )
 
 // ErrConnectionClosing is RFC 9293's "error: connection closing": CLOSE
@@ -38,11 +36,6 @@ func (c *Conn) Close(now time.Time) error {
 		return ErrConnectionClosing
 	}
 	return nil
-}
-
-func (c *Conn) queueFin() {
-	c.closing = true
-	c.finSeq = c.dataStart().Add(seq.Size(c.snd.n))
 }
 
 // Abort is RFC 9293 §3.10.5 ABORT: send RST where the peer holds state,

@@ -122,15 +122,6 @@ func (c *Conn) SaveHalfOpen() HalfOpen {
 	}
 }
 
-// peerMSS recovers the MSS the peer announced from the effective send MSS.
-func (c *Conn) peerMSS() uint16 {
-	m := c.sndMSS
-	if c.tsOK {
-		m += 12
-	}
-	return uint16(m)
-}
-
 // RestoreHalfOpen makes c (freshly Init'ed) the connection h describes, in
 // SYN-RECEIVED, without trace events. A record built from a SYN cookie
 // (RFC 4987 §3.6) restores the same way.
@@ -231,17 +222,6 @@ func HalfOpenFromCookie(iss, irs seq.Num, o CookieOptions) HalfOpen {
 		h.Flags |= recTS
 	}
 	return h
-}
-
-// WindowShift is the window scale a connection with cfg offers: the
-// smallest that lets the whole receive buffer be advertised (RFC 7323
-// §2.3, at most 14).
-func (cfg *Config) WindowShift() uint8 {
-	var s uint8
-	for s < 14 && cfg.RcvBuf>>s > 0xffff {
-		s++
-	}
-	return s
 }
 
 // SetNoReopen says whether a SYN arriving in TIME-WAIT must not reopen the

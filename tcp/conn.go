@@ -22,7 +22,6 @@ type Conn struct {
 	// noReopen forbids a SYN to reopen the 4-tuple from TIME-WAIT: the
 	// stack sets it when no listener would take the SYN.
 	noReopen bool
-	closing  bool // the user called CLOSE: a FIN follows the queued data
 	shutWr   bool // the user called CLOSE on a connection: SEND is EPIPE from then on
 	err      error
 	softErr  error // an ICMP error kept for a time-out to report (RFC 1122 §4.2.3.9)
@@ -30,72 +29,19 @@ type Conn struct {
 	localPort, remotePort uint16
 	listenRemote          uint16 // the passive OPEN's remote port (0: any), for Note 3
 
-	// Send sequence space. sndNxt is where the next new segment starts; a
-	// retransmission timeout rewinds it to sndUna. sndMax is the highest
-	// sequence number sent, which RFC 9293's acceptability tests call SND.NXT.
-	iss, sndUna, sndNxt, sndMax seq.Num
-	finSeq                      seq.Num // sequence number of our FIN, valid when closing
-	sndWnd, maxSndWnd           uint32  // RFC 9293 SND.WND (scaled), RFC 5961 §5 MAX.SND.WND
-	sndWl1, sndWl2              seq.Num
-	sndShift, rcvShift          uint8
-	sndMSS                      int    // payload bytes per segment we send
-	advMSS                      uint16 // OpenOptions.MSS; 0 means Config.MSS
-	pathMSS                     int    // MSS the path carries, from ICMP (RFC 1191); 0 unknown
-	pmtuResend                  bool   // sendData is resending after a path MTU drop
-
-	// Receive sequence space.
-	irs, rcvNxt seq.Num
-	rcvAdv      seq.Num // right edge of the window we last advertised; never moves left
-	lastAckSent seq.Num // RFC 7323 Last.ACK.sent
-	finRcvd     bool    // the peer's FIN arrived ahead of RCV.NXT and waits for the gap
-	finRcvdSeq  seq.Num
-	peerFin     bool    // the peer's FIN has been received in order: EOF after the buffer
-	rcvMSS      int     // largest segment received, for "every second full-sized segment"
-	oooLast     seq.Num // start of the most recent out-of-order segment (RFC 2018 §4)
-
-	snd, rcv ring
-	ooo      []span
-	scratch  []byte // a segment whose payload wraps in the send ring is copied here
-
-	// Options negotiated on the SYNs.
-	wsOK, tsOK, sackOK bool
-	tsOffset           uint32
-	tsRecent           uint32
-	tsRecentAge        time.Time
-
-	// Timers: one deadline each; the zero time means not armed.
-	deadline [numTimers]time.Time
-	rtt      rttEstimator
-	backoff  int    // RTO doublings in force: kept until a valid RTT sample (Karn, RFC 6298 §5)
-	retries  int    // consecutive retransmission timeouts without progress (Linux icsk_retransmits)
-	synTS    uint32 // TSval of our first SYN or SYN+ACK: echoes older than it are not ours
-	timing   bool
-	rttSeq   seq.Num
-	rttStart time.Time
-
-	cc         Congestion
-	dupAcks    int
-	inRecovery bool
-	recover    seq.Num
-	recWnd     int // NewReno window during fast recovery
-
-	// Per-connection settings, initialised from Config.
-	keepalive    bool
-	noDelay      bool
-	keepIdle     time.Duration
-	keepInterval time.Duration
-	keepCount    int
-	userTimeout  time.Duration
-
-	keepProbes    int
-	persistProbes int // zero-window probes since the window closed: their back-off
-	probesOut     int // window probes the peer has not answered (RFC 1122 §4.2.2.17)
-	lastRecv      time.Time
+	// lastChallenge is when the last rate-limited answer went out: a
+	// challenge ACK, an ACK for an unacceptable segment, a SYN+ACK for a
+	// duplicate SYN (RFC 5961 §7; Linux tcp_invalid_ratelimit).
 	lastChallenge time.Time
-	swsOverride   bool // the persist timer forces a small segment out (RFC 9293 §3.8.6.2.1)
-	ackOwed       bool // an ACK is owed but may be delayed
-	ackNow        bool
-	rcvdUnacked   int // bytes received since the last ACK we sent
+
+	// Each concern's state is a part of its own, in its own file, embedded
+	// so that the rules read c.sndUna and c.tsRecent.
+	sendSpace    // send.go: send sequence space, send window and buffer, our FIN
+	recvSpace    // recv.go: receive sequence space, reassembly, the ACK owed
+	negotiated   // options.go: window scale, SACK-permitted, MSS
+	tsState      // timestamps.go: RFC 7323 timestamps and PAWS
+	timerState   // timers.go: the timers, the RTO and its back-off, probe counters
+	lossRecovery // recovery.go: duplicate ACKs, fast recovery, congestion control
 
 	stats Stats
 
@@ -231,149 +177,11 @@ func (c *Conn) drop(now time.Time, s *wire.Segment, cause Cause) {
 	}
 }
 
-// setTimer arms t to fire after d.
-func (c *Conn) setTimer(now time.Time, t Timer, d time.Duration) {
-	at := now.Add(d)
-	if c.deadline[t].Equal(at) {
-		return
-	}
-	c.deadline[t] = at
-	if c.obs != nil {
-		c.event(now, Event{Kind: EventTimer, Timer: t, Action: TimerSet, Deadline: at})
-	}
-}
-
-func (c *Conn) cancelTimer(now time.Time, t Timer) {
-	if c.deadline[t].IsZero() {
-		return
-	}
-	c.deadline[t] = time.Time{}
-	if c.obs != nil {
-		c.event(now, Event{Kind: EventTimer, Timer: t, Action: TimerCancel})
-	}
-}
-
-func (c *Conn) armed(t Timer) bool { return !c.deadline[t].IsZero() }
-
-// Deadline returns when timer t fires, and whether it is armed.
-func (c *Conn) Deadline(t Timer) (time.Time, bool) { return c.deadline[t], c.armed(t) }
-
-// NextDeadline returns the earliest armed timer: Tick must be called then.
-func (c *Conn) NextDeadline() (time.Time, bool) {
-	var next time.Time
-	for _, d := range c.deadline {
-		if !d.IsZero() && (next.IsZero() || d.Before(next)) {
-			next = d
-		}
-	}
-	return next, !next.IsZero()
-}
-
-// tsNow is our TSval clock: milliseconds plus a per-connection offset
-// (RFC 7323 §5.4).
-func (c *Conn) tsNow(now time.Time) uint32 { return uint32(now.UnixMilli()) + c.tsOffset }
-
-// emit sends a segment built from the connection's current state.
-func (c *Conn) emit(now time.Time, s *wire.Segment, why Cause) {
-	s.SrcPort, s.DstPort = c.localPort, c.remotePort
-	if s.Flags&wire.FlagRST == 0 {
-		if c.tsOK {
-			s.Opts.HasTimestamp = true
-			s.Opts.TSVal = c.tsNow(now)
-			s.Opts.TSEcr = c.tsRecent
-		}
-		if s.Flags&wire.FlagACK != 0 {
-			c.lastAckSent = s.Ack
-			c.ackOwed, c.ackNow, c.rcvdUnacked = false, false, 0
-			c.cancelTimer(now, TimerDelayedACK)
-		}
-	}
-	c.stats.SegsOut++
-	c.stats.BytesOut += len(s.Payload)
-	c.segOut = *s
-	c.out.Segment(now, c, &c.segOut, why)
-}
-
 // event hands e to the observer (the caller has checked there is one).
 func (c *Conn) event(now time.Time, e Event) {
 	c.evOut = e
 	c.obs.Event(now, c, &c.evOut)
 	c.evOut.Seg = nil // do not keep the packet alive
-}
-
-// sendAck sends a bare ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, with the
-// sequence number of acceptableSeq.
-func (c *Conn) sendAck(now time.Time, why Cause) {
-	s := segAck(c.acceptableSeq(), c.rcvNxt, c.windowField())
-	c.addSACK(&s)
-	c.emit(now, &s, why)
-}
-
-// acceptableSeq is the sequence number for a segment without data (a bare
-// ACK, a RST) that the peer will find acceptable, as Linux's
-// tcp_acceptable_seq chooses it: the highest sequence number sent, unless
-// that lies beyond the window the peer last offered — a peer whose
-// receive buffer filled may shrink its window, and then refuses a segment
-// beyond its right edge — in which case the window's right edge. Never a
-// SND.NXT rewound by a retransmission timeout: the peer may already hold
-// everything up to SND.MAX and would refuse an ACK from further back.
-func (c *Conn) acceptableSeq() seq.Num {
-	if c.sndUna == c.iss {
-		return c.sndMax // our SYN is unacknowledged: no window known yet
-	}
-	end := c.sndUna.Add(seq.Size(c.sndWnd))
-	if c.sndMax.LessThanEq(end) {
-		return c.sndMax
-	}
-	return end
-}
-
-func segAck(sq, ack seq.Num, wnd uint16) wire.Segment {
-	return wire.Segment{Seq: sq, Ack: ack, Flags: wire.FlagACK, Wnd: wnd}
-}
-
-// sendRST sends <SEQ=seqn><CTL=RST>, with ACK when ack is given.
-func (c *Conn) sendRST(now time.Time, seqn seq.Num, ack seq.Num, withAck bool, why Cause) {
-	s := wire.Segment{Seq: seqn, Flags: wire.FlagRST}
-	if withAck {
-		s.Flags |= wire.FlagACK
-		s.Ack = ack
-	}
-	c.emit(now, &s, why)
-}
-
-// challengeAck sends an ACK for a suspicious segment unless the RFC 5961
-// §7 rate limit says no (Linux tcp_invalid_ratelimit, per connection).
-func (c *Conn) challengeAck(now time.Time, s *wire.Segment, why Cause) {
-	if !c.lastChallenge.IsZero() && now.Sub(c.lastChallenge) < c.cfg.ChallengeACK {
-		c.drop(now, s, CauseChallengeLimit)
-		return
-	}
-	c.lastChallenge = now
-	c.stats.ChallengeACKs++
-	c.refused(now, s, why)
-	c.sendAck(now, why)
-}
-
-// refused traces a segment that is not accepted but answered (with an
-// ACK): for the trace it is dropped, though not silently, so the counter
-// of silent drops stays as it is.
-func (c *Conn) refused(now time.Time, s *wire.Segment, why Cause) {
-	if c.obs != nil {
-		c.event(now, Event{Kind: EventDrop, Seg: s, Cause: why})
-	}
-}
-
-// dupAckLimited answers an unacceptable segment with an ACK. Segments
-// carrying data or FIN always get one; empty ones share the challenge-ACK
-// rate limit so two stacks cannot ping-pong ACKs (Linux tcp_oow_rate_limited).
-func (c *Conn) dupAckLimited(now time.Time, s *wire.Segment, why Cause) {
-	if len(s.Payload) > 0 || s.Flags&wire.FlagFIN != 0 {
-		c.refused(now, s, why)
-		c.sendAck(now, why)
-		return
-	}
-	c.challengeAck(now, s, why)
 }
 
 // Status is a snapshot of the TCB, as RFC 9293 §3.10.6 STATUS describes.

@@ -73,15 +73,6 @@ func (c *Conn) renew() {
 	c.keepIdle, c.keepInterval, c.keepCount = idle, intvl, cnt
 }
 
-func (c *Conn) initSend(iss seq.Num) {
-	c.iss, c.sndUna, c.sndNxt, c.sndMax = iss, iss, iss, iss
-	c.recover = iss // RFC 6582 §3.2 step 1: "recover" starts at the ISS
-	c.sndMSS = 536  // RFC 9293 §3.7.1 until the peer's MSS is known
-}
-
-// ourShift is the window scale we offer (Config.WindowShift).
-func (c *Conn) ourShift() uint8 { return c.cfg.WindowShift() }
-
 // sendSyn sends SYN (or SYN+ACK) with our options. The window of a SYN is
 // never scaled (RFC 7323 §2.2).
 func (c *Conn) sendSyn(now time.Time, withAck bool, why Cause) {
@@ -116,52 +107,6 @@ func (c *Conn) sendSyn(now time.Time, withAck bool, why Cause) {
 	c.timing = c.backoff == 0
 	c.rttSeq, c.rttStart = c.iss+1, now
 	c.emit(now, &s, why)
-}
-
-// negotiate records the options of the peer's SYN (RFC 9293 §3.7.1,
-// RFC 7323, RFC 2018). ours says whether we offered each option first
-// (active open) — then the peer's SYN+ACK carrying it means agreement.
-func (c *Conn) negotiate(now time.Time, s *wire.Segment) {
-	o := &s.Opts
-	peerMSS := 536 // RFC 9293 §3.7.1: the default when the SYN has no MSS option
-	if o.HasMSS && o.MSS > 0 {
-		peerMSS = int(o.MSS)
-	}
-	c.wsOK = !c.cfg.NoWindowScale && o.HasWScale
-	if c.wsOK {
-		c.sndShift = min(o.WScale, 14) // RFC 7323 §2.3
-		c.rcvShift = c.ourShift()
-	} else {
-		c.sndShift, c.rcvShift = 0, 0
-	}
-	c.tsOK = !c.cfg.NoTimestamps && o.HasTimestamp
-	if c.tsOK {
-		c.tsRecent, c.tsRecentAge = o.TSVal, now
-	}
-	c.sackOK = !c.cfg.NoSACK && o.SACKPermitted
-	c.setSndMSS(min(peerMSS, int(c.mss())))
-	c.cc = c.cfg.Congestion(c.sndMSS)
-}
-
-// mss is the MSS we advertise: Config.MSS, or the lower limit the stack
-// gave for this connection's route (OpenOptions.MSS).
-func (c *Conn) mss() uint16 {
-	if c.advMSS != 0 && c.advMSS < c.cfg.MSS {
-		return c.advMSS
-	}
-	return c.cfg.MSS
-}
-
-// setSndMSS sets the payload per segment from the MSS the peer allows,
-// lowered to what the path carries once an ICMP message has said so.
-func (c *Conn) setSndMSS(mss int) {
-	if c.pathMSS > 0 {
-		mss = min(mss, c.pathMSS)
-	}
-	if c.tsOK {
-		mss -= 12 // RFC 7323 §3.2: the option rides on every segment
-	}
-	c.sndMSS = max(mss, 48) // Linux TCP_MIN_SND_MSS: a tiny MSS would be a DoS
 }
 
 // acceptSyn records the peer's SYN: IRS, RCV.NXT and the first window.

@@ -9,6 +9,26 @@ import (
 	"github.com/synack/synack/wire"
 )
 
+// recvSpace is the receive side of the TCB (RFC 9293 §3.3.1): the
+// receive sequence space, the receive buffer with the out-of-order data
+// held for reassembly, the peer's FIN, and the ACK owed for what arrived.
+type recvSpace struct {
+	irs, rcvNxt seq.Num
+	rcvAdv      seq.Num // right edge of the window we last advertised; never moves left
+	finRcvd     bool    // the peer's FIN arrived ahead of RCV.NXT and waits for the gap
+	finRcvdSeq  seq.Num
+	peerFin     bool    // the peer's FIN has been received in order: EOF after the buffer
+	rcvMSS      int     // largest segment received, for "every second full-sized segment"
+	oooLast     seq.Num // start of the most recent out-of-order segment (RFC 2018 §4)
+
+	rcv ring
+	ooo []span // ranges held ahead of RCV.NXT, sorted and disjoint
+
+	ackOwed     bool // an ACK is owed but may be delayed
+	ackNow      bool // an ACK is owed at once (RFC 5681 §4.2)
+	rcvdUnacked int  // bytes received since the last ACK we sent
+}
+
 // Receive copies received data into p (RFC 9293 §3.10.3). It returns io.EOF
 // once the peer's FIN has been reached and every byte before it read, the
 // connection's error after a reset or time-out, and (0, nil) when nothing is
@@ -121,24 +141,24 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 
 // pullReassembled moves out-of-order data that RCV.NXT has reached into the
 // readable part of the buffer. It reports whether any did.
-func (c *Conn) pullReassembled() bool {
+func (rs *recvSpace) pullReassembled() bool {
 	pulled := false
-	for len(c.ooo) > 0 && c.ooo[0].start.LessThanEq(c.rcvNxt) {
-		end := c.ooo[0].end
-		if c.finRcvd && end.GreaterThan(c.finRcvdSeq) {
-			end = c.finRcvdSeq // held before the FIN showed it to lie beyond
+	for len(rs.ooo) > 0 && rs.ooo[0].start.LessThanEq(rs.rcvNxt) {
+		end := rs.ooo[0].end
+		if rs.finRcvd && end.GreaterThan(rs.finRcvdSeq) {
+			end = rs.finRcvdSeq // held before the FIN showed it to lie beyond
 		}
-		if end.GreaterThan(c.rcvNxt) {
-			k := int(c.rcvNxt.Size(end))
-			c.rcv.n += k
-			c.rcvNxt = end
-			c.rcvdUnacked += k
+		if end.GreaterThan(rs.rcvNxt) {
+			k := int(rs.rcvNxt.Size(end))
+			rs.rcv.n += k
+			rs.rcvNxt = end
+			rs.rcvdUnacked += k
 		}
-		c.ooo = c.ooo[1:]
+		rs.ooo = rs.ooo[1:]
 		pulled = true
 	}
-	if len(c.ooo) == 0 {
-		c.ooo = nil
+	if len(rs.ooo) == 0 {
+		rs.ooo = nil
 	}
 	return pulled
 }
@@ -166,4 +186,69 @@ func (c *Conn) processFin(now time.Time) {
 		c.enterTimeWait(now, CauseFinInFinWait2)
 		c.ackNow = true
 	}
+}
+
+// rcvWnd is RCV.WND: what is left of the window we advertised.
+func (rs *recvSpace) rcvWnd() uint32 {
+	if rs.rcvAdv.LessThan(rs.rcvNxt) {
+		return 0
+	}
+	return uint32(rs.rcvNxt.Size(rs.rcvAdv))
+}
+
+// windowField returns the window to advertise now, moving the right edge
+// forward when enough buffer has freed up: never by less than
+// min(RCV.BUFF/2, MSS) (receiver SWS avoidance, RFC 9293 §3.8.6.2.2), and
+// never backward (§3.8.6.2.2 discourages shrinking the window).
+func (c *Conn) windowField() uint16 {
+	free := c.cfg.RcvBuf - c.rcv.n
+	cur := int(c.rcvWnd())
+	if free > cur && free-cur >= min(c.cfg.RcvBuf/2, int(c.mss())) {
+		c.rcvAdv = c.rcvNxt.Add(seq.Size(free))
+		cur = free
+	}
+	return uint16(min(cur>>c.rcvShift, 0xffff))
+}
+
+// addSACK reports the out-of-order ranges held (RFC 2018 §4), the most
+// recently changed first.
+func (c *Conn) addSACK(s *wire.Segment) {
+	if !c.sackOK || len(c.ooo) == 0 {
+		return
+	}
+	limit := c.sackLimit()
+	s.Opts.NumSACK = 0
+	add := func(sp span) {
+		if int(s.Opts.NumSACK) < limit {
+			s.Opts.SACK[s.Opts.NumSACK] = wire.SACKBlock{Left: sp.start, Right: sp.end}
+			s.Opts.NumSACK++
+		}
+	}
+	first := -1
+	for i, sp := range c.ooo {
+		if c.oooLast.InRange(sp.start, sp.end) {
+			first = i
+			add(sp)
+		}
+	}
+	for i, sp := range c.ooo {
+		if i != first {
+			add(sp)
+		}
+	}
+}
+
+// acceptable is the four-case test of RFC 9293 §3.10.7.4 ("first, check
+// sequence number"), with the RFC's allowance for ACKs and RSTs when the
+// receive window is zero.
+func (c *Conn) acceptable(s *wire.Segment) bool {
+	wnd := seq.Size(c.rcvWnd())
+	n := s.Len()
+	if n == 0 || wnd == 0 {
+		if wnd == 0 {
+			return s.Seq == c.rcvNxt
+		}
+		return s.Seq.InWindow(c.rcvNxt, wnd)
+	}
+	return s.Seq.InWindow(c.rcvNxt, wnd) || s.Seq.Add(n-1).InWindow(c.rcvNxt, wnd)
 }

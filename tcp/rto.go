@@ -1,6 +1,10 @@
 package tcp
 
-import "time"
+import (
+	"time"
+
+	"github.com/synack/synack/wire"
+)
 
 // rttEstimator computes the retransmission timeout of RFC 6298 §2.
 type rttEstimator struct {
@@ -68,4 +72,27 @@ func (c *Conn) echoRTT(now time.Time, ecr uint32) (time.Duration, bool) {
 		return 0, false
 	}
 	return time.Duration(age) * time.Millisecond, true
+}
+
+// sampleRTT feeds the estimator from an ACK of new data (RFC 6298 §2):
+// from the one timed segment, never a retransmitted one (Karn's rule, RFC
+// 6298 §3); failing that, from the echoed timestamp (RFC 7323 §4.1) when
+// it is plausible. Linux tcp_ack_update_rtt prefers the ACK's own timing
+// too: a middlebox or peer can write any TSecr.
+func (c *Conn) sampleRTT(now time.Time, s *wire.Segment) {
+	sampled := false
+	if c.timing && s.Ack.GreaterThanEq(c.rttSeq) {
+		c.rtt.sample(now.Sub(c.rttStart), c.cfg)
+		c.timing, sampled = false, true
+	} else if c.tsOK && s.Opts.HasTimestamp && s.Opts.TSEcr != 0 {
+		if m, ok := c.echoRTT(now, s.Opts.TSEcr); ok {
+			c.rtt.sample(m, c.cfg)
+			c.timing, sampled = false, true
+		}
+	}
+	if sampled {
+		// RFC 6298 §5, after 5.7: the backed-off RTO stays until a new
+		// valid measurement (Linux resets icsk_backoff only there).
+		c.backoff = 0
+	}
 }

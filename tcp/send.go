@@ -8,6 +8,27 @@ import (
 	"github.com/synack/synack/wire"
 )
 
+// sendSpace is the send side of the TCB (RFC 9293 §3.3.1): the send
+// sequence space, the send window, the send buffer and our FIN.
+type sendSpace struct {
+	// sndNxt is where the next new segment starts; a retransmission
+	// timeout rewinds it to sndUna. sndMax is the highest sequence number
+	// sent, which RFC 9293's acceptability tests call SND.NXT.
+	iss, sndUna, sndNxt, sndMax seq.Num
+	sndWnd, maxSndWnd           uint32 // RFC 9293 SND.WND (scaled), RFC 5961 §5 MAX.SND.WND
+	sndWl1, sndWl2              seq.Num
+
+	closing bool    // the user called CLOSE: a FIN follows the queued data
+	finSeq  seq.Num // sequence number of our FIN, valid when closing
+
+	snd     ring
+	scratch []byte // a segment whose payload wraps in the send ring is copied here
+
+	noDelay     bool // Nagle's algorithm is off (Config.NoDelay, SetNoDelay)
+	swsOverride bool // the persist timer forces a small segment out (RFC 9293 §3.8.6.2.1)
+	pmtuResend  bool // sendData is resending after a path MTU drop
+}
+
 // Send queues p for transmission (RFC 9293 §3.10.2) and returns how many
 // bytes the send buffer took; 0 with a nil error means it is full.
 func (c *Conn) Send(now time.Time, p []byte) (int, error) {
@@ -60,18 +81,6 @@ func (c *Conn) payload(off, n int) []byte {
 	return p
 }
 
-// window returns the window the sender may fill: the congestion window
-// (NewReno's inflated one in recovery) limited by the peer's window.
-func (c *Conn) window() int {
-	cw := 1 << 30
-	if c.inRecovery {
-		cw = c.recWnd
-	} else if c.cc != nil {
-		cw = c.cc.CWnd()
-	}
-	return min(int(c.sndWnd), cw)
-}
-
 // flush sends what the windows allow, then any ACK owed, and sets the
 // timers that depend on what is outstanding.
 func (c *Conn) flush(now time.Time) {
@@ -105,8 +114,8 @@ func (c *Conn) flush(now time.Time) {
 }
 
 // unsent returns queued bytes not yet sent.
-func (c *Conn) unsent() int {
-	return c.snd.n - int(c.dataStart().Size(seq.Max(c.sndNxt, c.dataStart())))
+func (ss *sendSpace) unsent() int {
+	return ss.snd.n - int(ss.dataStart().Size(seq.Max(ss.sndNxt, ss.dataStart())))
 }
 
 // sendData is the sender of RFC 9293 §3.8.6.2.1 (SWS avoidance) and
@@ -172,36 +181,6 @@ func (c *Conn) sendData(now time.Time) {
 	}
 }
 
-// rcvWnd is RCV.WND: what is left of the window we advertised.
-func (c *Conn) rcvWnd() uint32 {
-	if c.rcvAdv.LessThan(c.rcvNxt) {
-		return 0
-	}
-	return uint32(c.rcvNxt.Size(c.rcvAdv))
-}
-
-// windowField returns the window to advertise now, moving the right edge
-// forward when enough buffer has freed up: never by less than
-// min(RCV.BUFF/2, MSS) (receiver SWS avoidance, RFC 9293 §3.8.6.2.2), and
-// never backward (§3.8.6.2.2 discourages shrinking the window).
-func (c *Conn) windowField() uint16 {
-	free := c.cfg.RcvBuf - c.rcv.n
-	cur := int(c.rcvWnd())
-	if free > cur && free-cur >= min(c.cfg.RcvBuf/2, int(c.mss())) {
-		c.rcvAdv = c.rcvNxt.Add(seq.Size(free))
-		cur = free
-	}
-	return uint16(min(cur>>c.rcvShift, 0xffff))
-}
-
-// sackLimit is how many SACK blocks fit in the option space.
-func (c *Conn) sackLimit() int {
-	if c.tsOK {
-		return 3 // 40 option bytes: timestamps leave room for three blocks
-	}
-	return wire.MaxSACKBlocks
-}
-
 // segMSS is the payload a data segment may carry now: the send MSS less
 // the SACK blocks addSACK will add (2 bytes + 8 a block, padded with NOPs to
 // a multiple of 4), so the packet still fits the path (Linux
@@ -214,30 +193,76 @@ func (c *Conn) segMSS() int {
 	return max(c.sndMSS-(8*k+4), 1)
 }
 
-// addSACK reports the out-of-order ranges held (RFC 2018 §4), the most
-// recently changed first.
-func (c *Conn) addSACK(s *wire.Segment) {
-	if !c.sackOK || len(c.ooo) == 0 {
+// dataStart is the sequence number of the first byte in the send ring.
+func (ss *sendSpace) dataStart() seq.Num {
+	if ss.sndUna == ss.iss {
+		return ss.iss + 1 // our SYN is not acknowledged yet
+	}
+	return ss.sndUna
+}
+
+// finAcked reports whether our FIN has been acknowledged.
+func (ss *sendSpace) finAcked() bool {
+	return ss.closing && ss.sndUna.GreaterThan(ss.finSeq)
+}
+
+// updateWindow updates SND.WND when the segment is newer than the one that
+// last did (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2).
+func (c *Conn) updateWindow(now time.Time, s *wire.Segment) {
+	if !(c.sndWl1.LessThan(s.Seq) || (c.sndWl1 == s.Seq && c.sndWl2.LessThanEq(s.Ack))) {
 		return
 	}
-	limit := c.sackLimit()
-	s.Opts.NumSACK = 0
-	add := func(sp span) {
-		if int(s.Opts.NumSACK) < limit {
-			s.Opts.SACK[s.Opts.NumSACK] = wire.SACKBlock{Left: sp.start, Right: sp.end}
-			s.Opts.NumSACK++
-		}
+	w := uint32(s.Wnd) << c.sndShift
+	if c.sndWnd == 0 && w > 0 {
+		c.persistProbes = 0
+		c.cancelTimer(now, TimerPersist)
 	}
-	first := -1
-	for i, sp := range c.ooo {
-		if c.oooLast.InRange(sp.start, sp.end) {
-			first = i
-			add(sp)
-		}
+	c.sndWnd, c.sndWl1, c.sndWl2 = w, s.Seq, s.Ack
+	c.maxSndWnd = max(c.maxSndWnd, w)
+}
+
+// firstWindow sets SND.WND, SND.WL1 and SND.WL2 from the segment that
+// synchronizes the connection (RFC 9293 §3.10.7.3, §3.10.7.4).
+func (c *Conn) firstWindow(s *wire.Segment, wnd uint32) {
+	c.sndWnd, c.sndWl1, c.sndWl2 = wnd, s.Seq, s.Ack
+	c.maxSndWnd = wnd
+}
+
+func (c *Conn) initSend(iss seq.Num) {
+	c.iss, c.sndUna, c.sndNxt, c.sndMax = iss, iss, iss, iss
+	c.recover = iss // RFC 6582 §3.2 step 1: "recover" starts at the ISS
+	c.sndMSS = 536  // RFC 9293 §3.7.1 until the peer's MSS is known
+}
+
+func (c *Conn) queueFin() {
+	c.closing = true
+	c.finSeq = c.dataStart().Add(seq.Size(c.snd.n))
+}
+
+// SetNoDelay turns Nagle's algorithm off (true) or on; turning it off
+// sends what it was holding back.
+func (c *Conn) SetNoDelay(now time.Time, on bool) {
+	c.noDelay = on
+	if on && c.canSend() {
+		c.flush(now) // as Linux: what Nagle held back goes out at once
 	}
-	for i, sp := range c.ooo {
-		if i != first {
-			add(sp)
-		}
+}
+
+// acceptableSeq is the sequence number for a segment without data (a bare
+// ACK, a RST) that the peer will find acceptable, as Linux's
+// tcp_acceptable_seq chooses it: the highest sequence number sent, unless
+// that lies beyond the window the peer last offered — a peer whose
+// receive buffer filled may shrink its window, and then refuses a segment
+// beyond its right edge — in which case the window's right edge. Never a
+// SND.NXT rewound by a retransmission timeout: the peer may already hold
+// everything up to SND.MAX and would refuse an ACK from further back.
+func (ss *sendSpace) acceptableSeq() seq.Num {
+	if ss.sndUna == ss.iss {
+		return ss.sndMax // our SYN is unacknowledged: no window known yet
 	}
+	end := ss.sndUna.Add(seq.Size(ss.sndWnd))
+	if ss.sndMax.LessThanEq(end) {
+		return ss.sndMax
+	}
+	return end
 }

@@ -3,8 +3,36 @@ package tcp
 import (
 	"time"
 
+	"github.com/synack/synack/seq"
 	"github.com/synack/synack/wire"
 )
+
+// timerState is the timing side of the TCB: a deadline for each timer,
+// the RTT estimator and the back-off of the retransmission timer (RFC
+// 6298), and the counters and settings of the keepalive, persist and user
+// timeouts (RFC 1122 §4.2.2.17, §4.2.3.6, RFC 5482).
+type timerState struct {
+	deadline [numTimers]time.Time // the zero time means not armed
+
+	rtt      rttEstimator
+	backoff  int       // RTO doublings in force: kept until a valid RTT sample (Karn, RFC 6298 §5)
+	retries  int       // consecutive retransmission timeouts without progress (Linux icsk_retransmits)
+	timing   bool      // a segment is being timed (RFC 6298 §3: one at a time)
+	rttSeq   seq.Num   // an ACK at or beyond it ends the timing
+	rttStart time.Time // when the timed segment was sent
+
+	// Per-connection settings, initialised from Config.
+	keepalive    bool
+	keepIdle     time.Duration
+	keepInterval time.Duration
+	keepCount    int
+	userTimeout  time.Duration
+
+	keepProbes    int       // keepalive probes unanswered
+	persistProbes int       // zero-window probes since the window closed: their back-off
+	probesOut     int       // window probes the peer has not answered (RFC 1122 §4.2.2.17)
+	lastRecv      time.Time // when the peer was last heard (an acceptable ACK, its SYN): keepalive idle time
+}
 
 // Tick fires every timer that is due at now (RFC 9293 §3.10.8), in the
 // fixed order of the Timer constants so that runs are reproducible.
@@ -98,11 +126,7 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 		c.closeWith(now, c.timeoutErr(), CauseRetransGiveUp)
 		return
 	}
-	if c.cc != nil {
-		c.cc.OnTimeout(int(c.sndUna.Size(c.sndMax)))
-	}
-	c.inRecovery, c.dupAcks = false, 0
-	c.recover = c.sndMax // RFC 6582 §3.2 step 1 after a timeout
+	c.recoveryTimeout()
 	c.timing = false
 	c.sndNxt = c.dataStart()
 	c.setTimer(now, TimerRetransmit, c.rtt.timeout(c.cfg, c.backoff))
@@ -241,18 +265,57 @@ func (c *Conn) SetKeepAlive(now time.Time, on bool, idle, interval time.Duration
 	c.armKeepalive(now)
 }
 
-// SetNoDelay turns Nagle's algorithm off (true) or on; turning it off
-// sends what it was holding back.
-func (c *Conn) SetNoDelay(now time.Time, on bool) {
-	c.noDelay = on
-	if on && c.canSend() {
-		c.flush(now) // as Linux: what Nagle held back goes out at once
-	}
-}
-
 // SetUserTimeout sets the RFC 5482 user timeout; 0 turns it off.
 func (c *Conn) SetUserTimeout(now time.Time, d time.Duration) {
 	c.userTimeout = d
 	c.cancelTimer(now, TimerUserTimeout)
 	c.armUserTimeout(now)
+}
+
+// setTimer arms t to fire after d.
+func (c *Conn) setTimer(now time.Time, t Timer, d time.Duration) {
+	at := now.Add(d)
+	if c.deadline[t].Equal(at) {
+		return
+	}
+	c.deadline[t] = at
+	if c.obs != nil {
+		c.event(now, Event{Kind: EventTimer, Timer: t, Action: TimerSet, Deadline: at})
+	}
+}
+
+func (c *Conn) cancelTimer(now time.Time, t Timer) {
+	if c.deadline[t].IsZero() {
+		return
+	}
+	c.deadline[t] = time.Time{}
+	if c.obs != nil {
+		c.event(now, Event{Kind: EventTimer, Timer: t, Action: TimerCancel})
+	}
+}
+
+func (tm *timerState) armed(t Timer) bool { return !tm.deadline[t].IsZero() }
+
+// Deadline returns when timer t fires, and whether it is armed.
+func (c *Conn) Deadline(t Timer) (time.Time, bool) { return c.deadline[t], c.armed(t) }
+
+// NextDeadline returns the earliest armed timer: Tick must be called then.
+func (c *Conn) NextDeadline() (time.Time, bool) {
+	var next time.Time
+	for _, d := range c.deadline {
+		if !d.IsZero() && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+	}
+	return next, !next.IsZero()
+}
+
+// ackAnswers notes an acceptable ACK (SND.UNA =< SEG.ACK =< SND.NXT): the
+// peer is alive and hears us. Only such an ACK answers keepalive and
+// window probes, as Linux tcp_ack resets icsk_probes_out and rcv_tstamp;
+// a RST or SYN that earns a challenge ACK, or a segment without ACK, does
+// not.
+func (c *Conn) ackAnswers(now time.Time) {
+	c.lastRecv = now
+	c.keepProbes, c.probesOut = 0, 0
 }
