@@ -137,8 +137,7 @@ func (s *Stack) cookieAccept(now time.Time, l *Listener, t tuple, seg *wire.Segm
 	}
 	rec := tcp.HalfOpenFromCookie(seg.Ack-1, seg.Seq-1, o)
 	rec.MSS = s.routeMSS(now, &t)
-	s.useScratch(t, false).RestoreHalfOpen(now, &rec)
-	s.connEvent(now, &t, &tcp.Event{Kind: tcp.EventState, From: tcp.StateListen, To: tcp.StateSynReceived, Cause: tcp.CauseCookieOK})
+	s.useScratch(t, false).RestoreCookie(now, &rec)
 	s.scratch.SegmentArrives(now, seg)
 	switch s.scratch.State() {
 	case tcp.StateSynReceived, tcp.StateListen, tcp.StateClosed:

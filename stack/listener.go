@@ -150,7 +150,7 @@ func (l *Listener) Close(now time.Time) {
 	sort.Slice(hs, func(i, j int) bool { return tupleLess(&hs[i].t, &hs[j].t) })
 	for _, h := range hs {
 		// As Linux, the half-open connections go with their listener.
-		s.connEvent(now, &h.t, &tcp.Event{Kind: tcp.EventState, From: tcp.StateSynReceived, To: tcp.StateClosed, Cause: tcp.CauseListenerClosed})
+		s.restoreHalf(now, h).Forget(now, tcp.CauseListenerClosed)
 		s.removeHalf(h)
 	}
 	q := l.acceptQ

@@ -14,7 +14,7 @@ func (s *Stack) compactTimeWait(now time.Time, c *Conn) {
 	s.removeConn(c)
 	if s.tw.len() >= s.cfg.TimeWaitMax {
 		s.stats.TimeWaitOverflows++
-		s.connEvent(now, &c.t, &tcp.Event{Kind: tcp.EventState, From: tcp.StateTimeWait, To: tcp.StateClosed, Cause: tcp.CauseTWOverflow})
+		s.restoreTimeWait(now, c.t, &rec).Forget(now, tcp.CauseTWOverflow)
 		return
 	}
 	s.tw.put(c.t, &rec)
@@ -57,10 +57,12 @@ func (s *Stack) twArrive(now time.Time, t tuple, rec tcp.TimeWait, seg *wire.Seg
 
 // dropTimeWait ends a TIME-WAIT record early (tcp_tw_reuse).
 func (s *Stack) dropTimeWait(now time.Time, t tuple, cause tcp.Cause) {
-	if !s.tw.del(&t) {
+	rec, ok := s.tw.get(&t)
+	if !ok {
 		return
 	}
-	s.connEvent(now, &t, &tcp.Event{Kind: tcp.EventState, From: tcp.StateTimeWait, To: tcp.StateClosed, Cause: cause})
+	s.tw.del(&t)
+	s.restoreTimeWait(now, t, &rec).Forget(now, cause)
 }
 
 // twReusable is Linux's tcp_twsk_unique for Dial: a TIME-WAIT 4-tuple may

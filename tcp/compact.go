@@ -227,3 +227,22 @@ func HalfOpenFromCookie(iss, irs seq.Num, o CookieOptions) HalfOpen {
 // SetNoReopen says whether a SYN arriving in TIME-WAIT must not reopen the
 // 4-tuple (no listener would take it); the stack sets it per segment.
 func (c *Conn) SetNoReopen(v bool) { c.noReopen = v }
+
+// Forget ends a connection the stack holds only as a record, restored for
+// this: a TIME-WAIT that tcp_tw_reuse reuses or the table has no room
+// for, a half-open whose listener closed. It enters CLOSED through the one
+// transition function with cause, and sends nothing; the record's timer,
+// which lived in the stack's table, goes with the record, untraced.
+func (c *Conn) Forget(now time.Time, cause Cause) {
+	c.deadline = [numTimers]time.Time{}
+	c.closeWith(now, nil, cause)
+}
+
+// RestoreCookie loads the record an ACK's SYN cookie was rebuilt into
+// (HalfOpenFromCookie): the connection leaves LISTEN for SYN-RECEIVED
+// through the one transition function (RFC 4987 §3.6).
+func (c *Conn) RestoreCookie(now time.Time, h *HalfOpen) {
+	c.RestoreHalfOpen(now, h)
+	c.state = StateListen
+	c.setState(now, StateSynReceived, CauseCookieOK)
+}

@@ -225,3 +225,30 @@ func TestCompactRecordSizes(t *testing.T) {
 		t.Errorf("TimeWait is %d bytes, want at most 48", n)
 	}
 }
+
+// The stack's own transitions of a record go through setState: Forget
+// ends a TIME-WAIT or half-open record in CLOSED with the stack's cause
+// and nothing else traced or sent; RestoreCookie enters SYN-RECEIVED from
+// LISTEN.
+func TestRecordTransitions(t *testing.T) {
+	h := newHarness(t, withTS)
+	timeWaitTS(h)
+	rec := h.c.SaveTimeWait()
+	h.restore(func(c *Conn) { c.RestoreTimeWait(h.now, &rec) })
+	h.events, h.out = nil, nil
+	h.c.Forget(h.now, CauseTWReuse)
+	if len(h.events) != 1 || h.events[0].Kind != EventState || h.events[0].From != StateTimeWait ||
+		h.events[0].To != StateClosed || h.events[0].Cause != CauseTWReuse {
+		t.Fatalf("Forget traced %+v, want one TIME-WAIT → CLOSED (tcp_tw_reuse)", h.events)
+	}
+	h.wantNone("Forget sends nothing")
+
+	h = newHarness(t)
+	h.restore(func(c *Conn) {
+		r := HalfOpenFromCookie(ourISS, 5000, CookieOptions{PeerMSS: 1460, LocalPort: ourPort, RemotePort: peerPort})
+		c.RestoreCookie(h.now, &r)
+	})
+	if len(h.events) != 1 || h.events[0].From != StateListen || h.events[0].To != StateSynReceived || h.events[0].Cause != CauseCookieOK {
+		t.Fatalf("RestoreCookie traced %+v, want LISTEN → SYN-RECEIVED (cookie)", h.events)
+	}
+}
