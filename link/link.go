@@ -3,7 +3,10 @@
 // pcap tap, and fault-injecting decorators.
 package link
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Endpoint is one side of a link.
 type Endpoint interface {
@@ -17,6 +20,15 @@ type Endpoint interface {
 	Attach(r Receiver)
 	// Close releases the link; further writes fail with net.ErrClosed.
 	Close() error
+}
+
+// Annotated is an Endpoint that takes, with each packet, what sent it:
+// the simulator draws it in its traces. A stack writes through it when
+// the link has it, so the rule travels with its packet and not through
+// shared state.
+type Annotated interface {
+	Endpoint
+	WriteAnnotated(pkt []byte, why fmt.Stringer) error
 }
 
 // Receiver takes packets arriving on a link. pkt is valid only during the

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"time"
@@ -126,7 +127,11 @@ func (e *endpoint) net() *Network        { return e.link.net }
 // first, then partitions, then the random faults. Whatever the fate, the
 // packet has left its sender: it is captured and reported sent, and a
 // packet the link loses is then reported dropped, with the fault.
-func (e *endpoint) WritePacket(pkt []byte) error {
+func (e *endpoint) WritePacket(pkt []byte) error { return e.WriteAnnotated(pkt, nil) }
+
+// WriteAnnotated is WritePacket with what sent the packet: a TCP rule
+// (tcp.Cause) from the host's stack, or Host.Send's words.
+func (e *endpoint) WriteAnnotated(pkt []byte, why fmt.Stringer) error {
 	n := e.net()
 	if e.host.crashed {
 		return net.ErrClosed
@@ -136,11 +141,14 @@ func (e *endpoint) WritePacket(pkt []byte) error {
 		n.pcap.WritePacket(n.now, p)
 	}
 	n.pktID++
-	ev := &PacketEvent{ID: n.pktID, From: e.host, To: e.peer().host, Pkt: p, Why: e.host.lastWhy, Cause: e.host.lastCause}
+	ev := &PacketEvent{ID: n.pktID, From: e.host, To: e.peer().host, Pkt: p}
+	if why != nil {
+		ev.Why = why.String()
+		ev.Cause, _ = why.(tcp.Cause)
+	}
 	if pp, err := wire.ParsePacket(p); err == nil { // the one parse of the packet
 		ev.Seg, ev.Src, ev.Dst = &pp.Segment, pp.Src, pp.Dst
 	}
-	e.host.lastWhy, e.host.lastCause = "", tcp.CauseNone
 	cfg := &e.link.cfg
 	// Every packet draws its fate, whatever decides it in the end, so
 	// that a script, a partition or the MTU does not shift the random

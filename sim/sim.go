@@ -179,13 +179,11 @@ type Host struct {
 	Addrs []netip.Addr
 	Stack *stack.Stack
 
-	net       *Network
-	cfg       stack.Config
-	eps       []*endpoint
-	crashed   bool
-	boots     int
-	lastWhy   string    // the rule behind the segment being written
-	lastCause tcp.Cause // its value, when a TCB wrote it
+	net     *Network
+	cfg     stack.Config
+	eps     []*endpoint
+	crashed bool
+	boots   int
 }
 
 // AddHost adds a host with addresses and stack settings. The host's stack
@@ -297,14 +295,17 @@ type PacketEvent struct {
 	Delay    time.Duration // for PacketSent: when it will arrive
 }
 
+// words is a note as a fmt.Stringer.
+type words string
+
+func (w words) String() string { return string(w) }
+
 // hostObserver forwards a stack's events to the network's observer.
 type hostObserver struct{ h *Host }
 
-func (o hostObserver) SegmentSent(now time.Time, id stack.ID, s *wire.Segment, why tcp.Cause) {
-	o.h.lastWhy, o.h.lastCause = why.String(), why
-}
-func (o hostObserver) SegmentReceived(time.Time, stack.ID, *wire.Segment) {}
-func (o hostObserver) PacketDropped(time.Time, stack.Drop, error)         {}
+func (o hostObserver) SegmentSent(time.Time, stack.ID, *wire.Segment, tcp.Cause) {}
+func (o hostObserver) SegmentReceived(time.Time, stack.ID, *wire.Segment)        {}
+func (o hostObserver) PacketDropped(time.Time, stack.Drop, error)                {}
 func (o hostObserver) ConnEvent(now time.Time, id stack.ID, e *tcp.Event) {
 	if ob := o.h.net.obs; ob != nil {
 		ob.Conn(now, o.h, id, e)
@@ -322,6 +323,5 @@ func (h *Host) Send(pkt []byte, why string) error {
 	if len(h.eps) == 0 {
 		return net.ErrClosed
 	}
-	h.lastWhy, h.lastCause = why, tcp.CauseNone
-	return h.eps[0].WritePacket(pkt)
+	return h.eps[0].WriteAnnotated(pkt, words(why))
 }

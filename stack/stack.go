@@ -37,6 +37,7 @@ func (f NotifyFunc) Notify() { f() }
 // nic is one link with its addresses.
 type nic struct {
 	ep    link.Endpoint
+	ann   link.Annotated // ep, when it takes what sent each packet
 	addrs []netip.Prefix
 }
 
@@ -94,6 +95,7 @@ func (s *Stack) Config() Config { return s.cfg }
 // the link's receive side to Deliver (the simulator and netconn do).
 func (s *Stack) AddLink(ep link.Endpoint, addrs ...netip.Prefix) error {
 	n := &nic{ep: ep, addrs: addrs}
+	n.ann, _ = ep.(link.Annotated)
 	for _, a := range addrs {
 		if !a.IsValid() {
 			return errors.New("stack: invalid address")
@@ -158,7 +160,11 @@ func (s *Stack) send(now time.Time, t *tuple, seg *wire.Segment, why tcp.Cause) 
 		o.SegmentSent(now, t.id(), seg, why)
 	}
 	s.buf = wire.AppendPacket(s.buf[:0], src, dst, seg, 0)
-	n.ep.WritePacket(s.buf)
+	if n.ann != nil {
+		n.ann.WriteAnnotated(s.buf, why)
+	} else {
+		n.ep.WritePacket(s.buf)
+	}
 }
 
 // Deliver processes one IP packet that arrived on a link.
