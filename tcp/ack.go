@@ -16,7 +16,7 @@ func (c *Conn) processAck(now time.Time, s *wire.Segment) bool {
 		c.challengeAck(now, s, CauseAckUnsent)
 		return false
 	}
-	if !c.cfg.NoRFC5961 && s.Ack.LessThan(c.sndUna-seq.Num(c.maxSndWnd)) {
+	if !c.cfg.RFC793Rules && s.Ack.LessThan(c.sndUna-seq.Num(c.maxSndWnd)) {
 		// RFC 5961 §5.2: an ACK too old to be in any window the peer saw.
 		c.challengeAck(now, s, CauseAckTooOld)
 		return false

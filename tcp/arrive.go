@@ -209,7 +209,7 @@ func (c *Conn) arriveOther(now time.Time, s *wire.Segment) {
 
 	// Second: RST (RFC 5961 §3.2).
 	if rst {
-		if !c.cfg.NoRFC5961 && !mutantAnyRST && s.Seq != c.rcvNxt {
+		if !c.cfg.RFC793Rules && !mutantAnyRST && s.Seq != c.rcvNxt {
 			c.challengeAck(now, s, CauseChallengeRST)
 			return
 		}
@@ -224,7 +224,7 @@ func (c *Conn) arriveOther(now time.Time, s *wire.Segment) {
 			c.backToListen(now, CauseSynInSynRcvd)
 			return
 		}
-		if c.cfg.NoRFC5961 {
+		if c.cfg.RFC793Rules {
 			// RFC 793: an in-window SYN is an error; reset the connection.
 			c.sendRST(now, c.acceptableSeq(), c.rcvNxt, true, CauseChallengeSYN)
 			c.closeWith(now, syscall.ECONNRESET, CauseChallengeSYN)
@@ -354,7 +354,7 @@ func (c *Conn) arriveTimeWait(now time.Time, s *wire.Segment) bool {
 			c.drop(now, s, CauseUnacceptableRST)
 		case c.cfg.RFC1337:
 			c.drop(now, s, CauseRSTTimeWait1337)
-		case c.cfg.NoRFC5961 || s.Seq == c.rcvNxt:
+		case c.cfg.RFC793Rules || s.Seq == c.rcvNxt:
 			c.closeWith(now, nil, CauseRSTTimeWait)
 		default:
 			c.challengeAck(now, s, CauseChallengeRST)

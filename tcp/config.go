@@ -34,7 +34,7 @@ type Config struct {
 	DelayedACK          time.Duration // RFC 1122 §4.2.3.2 (≤ 500 ms); default 40 ms (Linux's minimum)
 	NoDelay             bool          // disable Nagle's algorithm (RFC 896)
 	ChallengeACK        time.Duration // RFC 5961 §7 rate limit: one per this interval; default 500 ms
-	NoRFC5961           bool          // accept any in-window RST/SYN the RFC 793 way
+	RFC793Rules         bool          // RFC 793's rules, not RFC 5961's: any in-window RST resets, an in-window SYN aborts, any old ACK is taken
 	RFC1337             bool          // ignore RST in TIME-WAIT (RFC 1337 §3 fix 1); default off, as Linux
 	ZeroWindowProbeData bool          // probe with one byte of data instead of Linux's empty segment at SND.UNA-1
 	MaxOutOfOrder       int           // out-of-order ranges kept; default 32

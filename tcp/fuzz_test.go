@@ -135,7 +135,7 @@ func newFuzzer(t *testing.T, data []byte) *fuzzer {
 		c.NoWindowScale = b0&2 == 0
 		c.NoSACK = b0&4 == 0
 		c.RFC1337 = b0&8 != 0
-		c.NoRFC5961 = b0&16 != 0
+		c.RFC793Rules = b0&16 != 0
 		c.ZeroWindowProbeData = b0&32 != 0
 		if b0&64 != 0 { // small: windows close, rings wrap, segments are short
 			c.RcvBuf, c.SndBuf, c.MSS = 3000, 2000, 536

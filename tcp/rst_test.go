@@ -113,10 +113,10 @@ func TestChallengeACKThenExactRST(t *testing.T) {
 	}
 }
 
-// Config.NoRFC5961 restores RFC 793: any RST in the window resets, an
+// Config.RFC793Rules restores RFC 793: any RST in the window resets, an
 // in-window SYN resets the connection with a RST, and old ACKs are not
 // checked against MAX.SND.WND.
-func TestNoRFC5961(t *testing.T) {
+func TestRFC793Rules(t *testing.T) {
 	runArrivals(t, func(h *harness) { h.established() }, []arrival{
 		{what: "RFC 793: a RST anywhere in the window resets",
 			in: "R 5100:5100(0)", state: StateClosed, err: syscall.ECONNRESET},
@@ -128,9 +128,9 @@ func TestNoRFC5961(t *testing.T) {
 			in: "S 4000:4000(0)", out: []string{". 1001:1001(0) ack 5001"}, state: StateEstablished},
 		{what: "RFC 793: a very old ACK is ignored, not challenged",
 			in: ". 5001:5001(0) ack " + u32(1001-100000), state: StateEstablished},
-	}, func(c *Config) { c.NoRFC5961 = true })
+	}, func(c *Config) { c.RFC793Rules = true })
 	runArrivals(t, func(h *harness) { h.synReceivedActive() }, []arrival{
 		{what: "RFC 793 in SYN-RECEIVED of an active open: an in-window SYN resets",
 			in: "S 5100:5100(0)", out: []string{"R. 1001:1001(0) ack 5001"}, state: StateClosed, err: syscall.ECONNRESET},
-	}, func(c *Config) { c.NoRFC5961 = true })
+	}, func(c *Config) { c.RFC793Rules = true })
 }

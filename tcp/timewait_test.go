@@ -61,12 +61,12 @@ func TestTimeWaitRFC1337(t *testing.T) {
 	}, func(c *Config) { c.RFC1337 = true })
 }
 
-// With NoRFC5961 any RST in the window closes TIME-WAIT (RFC 793).
-func TestTimeWaitNoRFC5961(t *testing.T) {
+// With RFC793Rules any RST in the window closes TIME-WAIT (RFC 793).
+func TestTimeWaitRFC793Rules(t *testing.T) {
 	runArrivals(t, func(h *harness) { h.timeWait() }, []arrival{
 		{what: "without RFC 5961 a RST anywhere in the window closes TIME-WAIT",
 			in: "R 5100:5100(0)", state: StateClosed},
-	}, func(c *Config) { c.NoRFC5961 = true })
+	}, func(c *Config) { c.RFC793Rules = true })
 }
 
 // RFC 9293 §3.10.8: TIME-WAIT ends after 2MSL (60 s by default), silently.
