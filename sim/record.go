@@ -15,13 +15,8 @@ func Recording(r *record.Recorder) Observer { return recording{r} }
 
 type recording struct{ r *record.Recorder }
 
-var recordKinds = [...]record.PacketKind{
-	PacketSent: record.Sent, PacketDelivered: record.Delivered, PacketDropped: record.Dropped,
-	PacketDuplicated: record.Duplicated, PacketCorrupted: record.Corrupted,
-}
-
 func (o recording) Packet(now time.Time, e *PacketEvent) {
-	o.r.Packet(now, &record.Packet{ID: e.ID, Kind: recordKinds[e.Kind], From: e.From.Name, To: e.To.Name,
+	o.r.Packet(now, &record.Packet{ID: e.ID, Kind: e.Kind, From: e.From.Name, To: e.To.Name,
 		Src: e.Src, Dst: e.Dst, Seg: e.Seg, Why: e.Why, Cause: e.Cause, Delay: e.Delay})
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/synack/synack/link/pcap"
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
+	"github.com/synack/synack/trace/record"
 	"github.com/synack/synack/wire"
 )
 
@@ -265,21 +266,17 @@ type Observer interface {
 	HostEvent(now time.Time, h *Host, what string)
 }
 
-// PacketKind says what happened to a packet.
-type PacketKind uint8
+// PacketKind says what happened to a packet: the recorder's kinds.
+type PacketKind = record.PacketKind
 
 // Packet kinds.
 const (
-	PacketSent       PacketKind = iota // left its sender, whatever happens next
-	PacketDelivered                    // a copy reached the receiver's stack
-	PacketDropped                      // a copy was lost: Why is the fault
-	PacketDuplicated                   // the link made a second copy
-	PacketCorrupted                    // a copy arrived damaged: its checksum fails
+	PacketSent       = record.Sent       // left its sender, whatever happens next
+	PacketDelivered  = record.Delivered  // a copy reached the receiver's stack
+	PacketDropped    = record.Dropped    // a copy was lost: Why is the fault
+	PacketDuplicated = record.Duplicated // the link made a second copy
+	PacketCorrupted  = record.Corrupted  // a copy arrived damaged: its checksum fails
 )
-
-func (k PacketKind) String() string {
-	return [...]string{"send", "recv", "drop", "dup", "corrupt"}[k]
-}
 
 // PacketEvent is one packet's fate.
 type PacketEvent struct {

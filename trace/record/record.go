@@ -71,6 +71,13 @@ const (
 	Corrupted                    // a copy arrived damaged: its checksum fails
 )
 
+func (k PacketKind) String() string {
+	if k <= Corrupted {
+		return [...]string{"send", "recv", "drop", "dup", "corrupt"}[k]
+	}
+	return "PacketKind(?)"
+}
+
 // Packet is one packet event on a link, the packet parsed once by the link.
 type Packet struct {
 	ID       uint64 // the packet's number, shared by all its events
