@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/synack/synack/internal/ip"
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/wire"
 )
@@ -27,7 +28,7 @@ func TestFragmentedSegmentsDelivered(t *testing.T) {
 		srv, peer := netip.AddrPortFrom(me, 80), netip.AddrPortFrom(peerAddr, 40000)
 		rng := rand.New(rand.NewPCG(1, 2))
 		send := func(pkt []byte, size int, id uint32) {
-			frags := stack.Fragment(pkt, size, id)
+			frags := ip.Fragment(pkt, size, id)
 			rng.Shuffle(len(frags), func(i, j int) { frags[i], frags[j] = frags[j], frags[i] })
 			for _, f := range frags {
 				l.deliver(f)
@@ -70,9 +71,9 @@ func TestFragmentTimeout(t *testing.T) {
 		}
 		l := newLone(stack.Config{ReasmTimeout: 30 * time.Second}, me)
 		srv, peer := netip.AddrPortFrom(me, 80), netip.AddrPortFrom(peerAddr, 40000)
-		frags := stack.Fragment(packet(peer, srv, wire.FlagACK, 1, 1, wire.Options{}, make([]byte, 100)), 64, 9)
+		frags := ip.Fragment(packet(peer, srv, wire.FlagACK, 1, 1, wire.Options{}, make([]byte, 100)), 64, 9)
 		l.deliver(frags[0])
-		orphan := stack.Fragment(packet(peer, srv, wire.FlagACK, 1, 1, wire.Options{}, make([]byte, 100)), 64, 10)
+		orphan := ip.Fragment(packet(peer, srv, wire.FlagACK, 1, 1, wire.Options{}, make([]byte, 100)), 64, 10)
 		l.deliver(orphan[1]) // a last fragment whose first never comes
 		if at, ok := l.s.NextDeadline(); !ok || !at.Equal(l.now.Add(30*time.Second)) {
 			t.Fatalf("%v: next deadline %v %v, want in 30 s", me, at, ok)
@@ -112,7 +113,7 @@ func TestFragmentAbuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, peer := netip.AddrPortFrom(addrB, 80), netip.AddrPortFrom(addrA, 40000)
-	frags := stack.Fragment(packet(peer, srv, wire.FlagSYN, 1000, 0, synOpts(), nil), 16, 1)
+	frags := ip.Fragment(packet(peer, srv, wire.FlagSYN, 1000, 0, synOpts(), nil), 16, 1)
 	over := append([]byte(nil), frags[1]...)
 	over[7]-- // offset 8 bytes earlier: overlaps the first fragment
 	over[10], over[11] = 0, 0
@@ -136,13 +137,13 @@ func TestFragmentAbuse(t *testing.T) {
 	}
 
 	for i := range 1000 {
-		f := stack.Fragment(packet(peer, srv, wire.FlagACK, 1, 1, wire.Options{}, make([]byte, 1000)), 512, uint32(100+i))
+		f := ip.Fragment(packet(peer, srv, wire.FlagACK, 1, 1, wire.Options{}, make([]byte, 1000)), 512, uint32(100+i))
 		l.deliver(f[0])
 	}
 	if got := l.s.Counters().ReasmFails; got < 900 {
 		t.Fatalf("after 1000 incomplete datagrams in a 16 KiB bound, %d given up, want most", got)
 	}
-	for _, f := range stack.Fragment(packet(peer, srv, wire.FlagSYN, 5000, 0, synOpts(), nil), 16, 7) {
+	for _, f := range ip.Fragment(packet(peer, srv, wire.FlagSYN, 5000, 0, synOpts(), nil), 16, 7) {
 		l.deliver(f)
 	}
 	if out := l.cap.segs(); len(out) != 1 || out[0].Flags != wire.FlagSYN|wire.FlagACK {

@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/synack/synack/internal/ip"
 	"github.com/synack/synack/link"
 	"github.com/synack/synack/seq"
 	"github.com/synack/synack/tcp"
@@ -61,9 +62,8 @@ type Stack struct {
 	scratchT      tuple
 	scratchCookie bool
 
-	reasm     reassembler              // IP fragments awaiting their datagram
-	pmtu      map[netip.Addr]pmtuEntry // learnt path MTUs (RFC 1191, RFC 8201)
-	pmtuOrder []netip.Addr             // pmtu's keys, oldest first, for eviction
+	reasm ip.Reassembler // IP fragments awaiting their datagram
+	pmtu  ip.PMTUCache   // learnt path MTUs (RFC 1191, RFC 8201)
 
 	buf        []byte
 	pkt        wire.Packet // the packet Deliver is parsing
@@ -84,7 +84,7 @@ func New(cfg Config) *Stack {
 		timers:    newTimerHeap(),
 	}
 	s.keys = newSecrets(s.cfg.Seed)
-	s.reasm.init(s.cfg.ReasmMaxBytes, s.cfg.ReasmTimeout)
+	s.reasm.Init(s.cfg.ReasmMaxBytes, s.cfg.ReasmTimeout)
 	return s
 }
 
@@ -308,8 +308,8 @@ func (s *Stack) Tick(now time.Time) {
 			s.fwdExpire(x)
 		}
 	}
-	if x, ok := s.reasm.next(); ok && x <= n {
-		s.stats.ReasmTimeouts += uint64(s.reasm.expire(now, s.reasmTimeExceeded))
+	if x, ok := s.reasm.Next(); ok && x <= n {
+		s.stats.ReasmTimeouts += uint64(s.reasm.Expire(now, s.reasmTimeExceeded))
 	}
 	for range 1 << 20 {
 		t, rec, ok := s.tw.due(n)
@@ -331,7 +331,7 @@ func (s *Stack) NextDeadline() (time.Time, bool) {
 	if x, ok := s.tw.next(); ok && (at == 0 || x < at) {
 		at = x
 	}
-	if x, ok := s.reasm.next(); ok && (at == 0 || x < at) {
+	if x, ok := s.reasm.Next(); ok && (at == 0 || x < at) {
 		at = x
 	}
 	if at == 0 {

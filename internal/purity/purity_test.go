@@ -14,7 +14,7 @@ import (
 )
 
 // pure are the packages, relative to the module root, that must stay pure.
-var pure = []string{"seq", "wire", "tcp", "stack", "sim"}
+var pure = []string{"seq", "wire", "tcp", "stack", "sim", "internal/ip"}
 
 // clock are the functions of package time that read the clock or start a
 // timer; time.Time, time.Duration and time.Unix are values and allowed.

@@ -1,4 +1,4 @@
-package stack
+package ip
 
 import (
 	"bytes"
@@ -47,61 +47,15 @@ func reasmTCPPacket(src, dst netip.Addr, n int, seed byte) (pkt, data []byte) {
 	return wire.AppendPacket(nil, src, dst, &seg, 57), data
 }
 
-// reasmFragSpec describes one fragment to build.
-type reasmFragSpec struct {
-	src, dst netip.Addr
-	proto    uint8
-	id       uint32
-	off      int
-	more     bool
-	tos, ttl uint8
-}
-
-// build returns the fragment carrying data: an IPv4 packet with MF and the
-// offset set, or an IPv6 packet with a fragment header (RFC 8200 §4.5).
-func (f reasmFragSpec) build(data []byte) []byte {
-	if f.src.Is4() {
-		b := wire.AppendIPv4(nil, &wire.IPv4Header{Src: f.src, Dst: f.dst, Protocol: f.proto, TTL: f.ttl, TOS: f.tos,
-			ID: uint16(f.id), MoreFragments: f.more, FragOffset: uint16(f.off)}, len(data))
-		return append(b, data...)
-	}
-	b := wire.AppendIPv6(nil, &wire.IPv6Header{Src: f.src, Dst: f.dst, NextHeader: 44, HopLimit: f.ttl, TrafficClass: f.tos}, 8+len(data))
-	om := uint16(f.off) &^ 7
-	if f.more {
-		om |= 1
-	}
-	b = append(b, f.proto, 0)
-	b = binary.BigEndian.AppendUint16(b, om)
-	b = binary.BigEndian.AppendUint32(b, f.id)
-	return append(b, data...)
-}
-
-// fragment splits pkt's IP payload into fragments of size bytes (a
-// multiple of 8), the last one shorter, all with identification id.
-func fragment(pkt []byte, size int, id uint32) [][]byte {
-	p, err := wire.ParsePacket(pkt)
-	if err != nil && !errors.Is(err, wire.ErrNotTCP) {
-		panic(err)
-	}
-	spec := reasmFragSpec{src: p.Src, dst: p.Dst, proto: p.Protocol, id: id, tos: p.TOS, ttl: p.TTL}
-	var frags [][]byte
-	for off := 0; off < len(p.Payload); off += size {
-		e := min(off+size, len(p.Payload))
-		spec.off, spec.more = off, e < len(p.Payload)
-		frags = append(frags, spec.build(p.Payload[off:e]))
-	}
-	return frags
-}
-
 // reasmFeed parses a fragment as the stack would and files it.
-func reasmFeed(t testing.TB, r *reassembler, now time.Time, pkt []byte) ([]byte, reasmResult) {
+func reasmFeed(t testing.TB, r *Reassembler, now time.Time, pkt []byte) ([]byte, Result) {
 	t.Helper()
 	p, err := wire.ParsePacket(pkt)
 	if !errors.Is(err, wire.ErrFragment) {
 		t.Fatalf("ParsePacket(fragment) = %v, want ErrFragment", err)
 	}
-	whole, res := r.add(now, pkt, &p)
-	if (res == reasmDone) != (whole != nil) {
+	whole, res := r.Add(now, pkt, &p)
+	if (res == Done) != (whole != nil) {
 		t.Fatalf("add = %d bytes, result %d", len(whole), res)
 	}
 	return whole, res
@@ -109,10 +63,10 @@ func reasmFeed(t testing.TB, r *reassembler, now time.Time, pkt []byte) ([]byte,
 
 // reasmFeedAll files frags and returns the result of the last, failing if an
 // earlier one was not pending.
-func reasmFeedAll(t testing.TB, r *reassembler, frags [][]byte) ([]byte, reasmResult) {
+func reasmFeedAll(t testing.TB, r *Reassembler, frags [][]byte) ([]byte, Result) {
 	t.Helper()
 	for i, f := range frags[:len(frags)-1] {
-		if _, res := reasmFeed(t, r, reasmT0, f); res != reasmPending {
+		if _, res := reasmFeed(t, r, reasmT0, f); res != Pending {
 			t.Fatalf("fragment %d: result %d, want pending", i, res)
 		}
 	}
@@ -139,18 +93,18 @@ func reasmCheckWhole(t testing.TB, whole []byte, src, dst netip.Addr, data []byt
 	return p
 }
 
-func newReasm(maxBytes int) *reassembler {
-	r := new(reassembler)
-	r.init(maxBytes, reasmTimeout)
+func newReasm(maxBytes int) *Reassembler {
+	r := new(Reassembler)
+	r.Init(maxBytes, reasmTimeout)
 	return r
 }
 
-func reasmCheckEmpty(t testing.TB, r *reassembler) {
+func reasmCheckEmpty(t testing.TB, r *Reassembler) {
 	t.Helper()
-	if b, n := r.held(); b != 0 || n != 0 {
+	if b, n := r.Held(); b != 0 || n != 0 {
 		t.Fatalf("held() = %d bytes, %d datagrams; want none", b, n)
 	}
-	if d, ok := r.next(); ok {
+	if d, ok := r.Next(); ok {
 		t.Fatalf("next() = %d, true; want nothing pending", d)
 	}
 }
@@ -181,7 +135,7 @@ func TestReasmOrders(t *testing.T) {
 			t.Run(fam.name+"/"+o.name, func(t *testing.T) {
 				r := newReasm(1 << 20)
 				pkt, data := reasmTCPPacket(fam.src, fam.dst, 3000, 1)
-				frags := fragment(pkt, 512, 0x1234)
+				frags := Fragment(pkt, 512, 0x1234)
 				if len(frags) != 6 {
 					t.Fatalf("%d fragments, want 6", len(frags))
 				}
@@ -190,7 +144,7 @@ func TestReasmOrders(t *testing.T) {
 					in = append(in, frags[i])
 				}
 				whole, res := reasmFeedAll(t, r, in)
-				if res != reasmDone {
+				if res != Done {
 					t.Fatalf("last fragment: result %d, want done", res)
 				}
 				p := reasmCheckWhole(t, whole, fam.src, fam.dst, data)
@@ -226,24 +180,24 @@ func TestReasmInterleaved(t *testing.T) {
 			pb, db := reasmTCPPacket(fam.src2, fam.dst, 3000, 2)
 			// Same identification, different sources: two datagrams
 			// (RFC 791 §3.2, RFC 8200 §4.5).
-			fa, fb := fragment(pa, 1024, 7), fragment(pb, 1024, 7)
+			fa, fb := Fragment(pa, 1024, 7), Fragment(pb, 1024, 7)
 			for i := range fa[:len(fa)-1] {
 				for _, f := range [][]byte{fa[i], fb[i]} {
-					if _, res := reasmFeed(t, r, reasmT0, f); res != reasmPending {
+					if _, res := reasmFeed(t, r, reasmT0, f); res != Pending {
 						t.Fatalf("fragment %d: result %d, want pending", i, res)
 					}
 				}
 			}
-			if _, n := r.held(); n != 2 {
+			if _, n := r.Held(); n != 2 {
 				t.Fatalf("%d datagrams in progress, want 2", n)
 			}
 			whole, res := reasmFeed(t, r, reasmT0, fb[len(fb)-1])
-			if res != reasmDone {
+			if res != Done {
 				t.Fatalf("result %d, want done", res)
 			}
 			reasmCheckWhole(t, whole, fam.src2, fam.dst, db)
 			whole, res = reasmFeed(t, r, reasmT0, fa[len(fa)-1])
-			if res != reasmDone {
+			if res != Done {
 				t.Fatalf("result %d, want done", res)
 			}
 			reasmCheckWhole(t, whole, fam.src, fam.dst, da)
@@ -257,20 +211,20 @@ func TestReasmDuplicate(t *testing.T) {
 		t.Run(fam.name, func(t *testing.T) {
 			r := newReasm(1 << 20)
 			pkt, data := reasmTCPPacket(fam.src, fam.dst, 3000, 3)
-			frags := fragment(pkt, 1024, 9)
+			frags := Fragment(pkt, 1024, 9)
 			reasmFeed(t, r, reasmT0, frags[0])
 			reasmFeed(t, r, reasmT0, frags[2])
-			b0, n0 := r.held()
+			b0, n0 := r.Held()
 			for _, f := range [][]byte{frags[0], frags[2]} {
-				if _, res := reasmFeed(t, r, reasmT0, f); res != reasmDuplicate {
+				if _, res := reasmFeed(t, r, reasmT0, f); res != Duplicate {
 					t.Fatalf("duplicate: result %d, want duplicate", res)
 				}
 			}
-			if b, n := r.held(); b != b0 || n != n0 {
+			if b, n := r.Held(); b != b0 || n != n0 {
 				t.Fatalf("held() after duplicates = %d, %d; want %d, %d", b, n, b0, n0)
 			}
 			whole, res := reasmFeed(t, r, reasmT0, frags[1])
-			if res != reasmDone {
+			if res != Done {
 				t.Fatalf("result %d, want done", res)
 			}
 			reasmCheckWhole(t, whole, fam.src, fam.dst, data)
@@ -295,17 +249,17 @@ func TestReasmOverlap(t *testing.T) {
 			t.Run(fam.name+"/"+tc.name, func(t *testing.T) {
 				r := newReasm(1 << 20)
 				pkt, _ := reasmTCPPacket(fam.src, fam.dst, 3000, 4)
-				frags := fragment(pkt, 1024, 5)
+				frags := Fragment(pkt, 1024, 5)
 				reasmFeed(t, r, reasmT0, frags[0])
 				reasmFeed(t, r, reasmT0, frags[2])
-				bad := reasmFragSpec{src: fam.src, dst: fam.dst, proto: wire.ProtoTCP, id: 5, off: tc.off, more: true}
-				if _, res := reasmFeed(t, r, reasmT0, bad.build(make([]byte, tc.size))); res != reasmDiscarded {
+				bad := fragSpec{src: fam.src, dst: fam.dst, proto: wire.ProtoTCP, id: 5, off: tc.off, more: true}
+				if _, res := reasmFeed(t, r, reasmT0, bad.build(make([]byte, tc.size))); res != Discarded {
 					t.Fatalf("overlap: result %d, want discarded", res)
 				}
 				reasmCheckEmpty(t, r)
 				// RFC 5722 §4: everything held went; the missing fragment
 				// starts a new datagram, which cannot complete.
-				if _, res := reasmFeed(t, r, reasmT0, frags[1]); res != reasmPending {
+				if _, res := reasmFeed(t, r, reasmT0, frags[1]); res != Pending {
 					t.Fatalf("after the discard: result %d, want pending", res)
 				}
 			})
@@ -315,7 +269,7 @@ func TestReasmOverlap(t *testing.T) {
 
 func TestReasmConflictingEnd(t *testing.T) {
 	for _, fam := range reasmFamilies {
-		spec := reasmFragSpec{src: fam.src, dst: fam.dst, proto: wire.ProtoTCP, id: 11}
+		spec := fragSpec{src: fam.src, dst: fam.dst, proto: wire.ProtoTCP, id: 11}
 		at := func(off int, more bool, n int) []byte {
 			s := spec
 			s.off, s.more = off, more
@@ -339,11 +293,11 @@ func TestReasmConflictingEnd(t *testing.T) {
 			t.Run(fam.name+"/"+tc.name, func(t *testing.T) {
 				r := newReasm(1 << 20)
 				for _, f := range tc.held {
-					if _, res := reasmFeed(t, r, reasmT0, f); res != reasmPending {
+					if _, res := reasmFeed(t, r, reasmT0, f); res != Pending {
 						t.Fatalf("result %d, want pending", res)
 					}
 				}
-				if _, res := reasmFeed(t, r, reasmT0, tc.final); res != reasmDiscarded {
+				if _, res := reasmFeed(t, r, reasmT0, tc.final); res != Discarded {
 					t.Fatalf("result %d, want discarded", res)
 				}
 				reasmCheckEmpty(t, r)
@@ -362,7 +316,7 @@ func TestReasmLengthBound(t *testing.T) {
 		{reasmFamilies[1], 65535, 8192},
 	} {
 		t.Run(tc.fam.name, func(t *testing.T) {
-			spec := reasmFragSpec{src: tc.fam.src, dst: tc.fam.dst, proto: 17, id: 3}
+			spec := fragSpec{src: tc.fam.src, dst: tc.fam.dst, proto: 17, id: 3}
 			lastOff := tc.max &^ 7
 			// The largest datagram completes: total length 65535 (IPv4),
 			// payload length 65535 (IPv6).
@@ -375,9 +329,9 @@ func TestReasmLengthBound(t *testing.T) {
 			for off := 0; off < tc.max; off += tc.size {
 				s := spec
 				s.off, s.more = off, off+tc.size < tc.max
-				var res reasmResult
+				var res Result
 				whole, res = reasmFeed(t, r, reasmT0, s.build(data[off:min(off+tc.size, tc.max)]))
-				if want := map[bool]reasmResult{true: reasmPending, false: reasmDone}[s.more]; res != want {
+				if want := map[bool]Result{true: Pending, false: Done}[s.more]; res != want {
 					t.Fatalf("offset %d: result %d, want %d", off, res, want)
 				}
 			}
@@ -393,12 +347,12 @@ func TestReasmLengthBound(t *testing.T) {
 			s.more = true
 			reasmFeed(t, r, reasmT0, s.build(make([]byte, 64)))
 			s.off, s.more = lastOff, false
-			if _, res := reasmFeed(t, r, reasmT0, s.build(make([]byte, tc.max-lastOff+1))); res != reasmDiscarded {
+			if _, res := reasmFeed(t, r, reasmT0, s.build(make([]byte, tc.max-lastOff+1))); res != Discarded {
 				t.Fatalf("past 65535: result %d, want discarded", res)
 			}
 			reasmCheckEmpty(t, r)
 			// Also when it is the first fragment to arrive.
-			if _, res := reasmFeed(t, r, reasmT0, s.build(make([]byte, tc.max-lastOff+1))); res != reasmDiscarded {
+			if _, res := reasmFeed(t, r, reasmT0, s.build(make([]byte, tc.max-lastOff+1))); res != Discarded {
 				t.Fatalf("past 65535 alone: result %d, want discarded", res)
 			}
 			reasmCheckEmpty(t, r)
@@ -411,22 +365,22 @@ func TestReasmBadFragment(t *testing.T) {
 		t.Run(fam.name, func(t *testing.T) {
 			r := newReasm(1 << 20)
 			pkt, data := reasmTCPPacket(fam.src, fam.dst, 3000, 5)
-			frags := fragment(pkt, 1024, 21)
+			frags := Fragment(pkt, 1024, 21)
 			reasmFeed(t, r, reasmT0, frags[0])
-			b0, n0 := r.held()
-			spec := reasmFragSpec{src: fam.src, dst: fam.dst, proto: wire.ProtoTCP, id: 21, off: 1024, more: true}
+			b0, n0 := r.Held()
+			spec := fragSpec{src: fam.src, dst: fam.dst, proto: wire.ProtoTCP, id: 21, off: 1024, more: true}
 			// RFC 8200 §4.5: a non-last fragment must be a multiple of 8
 			// bytes; an empty one is useless.
 			for _, n := range []int{100, 0, 1} {
-				if _, res := reasmFeed(t, r, reasmT0, spec.build(make([]byte, n))); res != reasmBadFragment {
+				if _, res := reasmFeed(t, r, reasmT0, spec.build(make([]byte, n))); res != BadFragment {
 					t.Fatalf("%d-byte non-last fragment: result %d, want bad", n, res)
 				}
 			}
-			if b, n := r.held(); b != b0 || n != n0 {
+			if b, n := r.Held(); b != b0 || n != n0 {
 				t.Fatalf("held() = %d, %d; want %d, %d", b, n, b0, n0)
 			}
 			whole, res := reasmFeedAll(t, r, frags[1:])
-			if res != reasmDone {
+			if res != Done {
 				t.Fatalf("result %d, want done", res)
 			}
 			reasmCheckWhole(t, whole, fam.src, fam.dst, data)
@@ -437,7 +391,7 @@ func TestReasmBadFragment(t *testing.T) {
 // TestReasmInconsistent files Packets that ParsePacket would not return:
 // add must neither panic nor keep them.
 func TestReasmInconsistent(t *testing.T) {
-	pkt := reasmFragSpec{src: reasmSrc4, dst: reasmDst4, proto: wire.ProtoTCP, id: 1, more: true}.build(make([]byte, 256))
+	pkt := fragSpec{src: reasmSrc4, dst: reasmDst4, proto: wire.ProtoTCP, id: 1, more: true}.build(make([]byte, 256))
 	good, err := wire.ParsePacket(pkt)
 	if !errors.Is(err, wire.ErrFragment) {
 		t.Fatal(err)
@@ -458,16 +412,16 @@ func TestReasmInconsistent(t *testing.T) {
 			r := newReasm(1 << 20)
 			p := good
 			tc.edit(&p)
-			if whole, res := r.add(reasmT0, pkt, &p); res != reasmBadFragment || whole != nil {
+			if whole, res := r.Add(reasmT0, pkt, &p); res != BadFragment || whole != nil {
 				t.Fatalf("result %d, %d bytes; want bad", res, len(whole))
 			}
 			reasmCheckEmpty(t, r)
 		})
 	}
-	// A zero reassembler has no room, but does not panic.
-	var r reassembler
-	if _, res := r.add(reasmT0, pkt, &good); res != reasmNoRoom {
-		t.Fatalf("zero reassembler: result %d, want no room", res)
+	// A zero Reassembler has no room, but does not panic.
+	var r Reassembler
+	if _, res := r.Add(reasmT0, pkt, &good); res != NoRoom {
+		t.Fatalf("zero Reassembler: result %d, want no room", res)
 	}
 	// A Payload that does not alias pkt, and an empty pkt, are filed; the
 	// quote falls back on the fixed header.
@@ -475,11 +429,11 @@ func TestReasmInconsistent(t *testing.T) {
 		r := newReasm(1 << 20)
 		p := good
 		p.Payload = bytes.Clone(good.Payload)
-		if _, res := r.add(reasmT0, raw, &p); res != reasmPending {
+		if _, res := r.Add(reasmT0, raw, &p); res != Pending {
 			t.Fatalf("copied payload: result %d, want pending", res)
 		}
 		var quoted []byte
-		r.expire(reasmT0.Add(reasmTimeout), func(q []byte) { quoted = bytes.Clone(q) })
+		r.Expire(reasmT0.Add(reasmTimeout), func(q []byte) { quoted = bytes.Clone(q) })
 		if want := raw[:min(len(raw), 20+64)]; len(raw) > 0 && !bytes.Equal(quoted, want) {
 			t.Fatalf("quote = % x, want % x", quoted, want)
 		}
@@ -492,7 +446,7 @@ func TestReasmInconsistent(t *testing.T) {
 func TestReasmTooManyFragments(t *testing.T) {
 	for _, fam := range reasmFamilies {
 		t.Run(fam.name, func(t *testing.T) {
-			spec := reasmFragSpec{src: fam.src, dst: fam.dst, proto: 17, id: 77}
+			spec := fragSpec{src: fam.src, dst: fam.dst, proto: 17, id: 77}
 			build := func(i int, more bool) []byte {
 				s := spec
 				s.off, s.more = i*8, more
@@ -501,12 +455,12 @@ func TestReasmTooManyFragments(t *testing.T) {
 			// 128 fragments are allowed.
 			r := newReasm(1 << 20)
 			for i := range 127 {
-				if _, res := reasmFeed(t, r, reasmT0, build(i, true)); res != reasmPending {
+				if _, res := reasmFeed(t, r, reasmT0, build(i, true)); res != Pending {
 					t.Fatalf("fragment %d: result %d, want pending", i, res)
 				}
 			}
 			whole, res := reasmFeed(t, r, reasmT0, build(127, false))
-			if res != reasmDone {
+			if res != Done {
 				t.Fatalf("128th fragment: result %d, want done", res)
 			}
 			if p, err := wire.ParsePacket(whole); !errors.Is(err, wire.ErrNotTCP) || len(p.Payload) != 128*8 || p.Payload[127*8] != 127 {
@@ -516,7 +470,7 @@ func TestReasmTooManyFragments(t *testing.T) {
 			for i := range 128 {
 				reasmFeed(t, r, reasmT0, build(i, true))
 			}
-			if _, res := reasmFeed(t, r, reasmT0, build(128, false)); res != reasmDiscarded {
+			if _, res := reasmFeed(t, r, reasmT0, build(128, false)); res != Discarded {
 				t.Fatalf("129th fragment: result %d, want discarded", res)
 			}
 			reasmCheckEmpty(t, r)
@@ -530,21 +484,21 @@ func TestReasmTimeout(t *testing.T) {
 			r := newReasm(1 << 20)
 			pa, _ := reasmTCPPacket(fam.src, fam.dst, 3000, 6)
 			pb, _ := reasmTCPPacket(fam.src2, fam.dst, 3000, 7)
-			fa, fb := fragment(pa, 1024, 1), fragment(pb, 1024, 2)
+			fa, fb := Fragment(pa, 1024, 1), Fragment(pb, 1024, 2)
 			// A has its first fragment; B never gets it.
 			reasmFeed(t, r, reasmT0, fa[0])
 			reasmFeed(t, r, reasmT0.Add(time.Second), fa[1]) // does not move A's deadline
 			reasmFeed(t, r, reasmT0.Add(time.Second), fb[1])
 			reasmFeed(t, r, reasmT0.Add(2*time.Second), fb[2])
-			if d, ok := r.next(); !ok || d != reasmT0.Add(reasmTimeout).UnixNano() {
+			if d, ok := r.Next(); !ok || d != reasmT0.Add(reasmTimeout).UnixNano() {
 				t.Fatalf("next() = %d, %v; want A's deadline", d, ok)
 			}
 			var quotes [][]byte
 			quote := func(q []byte) { quotes = append(quotes, bytes.Clone(q)) }
-			if n := r.expire(reasmT0.Add(reasmTimeout-1), quote); n != 0 || len(quotes) != 0 {
+			if n := r.Expire(reasmT0.Add(reasmTimeout-1), quote); n != 0 || len(quotes) != 0 {
 				t.Fatalf("before the deadline: expired %d, quoted %d", n, len(quotes))
 			}
-			if n := r.expire(reasmT0.Add(reasmTimeout), quote); n != 1 || len(quotes) != 1 {
+			if n := r.Expire(reasmT0.Add(reasmTimeout), quote); n != 1 || len(quotes) != 1 {
 				t.Fatalf("at A's deadline: expired %d, quoted %d; want 1, 1", n, len(quotes))
 			}
 			// The quote is fa[0] from its IP header on: version, source,
@@ -570,20 +524,20 @@ func TestReasmTimeout(t *testing.T) {
 			if len(q) != hl+64 || !bytes.Equal(q, fa[0][:hl+64]) {
 				t.Fatalf("quote is %d bytes, want the first %d of the first fragment", len(q), hl+64)
 			}
-			if d, ok := r.next(); !ok || d != reasmT0.Add(time.Second+reasmTimeout).UnixNano() {
+			if d, ok := r.Next(); !ok || d != reasmT0.Add(time.Second+reasmTimeout).UnixNano() {
 				t.Fatalf("next() = %d, %v; want B's deadline", d, ok)
 			}
 			// B expires without a quote (RFC 8200 §4.5: only if the first
 			// fragment came).
-			if n := r.expire(reasmT0.Add(time.Hour), quote); n != 1 || len(quotes) != 1 {
+			if n := r.Expire(reasmT0.Add(time.Hour), quote); n != 1 || len(quotes) != 1 {
 				t.Fatalf("at B's deadline: expired %d, quoted %d; want 1, 1 in all", n, len(quotes))
 			}
 			reasmCheckEmpty(t, r)
 			// The rest of A starts anew and cannot complete.
-			if _, res := reasmFeed(t, r, reasmT0.Add(time.Hour), fa[2]); res != reasmPending {
+			if _, res := reasmFeed(t, r, reasmT0.Add(time.Hour), fa[2]); res != Pending {
 				t.Fatalf("after expiry: result %d, want pending", res)
 			}
-			if r.expire(reasmT0.Add(time.Hour), nil) != 0 {
+			if r.Expire(reasmT0.Add(time.Hour), nil) != 0 {
 				t.Fatal("a fresh datagram expired")
 			}
 		})
@@ -597,15 +551,15 @@ func TestReasmHeldBytes(t *testing.T) {
 		t.Run(fam.name, func(t *testing.T) {
 			r := newReasm(1 << 20)
 			pkt, _ := reasmTCPPacket(fam.src, fam.dst, 3000, 13)
-			frags := fragment(pkt, 1024, 2)
+			frags := Fragment(pkt, 1024, 2)
 			hl := map[string]int{"v4": 20, "v6": 48}[fam.name]
 			reasmFeed(t, r, reasmT0, frags[1])
-			if b, n := r.held(); b != 1024+reasmFragOverhead || n != 1 {
+			if b, n := r.Held(); b != 1024+reasmFragOverhead || n != 1 {
 				t.Fatalf("held() = %d, %d; want %d, 1", b, n, 1024+reasmFragOverhead)
 			}
 			reasmFeed(t, r, reasmT0, frags[0])
 			want := 2*(1024+reasmFragOverhead) + hl + reasmQuoteData
-			if b, n := r.held(); b != want || n != 1 {
+			if b, n := r.Held(); b != want || n != 1 {
 				t.Fatalf("held() = %d, %d; want %d, 1", b, n, want)
 			}
 			reasmFeed(t, r, reasmT0, frags[2])
@@ -619,19 +573,19 @@ func TestReasmMemoryBound(t *testing.T) {
 		t.Run(fam.name, func(t *testing.T) {
 			const maxBytes = 8192
 			r := newReasm(maxBytes)
-			spec := reasmFragSpec{src: fam.src2, dst: fam.dst, proto: wire.ProtoTCP, more: true}
+			spec := fragSpec{src: fam.src2, dst: fam.dst, proto: wire.ProtoTCP, more: true}
 			const flood = 200
 			for i := range flood {
 				s := spec
 				s.id, s.off = uint32(i), 512*(i%2) // half carry a quote
-				if _, res := reasmFeed(t, r, reasmT0.Add(time.Duration(i)), s.build(make([]byte, 512))); res != reasmPending {
+				if _, res := reasmFeed(t, r, reasmT0.Add(time.Duration(i)), s.build(make([]byte, 512))); res != Pending {
 					t.Fatalf("flood %d: result %d, want pending", i, res)
 				}
-				if b, _ := r.held(); b > maxBytes {
+				if b, _ := r.Held(); b > maxBytes {
 					t.Fatalf("flood %d: held %d bytes > %d", i, b, maxBytes)
 				}
 			}
-			_, n := r.held()
+			_, n := r.Held()
 			if n == 0 || r.evicted != flood-n {
 				t.Fatalf("%d datagrams held, %d evicted; want %d in all", n, r.evicted, flood)
 			}
@@ -639,28 +593,28 @@ func TestReasmMemoryBound(t *testing.T) {
 			// oldest cannot.
 			last := spec
 			last.id, last.off, last.more = flood-1, 1024, false
-			if _, res := reasmFeed(t, r, reasmT0, last.build(make([]byte, 8))); res != reasmPending {
+			if _, res := reasmFeed(t, r, reasmT0, last.build(make([]byte, 8))); res != Pending {
 				t.Fatalf("newest: result %d, want pending", res)
 			}
 			first := spec
 			first.id, first.off = flood-1, 0
-			if _, res := reasmFeed(t, r, reasmT0, first.build(make([]byte, 512))); res != reasmDone {
+			if _, res := reasmFeed(t, r, reasmT0, first.build(make([]byte, 512))); res != Done {
 				t.Fatalf("newest: result %d, want done", res)
 			}
 			// Datagram 0 held [0, 512): its end would have completed it.
 			oldest := spec
 			oldest.id, oldest.off, oldest.more = 0, 512, false
-			if _, res := reasmFeed(t, r, reasmT0, oldest.build(make([]byte, 8))); res != reasmPending {
+			if _, res := reasmFeed(t, r, reasmT0, oldest.build(make([]byte, 8))); res != Pending {
 				t.Fatalf("oldest: result %d, want pending", res)
 			}
 			// A legitimate datagram arriving afterwards completes.
 			pkt, data := reasmTCPPacket(fam.src, fam.dst, 3000, 8)
-			whole, res := reasmFeedAll(t, r, fragment(pkt, 512, 99))
-			if res != reasmDone {
+			whole, res := reasmFeedAll(t, r, Fragment(pkt, 512, 99))
+			if res != Done {
 				t.Fatalf("legitimate datagram: result %d, want done", res)
 			}
 			reasmCheckWhole(t, whole, fam.src, fam.dst, data)
-			if b, _ := r.held(); b > maxBytes {
+			if b, _ := r.Held(); b > maxBytes {
 				t.Fatalf("held %d bytes > %d", b, maxBytes)
 			}
 			// A datagram that must evict others to grow is not evicted
@@ -676,7 +630,7 @@ func TestReasmMemoryBound(t *testing.T) {
 			}
 			own.off, own.more = 2048, false
 			whole, res = reasmFeed(t, r2, reasmT0, own.build(make([]byte, 2048)))
-			if res != reasmDone || len(whole) < 4096 {
+			if res != Done || len(whole) < 4096 {
 				t.Fatalf("oldest datagram growing: result %d, %d bytes; want done", res, len(whole))
 			}
 			if p, _ := wire.ParsePacket(whole); len(p.Payload) != 4096 {
@@ -684,26 +638,26 @@ func TestReasmMemoryBound(t *testing.T) {
 			}
 			// A fragment that cannot fit even alone is refused without
 			// evicting anything.
-			_, n = r.held()
+			_, n = r.Held()
 			ev := r.evicted
 			big := spec
 			big.id = 1000
-			if _, res := reasmFeed(t, r, reasmT0, big.build(make([]byte, maxBytes))); res != reasmNoRoom {
+			if _, res := reasmFeed(t, r, reasmT0, big.build(make([]byte, maxBytes))); res != NoRoom {
 				t.Fatalf("oversized fragment: result %d, want no room", res)
 			}
-			if _, n2 := r.held(); n2 != n || r.evicted != ev {
+			if _, n2 := r.Held(); n2 != n || r.evicted != ev {
 				t.Fatalf("oversized fragment evicted: %d datagrams, was %d", n2, n)
 			}
 			// Nor one whose datagram would outgrow the bound: the datagram
 			// stays, the others too.
 			big.off = 4096
 			reasmFeed(t, r, reasmT0, big.build(make([]byte, 4096)))
-			_, n = r.held()
+			_, n = r.Held()
 			big.off = 0
-			if _, res := reasmFeed(t, r, reasmT0, big.build(make([]byte, 4096))); res != reasmNoRoom {
+			if _, res := reasmFeed(t, r, reasmT0, big.build(make([]byte, 4096))); res != NoRoom {
 				t.Fatalf("datagram outgrowing the bound: result %d, want no room", res)
 			}
-			if _, n2 := r.held(); n2 != n {
+			if _, n2 := r.Held(); n2 != n {
 				t.Fatalf("%d datagrams, want %d", n2, n)
 			}
 		})
@@ -724,10 +678,10 @@ func TestReasmECN(t *testing.T) {
 			t.Run(fam.name+"/"+tc.name, func(t *testing.T) {
 				r := newReasm(1 << 20)
 				pkt, data := reasmTCPPacket(fam.src, fam.dst, 2000, 9)
-				spec := reasmFragSpec{src: fam.src, dst: fam.dst, proto: wire.ProtoTCP, id: 4}
+				spec := fragSpec{src: fam.src, dst: fam.dst, proto: wire.ProtoTCP, id: 4}
 				p, _ := wire.ParsePacket(pkt)
 				var whole []byte
-				var res reasmResult
+				var res Result
 				bounds := []int{0, 1024, 2016, len(p.Payload)}
 				for i := range 3 {
 					s := spec
@@ -735,13 +689,13 @@ func TestReasmECN(t *testing.T) {
 					whole, res = reasmFeed(t, r, reasmT0, s.build(p.Payload[bounds[i]:bounds[i+1]]))
 				}
 				if tc.want < 0 {
-					if res != reasmDiscarded {
+					if res != Discarded {
 						t.Fatalf("result %d, want discarded (RFC 3168 §5.3)", res)
 					}
 					reasmCheckEmpty(t, r)
 					return
 				}
-				if res != reasmDone {
+				if res != Done {
 					t.Fatalf("result %d, want done", res)
 				}
 				if got := reasmCheckWhole(t, whole, fam.src, fam.dst, data); int(got.TOS) != tc.want {
@@ -758,31 +712,31 @@ func TestReasmECN(t *testing.T) {
 // §4.5).
 func TestReasmProtocol(t *testing.T) {
 	pkt, data := reasmTCPPacket(reasmSrc6, reasmDst6, 2000, 10)
-	frags := fragment(pkt, 1024, 8)
+	frags := Fragment(pkt, 1024, 8)
 	p, _ := wire.ParsePacket(frags[1])
-	odd := reasmFragSpec{src: reasmSrc6, dst: reasmDst6, proto: 17, id: 8, off: int(p.FragOffset), more: p.MoreFragments}
+	odd := fragSpec{src: reasmSrc6, dst: reasmDst6, proto: 17, id: 8, off: int(p.FragOffset), more: p.MoreFragments}
 	r := newReasm(1 << 20)
 	reasmFeed(t, r, reasmT0, odd.build(p.Payload))
 	whole, res := reasmFeed(t, r, reasmT0, frags[0])
-	if res != reasmDone {
+	if res != Done {
 		t.Fatalf("v6: result %d, want done", res)
 	}
 	reasmCheckWhole(t, whole, reasmSrc6, reasmDst6, data)
 
 	pkt, data = reasmTCPPacket(reasmSrc4, reasmDst4, 2000, 11)
-	frags = fragment(pkt, 1024, 8)
+	frags = Fragment(pkt, 1024, 8)
 	p, _ = wire.ParsePacket(frags[1])
-	odd = reasmFragSpec{src: reasmSrc4, dst: reasmDst4, proto: 17, id: 8, off: int(p.FragOffset), more: p.MoreFragments}
+	odd = fragSpec{src: reasmSrc4, dst: reasmDst4, proto: 17, id: 8, off: int(p.FragOffset), more: p.MoreFragments}
 	reasmFeed(t, r, reasmT0, odd.build(p.Payload))
-	if _, res := reasmFeed(t, r, reasmT0, frags[0]); res != reasmPending {
+	if _, res := reasmFeed(t, r, reasmT0, frags[0]); res != Pending {
 		t.Fatalf("v4, other protocol: result %d, want pending", res)
 	}
 	whole, res = reasmFeed(t, r, reasmT0, frags[1])
-	if res != reasmDone {
+	if res != Done {
 		t.Fatalf("v4: result %d, want done", res)
 	}
 	reasmCheckWhole(t, whole, reasmSrc4, reasmDst4, data)
-	if _, n := r.held(); n != 1 {
+	if _, n := r.Held(); n != 1 {
 		t.Fatalf("%d datagrams, want the UDP one", n)
 	}
 }
@@ -795,15 +749,15 @@ func TestReasmEmptyLast(t *testing.T) {
 			r := newReasm(1 << 20)
 			pkt, data := reasmTCPPacket(fam.src, fam.dst, 1004, 12) // 1024 bytes of TCP
 			p, _ := wire.ParsePacket(pkt)
-			s := reasmFragSpec{src: fam.src, dst: fam.dst, proto: wire.ProtoTCP, id: 6, off: 1024}
+			s := fragSpec{src: fam.src, dst: fam.dst, proto: wire.ProtoTCP, id: 6, off: 1024}
 			reasmFeed(t, r, reasmT0, s.build(nil))
-			if _, res := reasmFeed(t, r, reasmT0, s.build(nil)); res != reasmDuplicate {
+			if _, res := reasmFeed(t, r, reasmT0, s.build(nil)); res != Duplicate {
 				t.Fatalf("second empty last: result %d, want duplicate", res)
 			}
 			first := s
 			first.off, first.more = 0, true
 			whole, res := reasmFeed(t, r, reasmT0, first.build(p.Payload))
-			if res != reasmDone {
+			if res != Done {
 				t.Fatalf("result %d, want done", res)
 			}
 			reasmCheckWhole(t, whole, fam.src, fam.dst, data)
@@ -815,7 +769,7 @@ func TestReasmEmptyLast(t *testing.T) {
 // not let the FIFO grow, and that expiry still goes by arrival.
 func TestReasmFIFO(t *testing.T) {
 	r := newReasm(1 << 20)
-	spec := reasmFragSpec{src: reasmSrc4, dst: reasmDst4, proto: 17}
+	spec := fragSpec{src: reasmSrc4, dst: reasmDst4, proto: 17}
 	const n = 300
 	for i := range n {
 		s := spec
@@ -826,17 +780,17 @@ func TestReasmFIFO(t *testing.T) {
 	for i := n - 1; i > 0; i-- {
 		s := spec
 		s.id, s.off = uint32(i), 8
-		if _, res := reasmFeed(t, r, reasmT0, s.build(make([]byte, 8))); res != reasmDone {
+		if _, res := reasmFeed(t, r, reasmT0, s.build(make([]byte, 8))); res != Done {
 			t.Fatalf("datagram %d: result %d, want done", i, res)
 		}
 		if live := len(r.fifo) - r.head - r.dead; live != i || len(r.fifo)-r.head > 2*live+32 {
 			t.Fatalf("FIFO of %d entries for %d datagrams", len(r.fifo)-r.head, live)
 		}
 	}
-	if d, ok := r.next(); !ok || d != reasmT0.Add(reasmTimeout).UnixNano() {
+	if d, ok := r.Next(); !ok || d != reasmT0.Add(reasmTimeout).UnixNano() {
 		t.Fatalf("next() = %d, %v; want the oldest's deadline", d, ok)
 	}
-	if r.expire(reasmT0.Add(reasmTimeout), nil) != 1 {
+	if r.Expire(reasmT0.Add(reasmTimeout), nil) != 1 {
 		t.Fatal("the oldest did not expire")
 	}
 	reasmCheckEmpty(t, r)
@@ -870,7 +824,7 @@ func FuzzReassembler(f *testing.F) {
 			// in[2]: length; in[3]: bits 4-7 clock step, 3 a Packet
 			// inconsistent with pkt, 2 expire.
 			fam := int(in[0]>>1) & 1
-			s := reasmFragSpec{src: srcs[fam][in[0]>>2&1], dst: dsts[fam], proto: 17 + in[0]>>6&1,
+			s := fragSpec{src: srcs[fam][in[0]>>2&1], dst: dsts[fam], proto: 17 + in[0]>>6&1,
 				id: uint32(in[0] >> 3 & 1), off: int(in[1]) * 8, more: in[0]&1 != 0, tos: in[0] >> 4 & 3, ttl: 9}
 			if in[1] >= 0xf0 {
 				s.off = 65535 - 16 + int(in[1]&0x0f) // near the bound
@@ -890,11 +844,11 @@ func FuzzReassembler(f *testing.F) {
 				p.Payload = p.Payload[:len(p.Payload)/2]
 				corrupt = true
 			}
-			whole, res := r.add(now, pkt, &p)
-			if (res == reasmDone) != (whole != nil) || res > reasmNoRoom {
+			whole, res := r.Add(now, pkt, &p)
+			if (res == Done) != (whole != nil) || res > NoRoom {
 				t.Fatalf("add = %d bytes, result %d", len(whole), res)
 			}
-			if b, n := r.held(); b > maxBytes || b < 0 || n < 0 || (b == 0) != (n == 0) {
+			if b, n := r.Held(); b > maxBytes || b < 0 || n < 0 || (b == 0) != (n == 0) {
 				t.Fatalf("held() = %d bytes, %d datagrams; bound %d", b, n, maxBytes)
 			}
 			if whole != nil {
@@ -902,12 +856,12 @@ func FuzzReassembler(f *testing.F) {
 			}
 			now = now.Add(time.Duration(in[3]>>4) * 3 * time.Second)
 			if in[3]&0x04 != 0 {
-				r.expire(now, func(q []byte) {
+				r.Expire(now, func(q []byte) {
 					if len(q) == 0 || int(q[0]>>4) != 4 && int(q[0]>>4) != 6 {
 						t.Fatalf("quote % x", q)
 					}
 				})
-				if d, ok := r.next(); ok && d <= now.UnixNano() {
+				if d, ok := r.Next(); ok && d <= now.UnixNano() {
 					t.Fatalf("next() = %d, not after the expiry at %d", d, now.UnixNano())
 				}
 			}

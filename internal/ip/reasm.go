@@ -1,4 +1,4 @@
-package stack
+package ip
 
 import (
 	"net/netip"
@@ -8,16 +8,16 @@ import (
 	"github.com/synack/synack/wire"
 )
 
-// reasmResult says what add did with a fragment, for the counters.
-type reasmResult uint8
+// Result says what Add did with a fragment, for the counters.
+type Result uint8
 
 const (
-	reasmPending     reasmResult = iota // kept; the datagram is not complete yet
-	reasmDone                           // completed a datagram: add returned it
-	reasmDuplicate                      // an exact duplicate of a fragment held: ignored, the datagram kept
-	reasmBadFragment                    // the fragment alone is bad (a non-last fragment whose length is not a multiple of 8): dropped, the datagram kept
-	reasmDiscarded                      // the datagram was discarded: overlap, conflicting or exceeded end, over 65535 bytes, too many fragments
-	reasmNoRoom                         // the fragment does not fit in the memory bound even after evicting older datagrams: dropped
+	Pending     Result = iota // kept; the datagram is not complete yet
+	Done                      // completed a datagram: Add returned it
+	Duplicate                 // an exact duplicate of a fragment held: ignored, the datagram kept
+	BadFragment               // the fragment alone is bad (a non-last fragment whose length is not a multiple of 8): dropped, the datagram kept
+	Discarded                 // the datagram was discarded: overlap, conflicting or exceeded end, over 65535 bytes, too many fragments
+	NoRoom                    // the fragment does not fit in the memory bound even after evicting older datagrams: dropped
 )
 
 const (
@@ -75,12 +75,13 @@ type reasmDgram struct {
 	dead            bool   // freed; its FIFO entry awaits removal
 }
 
-// reassembler puts IPv4 and IPv6 fragments back together. It runs on the
-// stack's goroutine: no locks. Datagrams are kept in a map by key and in a
-// FIFO by first arrival, which is also deadline order since the timeout
-// is fixed and the stack's clock does not go back; the FIFO serves expiry
-// and eviction, so nothing depends on map order.
-type reassembler struct {
+// Reassembler puts IPv4 and IPv6 fragments back together. It is not safe
+// for concurrent use: its caller serialises calls, as the stack does.
+// Datagrams are kept in a map by key and in a FIFO by first arrival, which
+// is also deadline order since the timeout is fixed and the caller's clock
+// does not go back; the FIFO serves expiry and eviction, so nothing
+// depends on map order.
+type Reassembler struct {
 	maxBytes int
 	timeout  time.Duration
 	bytes    int // accounted over all datagrams
@@ -89,33 +90,33 @@ type reassembler struct {
 	head     int
 	dead     int    // dead entries in fifo[head:]
 	out      []byte // the last reassembled packet
-	evicted  int    // datagrams evicted to make room, for the stack's counter
+	evicted  int    // datagrams evicted to make room (Evicted)
 }
 
-// init sets the bounds: maxBytes is the memory all datagrams in progress
+// Init sets the bounds: maxBytes is the memory all datagrams in progress
 // may hold (each fragment's data plus reasmFragOverhead, and the quote kept
 // from a first fragment); timeout is how long a datagram may take from its
 // first-arriving fragment (Linux ipfrag_time, 30 s by default; RFC 8200
 // §4.5 allows at most 60 s).
-func (r *reassembler) init(maxBytes int, timeout time.Duration) {
-	*r = reassembler{maxBytes: maxBytes, timeout: timeout, dgrams: make(map[reasmKey]*reasmDgram)}
+func (r *Reassembler) Init(maxBytes int, timeout time.Duration) {
+	*r = Reassembler{maxBytes: maxBytes, timeout: timeout, dgrams: make(map[reasmKey]*reasmDgram)}
 }
 
-// add files one fragment: pkt is the raw packet and p what wire.ParsePacket
-// returned for it with ErrFragment. On reasmDone it returns the whole
+// Add files one fragment: pkt is the raw packet and p what wire.ParsePacket
+// returned for it with ErrFragment. On Done it returns the whole
 // datagram as an unfragmented IP packet with a 20-byte IPv4 or 40-byte
 // IPv6 header (options and extension headers dropped), which
-// wire.ParsePacket parses like any other; the slice is the reassembler's
-// and valid until the next call of add. Otherwise it returns nil.
+// wire.ParsePacket parses like any other; the slice is the Reassembler's
+// and valid until the next call of Add. Otherwise it returns nil.
 //
-// add does not expire datagrams: the caller runs expire from its timer.
-func (r *reassembler) add(now time.Time, pkt []byte, p *wire.Packet) ([]byte, reasmResult) {
+// Add does not expire datagrams: the caller runs Expire from its timer.
+func (r *Reassembler) Add(now time.Time, pkt []byte, p *wire.Packet) ([]byte, Result) {
 	if r.dgrams == nil {
-		r.init(r.maxBytes, r.timeout)
+		r.Init(r.maxBytes, r.timeout)
 	}
 	key, ok := fragKey(p)
 	if !ok {
-		return nil, reasmBadFragment
+		return nil, BadFragment
 	}
 	off, n, more := int(p.FragOffset), len(p.Payload), p.MoreFragments
 	end := off + n
@@ -123,14 +124,14 @@ func (r *reassembler) add(now time.Time, pkt []byte, p *wire.Packet) ([]byte, re
 	case off == 0 && !more, off%8 != 0:
 		// Not a fragment, or an offset the 8-byte field cannot carry:
 		// p does not come from ParsePacket's ErrFragment.
-		return nil, reasmBadFragment
+		return nil, BadFragment
 	case more && n == 0:
 		// An empty non-last fragment adds nothing (Linux drops it too).
-		return nil, reasmBadFragment
+		return nil, BadFragment
 	case more && n%8 != 0:
 		// RFC 8200 §4.5: a fragment with M set must be a multiple of 8
 		// octets long; the offsets of the next ones could not fit.
-		return nil, reasmBadFragment
+		return nil, BadFragment
 	}
 	d := r.dgrams[key]
 	limit := reasmMax4
@@ -163,7 +164,7 @@ func (r *reassembler) add(now time.Time, pkt []byte, p *wire.Packet) ([]byte, re
 			if f.end == end && f.last == !more {
 				// An exact duplicate is ignored (Linux; RFC 5722 as
 				// amended by erratum 3089): networks do duplicate.
-				return nil, reasmDuplicate
+				return nil, Duplicate
 			}
 			// RFC 5722 §4: any other overlap discards the datagram
 			// (Linux does the same for IPv4 since 2018).
@@ -187,7 +188,7 @@ func (r *reassembler) add(now time.Time, pkt []byte, p *wire.Packet) ([]byte, re
 	}
 	if own+cost > r.maxBytes {
 		// Evicting the others would not help.
-		return nil, reasmNoRoom
+		return nil, NoRoom
 	}
 	// Make room by evicting the oldest datagrams (Linux evicts the oldest
 	// when over ipfrag_high_thresh), never the one this fragment joins.
@@ -218,7 +219,7 @@ func (r *reassembler) add(now time.Time, pkt []byte, p *wire.Packet) ([]byte, re
 	// bytes means no gap is left.
 	if d.end < 0 || d.have != d.end {
 		r.compact()
-		return nil, reasmPending
+		return nil, Pending
 	}
 	tos := d.tos
 	if d.ecn&(1<<3) != 0 {
@@ -244,11 +245,11 @@ func (r *reassembler) add(now time.Time, pkt []byte, p *wire.Packet) ([]byte, re
 	}
 	r.free(d)
 	r.compact()
-	return r.out, reasmDone
+	return r.out, Done
 }
 
 // fragKey returns the datagram key of p, or false when p cannot be a
-// fragment of an IP datagram the reassembler could rebuild.
+// fragment of an IP datagram the Reassembler could rebuild.
 func fragKey(p *wire.Packet) (reasmKey, bool) {
 	k := reasmKey{src: p.Src, dst: p.Dst, id: p.FragID, version: uint8(p.Version)}
 	switch p.Version {
@@ -287,17 +288,17 @@ func quoteOf(pkt []byte, p *wire.Packet) []byte {
 }
 
 // discard frees d, if any, and reports it.
-func (r *reassembler) discard(d *reasmDgram) ([]byte, reasmResult) {
+func (r *Reassembler) discard(d *reasmDgram) ([]byte, Result) {
 	if d != nil {
 		r.free(d)
 		r.compact()
 	}
-	return nil, reasmDiscarded
+	return nil, Discarded
 }
 
 // free forgets d and everything held for it. Its FIFO entry stays, marked
 // dead, unless it is at the head.
-func (r *reassembler) free(d *reasmDgram) {
+func (r *Reassembler) free(d *reasmDgram) {
 	delete(r.dgrams, d.key)
 	r.bytes -= d.cost
 	d.dead, d.frags, d.quote = true, nil, nil
@@ -315,7 +316,7 @@ func (r *reassembler) free(d *reasmDgram) {
 // compact drops the FIFO's dead entries once they outnumber the live ones,
 // which keeps the FIFO within twice the datagrams in progress, amortized
 // O(1) per datagram.
-func (r *reassembler) compact() {
+func (r *Reassembler) compact() {
 	garbage := r.head + r.dead
 	if garbage < 32 || garbage <= len(r.fifo)-garbage {
 		return
@@ -330,13 +331,13 @@ func (r *reassembler) compact() {
 	r.fifo, r.head, r.dead = live, 0, 0
 }
 
-// expire discards the datagrams whose time is up at now (deadline <= now)
+// Expire discards the datagrams whose time is up at now (deadline <= now)
 // and returns how many. For each one whose offset-0 fragment had arrived it
 // calls quote, if not nil, with the start of that fragment as it arrived
 // (its headers and up to 64 bytes of data), valid during the call, so that
 // the caller can send ICMP Time Exceeded, code 1 (RFC 792; RFC 4443 §3.3,
 // RFC 8200 §4.5: only if the first fragment came).
-func (r *reassembler) expire(now time.Time, quote func(first []byte)) int {
+func (r *Reassembler) Expire(now time.Time, quote func(first []byte)) int {
 	t, n := now.UnixNano(), 0
 	// Deadlines are in FIFO order, since all take the same timeout from
 	// the first arrival; the head is always live.
@@ -353,60 +354,20 @@ func (r *reassembler) expire(now time.Time, quote func(first []byte)) int {
 	return n
 }
 
-// next returns the earliest deadline in Unix nanoseconds, and false when
+// Next returns the earliest deadline in Unix nanoseconds, and false when
 // nothing is pending.
-func (r *reassembler) next() (int64, bool) {
+func (r *Reassembler) Next() (int64, bool) {
 	if r.head < len(r.fifo) {
 		return r.fifo[r.head].deadline, true
 	}
 	return 0, false
 }
 
-// held returns the bytes accounted and the number of datagrams in progress.
-func (r *reassembler) held() (bytes, datagrams int) {
+// Held returns the bytes accounted and the number of datagrams in progress.
+func (r *Reassembler) Held() (bytes, datagrams int) {
 	return r.bytes, len(r.dgrams)
 }
 
-// fragment files an IP fragment addressed to us and delivers the datagram
-// it completes.
-func (s *Stack) fragment(now time.Time, pkt []byte, p *wire.Packet) {
-	s.stats.ReasmReqds++
-	evicted := s.reasm.evicted
-	whole, res := s.reasm.add(now, pkt, p)
-	s.stats.ReasmFails += uint64(s.reasm.evicted - evicted)
-	switch res {
-	case reasmDone:
-		s.stats.ReasmOKs++
-		s.Deliver(now, whole) // a whole packet: no fragment again
-	case reasmPending, reasmDuplicate:
-	default:
-		s.stats.ReasmFails++
-		s.dropPacket(now, DropFragment, wire.ErrFragment)
-	}
-}
-
-// reasmTimeExceeded tells the sender of a datagram that never came whole,
-// quoting its first fragment: ICMP Time Exceeded, fragment reassembly time
-// exceeded (RFC 792, RFC 4443 §3.3; RFC 1122 §3.3.2 and RFC 8200 §4.5 ask
-// for it only when the first fragment came). Never about an ICMP message,
-// lest two hosts answer each other's errors (RFC 1122 §3.2.2).
-func (s *Stack) reasmTimeExceeded(first []byte) {
-	var src, dst netip.Addr
-	var proto uint8
-	m := wire.ICMP{Code: wire.ICMPv4CodeReasmTime, Body: first}
-	if first[0]>>4 == 4 {
-		v := wire.IPv4(first)
-		src, dst, proto, m.Type = v.Src(), v.Dst(), v.Protocol(), wire.ICMPv4TimeExceeded
-	} else {
-		v := wire.IPv6(first)
-		src, dst, proto, m.Type = v.Src(), v.Dst(), v.NextHeader(), wire.ICMPv6TimeExceeded
-		m.Code = wire.ICMPv6CodeReasm
-		if proto == 44 && len(first) > wire.IPv6HeaderLen {
-			proto = first[wire.IPv6HeaderLen] // the fragment header's next header
-		}
-	}
-	if proto == wire.ProtoICMP || proto == wire.ProtoICMPv6 || !src.IsGlobalUnicast() && !src.IsLoopback() {
-		return
-	}
-	s.sendICMP(dst, src, &m)
-}
+// Evicted returns how many datagrams have been evicted to make room for
+// newer ones since Init, for the caller's ReasmFails counter.
+func (r *Reassembler) Evicted() int { return r.evicted }
