@@ -72,12 +72,12 @@ func (s *Stack) sendCookie(now time.Time, t tuple, syn *wire.Segment) {
 	in := *syn
 	in.Payload = nil
 	tsOff := s.tsOffset(&t)
-	if in.Opts.HasTimestamp && !s.cfg.TCP.NoTimestamps {
+	if in.Opts.HasTimestamp && s.cfg.TCP.Timestamps.Enabled() {
 		opts := uint32(cookieNoScale)
-		if in.Opts.HasWScale && !s.cfg.TCP.NoWindowScale {
+		if in.Opts.HasWScale && s.cfg.TCP.WindowScaling.Enabled() {
 			opts = uint32(min(in.Opts.WScale, 14))
 		}
-		if in.Opts.SACKPermitted && !s.cfg.TCP.NoSACK {
+		if in.Opts.SACKPermitted && s.cfg.TCP.SACK.Enabled() {
 			opts |= cookieSACK
 		}
 		ms := uint32(now.UnixMilli())
@@ -127,7 +127,7 @@ func (s *Stack) cookieAccept(now time.Time, l *Listener, t tuple, seg *wire.Segm
 		return true
 	}
 	o := tcp.CookieOptions{PeerMSS: cookieMSS[idx], LocalPort: t.lport, RemotePort: t.rport, TSOffset: s.tsOffset(&t)}
-	if seg.Opts.HasTimestamp && seg.Opts.TSEcr != 0 && !s.cfg.TCP.NoTimestamps {
+	if seg.Opts.HasTimestamp && seg.Opts.TSEcr != 0 && s.cfg.TCP.Timestamps.Enabled() {
 		bits := seg.Opts.TSEcr & cookieTSMask
 		if ws := bits & 0xf; ws != cookieNoScale {
 			o.WS, o.SndShift, o.RcvShift = true, uint8(min(ws, 14)), s.cfg.TCP.WindowShift()

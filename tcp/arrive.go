@@ -114,7 +114,7 @@ func (c *Conn) arriveSynSent(now time.Time, s *wire.Segment) {
 			}
 			return
 		}
-		if s.Opts.HasTimestamp && s.Opts.TSEcr != 0 && !c.cfg.NoTimestamps &&
+		if s.Opts.HasTimestamp && s.Opts.TSEcr != 0 && c.cfg.Timestamps.Enabled() &&
 			(int32(s.Opts.TSEcr-c.synTS) < 0 || int32(c.tsNow(now)-s.Opts.TSEcr) < 0) {
 			// Linux (tcp_rcv_synsent_state_process) resets a SYN+ACK
 			// whose TSecr is no TSval of our SYN: it answers another SYN.
@@ -141,7 +141,7 @@ func (c *Conn) arriveSynSent(now time.Time, s *wire.Segment) {
 		c.drop(now, s, CauseNoSynNoRST)
 		return
 	}
-	if !ackOK && !c.tsRecentAge.IsZero() && s.Opts.HasTimestamp && !c.cfg.NoTimestamps &&
+	if !ackOK && !c.tsRecentAge.IsZero() && s.Opts.HasTimestamp && c.cfg.Timestamps.Enabled() &&
 		now.Sub(c.tsRecentAge) <= 24*24*time.Hour && int32(s.Opts.TSVal-c.tsRecent) < 0 {
 		// PAWS on a SYN in SYN-SENT, with the TS.Recent of the TIME-WAIT
 		// this connection reuses (Linux tcp_rcv_synsent_state_process):

@@ -10,9 +10,9 @@ type Config struct {
 	RcvBuf int    // receive buffer, bytes; default 256 KiB
 	SndBuf int    // send buffer, bytes; default 256 KiB
 
-	NoWindowScale bool // RFC 7323 §2: do not offer window scaling
-	NoTimestamps  bool // RFC 7323 §3: do not offer timestamps
-	NoSACK        bool // RFC 2018: do not offer SACK-permitted
+	WindowScaling Switch // RFC 7323 §2 window scaling (Linux tcp_window_scaling); default On
+	Timestamps    Switch // RFC 7323 §3 timestamps (Linux tcp_timestamps); default On
+	SACK          Switch // RFC 2018 SACK-permitted (Linux tcp_sack); default On
 
 	RTOInitial time.Duration // RFC 6298 §2.1; default 1 s
 	RTOMin     time.Duration // RFC 6298 §2.4; default 200 ms (Linux)
@@ -41,6 +41,25 @@ type Config struct {
 
 	// Congestion chooses the congestion control; nil means NewReno.
 	Congestion func(mss int) Congestion
+}
+
+// Switch is a setting that is on unless turned Off, as its Linux sysctl
+// is by default; On is its zero value, so a zero Config keeps it on.
+type Switch uint8
+
+const (
+	On  Switch = iota // offered and accepted (the default)
+	Off               // neither offered nor accepted
+)
+
+// Enabled reports whether s is On.
+func (s Switch) Enabled() bool { return s != Off }
+
+func (s Switch) String() string {
+	if s == Off {
+		return "off"
+	}
+	return "on"
 }
 
 // Defaults returns c with every zero field replaced by its default.

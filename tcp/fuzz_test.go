@@ -131,9 +131,9 @@ func newFuzzer(t *testing.T, data []byte) *fuzzer {
 	d := &fuzzBytes{b: data}
 	b0, b1 := d.byte(), d.byte()
 	h := newHarness(t, func(c *Config) {
-		c.NoTimestamps = b0&1 == 0
-		c.NoWindowScale = b0&2 == 0
-		c.NoSACK = b0&4 == 0
+		c.Timestamps = switchOf(b0&1 != 0)
+		c.WindowScaling = switchOf(b0&2 != 0)
+		c.SACK = switchOf(b0&4 != 0)
 		c.RFC1337 = b0&8 != 0
 		c.RFC793Rules = b0&16 != 0
 		c.ZeroWindowProbeData = b0&32 != 0

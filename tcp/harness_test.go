@@ -77,7 +77,7 @@ func newHarness(t *testing.T, mod ...func(*Config)) *harness {
 	h := &harness{t: t, now: epoch}
 	// Timestamps and window scaling are off by default in the harness so
 	// segments read plainly; tests of those options turn them on.
-	h.cfg = Config{NoTimestamps: true, NoWindowScale: true, NoSACK: true, RcvBuf: 65535, SndBuf: 65535}
+	h.cfg = Config{Timestamps: Off, WindowScaling: Off, SACK: Off, RcvBuf: 65535, SndBuf: 65535}
 	for _, m := range mod {
 		m(&h.cfg)
 	}
@@ -466,4 +466,12 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// switchOf is On when on is true.
+func switchOf(on bool) Switch {
+	if on {
+		return On
+	}
+	return Off
 }

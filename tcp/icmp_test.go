@@ -177,7 +177,7 @@ func TestPathMTULowersMSSAndResends(t *testing.T) {
 
 // With timestamps, the 12 option bytes come out of the path's MSS too.
 func TestPathMTUWithTimestamps(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.NoTimestamps = false })
+	h := newHarness(t, func(c *Config) { c.Timestamps = On })
 	h.synSent()
 	// The SYN+ACK echoes our SYN's TSval (one we never sent is refused).
 	h.in(fmt.Sprintf("S. 5000:5000(0) ack 1001 win 65535 <mss 1460,TS val 7 ecr %d>", h.c.tsNow(h.now)))
@@ -240,7 +240,7 @@ func TestOpenMSSClamp(t *testing.T) {
 // the packet never grows past the MSS the path allows (Linux
 // tcp_current_mss): one block takes 12 option bytes, two 20.
 func TestSACKBlocksShrinkDataSegments(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.NoSACK = false })
+	h := newHarness(t, func(c *Config) { c.SACK = On })
 	h.synSent()
 	h.in("S. 5000:5000(0) ack 1001 win 65535 <mss 1000,sackOK>")
 	h.wantOut("ACK", ". 1001:1001(0) ack 5001")

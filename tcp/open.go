@@ -88,11 +88,11 @@ func (c *Conn) sendSyn(now time.Time, withAck bool, why Cause) {
 		}
 		o.SACKPermitted = c.sackOK
 	} else {
-		if !c.cfg.NoWindowScale {
+		if c.cfg.WindowScaling.Enabled() {
 			o.HasWScale, o.WScale = true, c.ourShift()
 		}
-		o.SACKPermitted = !c.cfg.NoSACK
-		if !c.cfg.NoTimestamps {
+		o.SACKPermitted = c.cfg.SACK.Enabled()
+		if c.cfg.Timestamps.Enabled() {
 			o.HasTimestamp, o.TSVal = true, c.tsNow(now)
 		}
 	}

@@ -29,18 +29,18 @@ func (c *Conn) negotiate(now time.Time, s *wire.Segment) {
 	if o.HasMSS && o.MSS > 0 {
 		peerMSS = int(o.MSS)
 	}
-	c.wsOK = !c.cfg.NoWindowScale && o.HasWScale
+	c.wsOK = c.cfg.WindowScaling.Enabled() && o.HasWScale
 	if c.wsOK {
 		c.sndShift = min(o.WScale, 14) // RFC 7323 §2.3
 		c.rcvShift = c.ourShift()
 	} else {
 		c.sndShift, c.rcvShift = 0, 0
 	}
-	c.tsOK = !c.cfg.NoTimestamps && o.HasTimestamp
+	c.tsOK = c.cfg.Timestamps.Enabled() && o.HasTimestamp
 	if c.tsOK {
 		c.tsRecent, c.tsRecentAge = o.TSVal, now
 	}
-	c.sackOK = !c.cfg.NoSACK && o.SACKPermitted
+	c.sackOK = c.cfg.SACK.Enabled() && o.SACKPermitted
 	c.setSndMSS(min(peerMSS, int(c.mss())))
 	c.cc = c.cfg.Congestion(c.sndMSS)
 }

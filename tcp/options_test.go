@@ -7,7 +7,7 @@ import (
 )
 
 // withTS turns timestamps on in the harness's Config.
-func withTS(c *Config) { c.NoTimestamps = false }
+func withTS(c *Config) { c.Timestamps = On }
 
 // tsOffsetFor makes our TSval 1 at the epoch, so that the timestamps in
 // expected segments read as milliseconds since the test began, plus one.
@@ -29,7 +29,7 @@ func establishedTS(h *harness) {
 // allOptions turns on every option, with a 1 MiB receive buffer (window
 // scale 5).
 func allOptions(c *Config) {
-	c.NoTimestamps, c.NoWindowScale, c.NoSACK = false, false, false
+	c.Timestamps, c.WindowScaling, c.SACK = On, On, On
 	c.RcvBuf = 1 << 20
 }
 
@@ -56,9 +56,9 @@ func TestOptionsPassiveNegotiation(t *testing.T) {
 			"S 5000:5000(0) <mss 1460,sackOK,TS val 7 ecr 0,wscale 2>", "S. 1000:1000(0) ack 5001 <mss 1460,sackOK,TS val 1 ecr 7,wscale 5>"},
 		{"everything offered to a stack configured with none: MSS only", func(c *Config) {},
 			"S 5000:5000(0) <mss 1460,sackOK,TS val 7 ecr 0,wscale 2>", "S. 1000:1000(0) ack 5001 <mss 1460>"},
-		{"a small receive buffer needs no scaling: shift 0 is still answered", func(c *Config) { c.NoWindowScale = false },
+		{"a small receive buffer needs no scaling: shift 0 is still answered", func(c *Config) { c.WindowScaling = On },
 			"S 5000:5000(0) <mss 1460,wscale 7>", "S. 1000:1000(0) ack 5001 win 65535 <mss 1460,wscale 0>"},
-		{"a buffer beyond 2^30 is clamped to shift 14", func(c *Config) { c.NoWindowScale = false; c.RcvBuf = 1 << 31 },
+		{"a buffer beyond 2^30 is clamped to shift 14", func(c *Config) { c.WindowScaling = On; c.RcvBuf = 1 << 31 },
 			"S 5000:5000(0) <mss 1460,wscale 7>", "S. 1000:1000(0) ack 5001 win 65535 <mss 1460,wscale 14>"},
 		{"our MSS setting is what we advertise", func(c *Config) { c.MSS = 1200 },
 			"S 5000:5000(0) <mss 1460>", "S. 1000:1000(0) ack 5001 <mss 1200>"},
@@ -256,7 +256,7 @@ func TestOptionsTimestampRTT(t *testing.T) {
 // RFC 2018 §4: the duplicate ACK for out-of-order data reports the blocks
 // held, the most recently changed first, three at most with timestamps.
 func TestOptionsSACKBlocks(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.NoSACK = false })
+	h := newHarness(t, func(c *Config) { c.SACK = On })
 	h.listen()
 	h.in("S 5000:5000(0) <mss 1460,sackOK>")
 	h.wantOut("SACK-permitted answered", "S. 1000:1000(0) ack 5001 <mss 1460,sackOK>")
@@ -275,7 +275,7 @@ func TestOptionsSACKBlocks(t *testing.T) {
 
 // With timestamps on, only three SACK blocks fit in the option space.
 func TestOptionsSACKBlocksWithTimestamps(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.NoSACK, c.NoTimestamps = false, false })
+	h := newHarness(t, func(c *Config) { c.SACK, c.Timestamps = On, On })
 	h.c.OpenPassive(h.now, OpenOptions{LocalPort: ourPort, ISS: ourISS, TSOffset: tsOffsetFor})
 	h.in("S 5000:5000(0) <mss 1460,sackOK,TS val 100 ecr 0>")
 	h.in(". 5001:5001(0) ack 1001 <TS val 101 ecr 1>")

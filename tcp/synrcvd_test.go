@@ -108,7 +108,7 @@ func TestSimultaneousOpen(t *testing.T) {
 // RFC 7323 §2.2: the window of a SYN+ACK is never scaled, also when it
 // completes a simultaneous open.
 func TestSimultaneousOpenSynAckWindowUnscaled(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.NoWindowScale = false })
+	h := newHarness(t, func(c *Config) { c.WindowScaling = On })
 	h.synSent()
 	h.in("S 5000:5000(0) win 1000 <mss 1000,wscale 7>")
 	h.wantOut("SYN+ACK offers our scale", "S. 1000:1000(0) ack 5001")

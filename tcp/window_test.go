@@ -230,7 +230,7 @@ func TestPairSmallWindowsLossy(t *testing.T) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			rng := newTestRand(seed)
 			cfgA := Config{ZeroWindowProbeData: seed%2 == 0, RcvBuf: 3000 + rng.Intn(5000), SndBuf: 4000}
-			cfgB := Config{RcvBuf: 2000 + rng.Intn(3000), NoTimestamps: seed%3 == 0}
+			cfgB := Config{RcvBuf: 2000 + rng.Intn(3000), Timestamps: switchOf(seed%3 != 0)}
 			p := newPair(t, cfgA, cfgB)
 			p.open()
 			p.drop = func(string, *wire.Segment) bool { return rng.Intn(8) == 0 }
