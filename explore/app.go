@@ -60,24 +60,13 @@ type app struct {
 	aborted, released bool // aborted: ABORT or an early exit
 	closeDue          bool // closeAt's time has come
 	closeArmed        bool
-	early             bool  // closed before the handshake completed: it expects nothing
-	err               error // error a read returned: ECONNRESET, ETIMEDOUT, ...
-	dead              bool  // its host crashed: the application is gone
-	scheduled         bool
-	pumpFn            func()          // a.pumpNow, made once
+	early             bool            // closed before the handshake completed: it expects nothing
+	err               error           // error a read returned: ECONNRESET, ETIMEDOUT, ...
+	dead              bool            // its host crashed: the application is gone
 	onState           func(tcp.State) // called with each new state the application sees
 	lastState         tcp.State
 	problems          []string
 }
-
-func (a *app) Notify() {
-	if !a.scheduled {
-		a.scheduled = true
-		a.w.net.After(0, a.pumpFn)
-	}
-}
-
-func (a *app) pumpNow() { a.scheduled = false; a.pump() }
 
 func (a *app) fail(s string) {
 	a.problems = append(a.problems, a.name()+": "+s)
@@ -89,8 +78,7 @@ func (a *app) name() string {
 
 // start attaches the application to its connection.
 func (a *app) start() {
-	a.pumpFn = a.pumpNow
-	a.c.SetNotifier(a)
+	a.c.SetNotifier(a.w.net.Waker(a.pump))
 	if a.p.close == closeAt || a.p.close == closeEarly {
 		a.w.net.At(a.p.wait, func() { a.closeDue = true; a.pump() })
 	}

@@ -146,18 +146,10 @@ func (w *world) serve(hi int, port uint16, p func(*stack.Conn) plan) *stack.List
 		w.chk.fail("%s: listen: %v", h.Name, err)
 		return nil
 	}
-	accepting := false
-	ln.SetNotifier(stack.NotifyFunc(func() {
-		if accepting {
-			return
+	ln.SetNotifier(w.net.Waker(func() {
+		for c := ln.Accept(); c != nil; c = ln.Accept() {
+			w.newApp(hi, c, p(c))
 		}
-		accepting = true
-		w.net.After(0, func() {
-			accepting = false
-			for c := ln.Accept(); c != nil; c = ln.Accept() {
-				w.newApp(hi, c, p(c))
-			}
-		})
 	}))
 	return ln
 }

@@ -187,7 +187,6 @@ type App struct {
 	EOF           bool
 	Err           error
 	estab, closed bool
-	scheduled     bool
 }
 
 // Run attaches app to connection c of host h.
@@ -198,12 +197,7 @@ func (w *World) Run(h *sim.Host, c *stack.Conn, app *App) *App {
 	if w.missing(h, "run", c) {
 		return app
 	}
-	c.SetNotifier(stack.NotifyFunc(func() {
-		if !app.scheduled {
-			app.scheduled = true
-			w.Net.After(0, func() { app.scheduled = false; w.pump(h, c, app) })
-		}
-	}))
+	c.SetNotifier(w.Net.Waker(func() { w.pump(h, c, app) }))
 	w.Net.After(0, func() { w.pump(h, c, app) })
 	return app
 }
@@ -273,12 +267,10 @@ func (w *World) pump(h *sim.Host, c *stack.Conn, app *App) {
 
 // Serve accepts every connection on ln and runs a fresh App from mk on it.
 func (w *World) Serve(h *sim.Host, ln *stack.Listener, mk func(c *stack.Conn) *App) {
-	ln.SetNotifier(stack.NotifyFunc(func() {
-		w.Net.After(0, func() {
-			for c := ln.Accept(); c != nil; c = ln.Accept() {
-				w.Rec.User(w.now(), h.Name, connName(c), "accept", 0, nil)
-				w.Run(h, c, mk(c))
-			}
-		})
+	ln.SetNotifier(w.Net.Waker(func() {
+		for c := ln.Accept(); c != nil; c = ln.Accept() {
+			w.Rec.User(w.now(), h.Name, connName(c), "accept", 0, nil)
+			w.Run(h, c, mk(c))
+		}
 	}))
 }
