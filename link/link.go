@@ -37,6 +37,27 @@ type Receiver interface {
 	DeliverPacket(pkt []byte)
 }
 
+// BatchReceiver is a Receiver that takes the packets a link has at hand
+// in one call, so that its stack takes its lock, re-arms its timer and
+// wakes its applications once per batch rather than once per packet (a
+// lock contended by many dialers would otherwise let the link's queue
+// overflow). pkts and the packets are valid only during the call.
+type BatchReceiver interface {
+	Receiver
+	DeliverBatch(pkts [][]byte)
+}
+
+// DeliverAll hands pkts to r: in one call if r takes batches, else one by one.
+func DeliverAll(r Receiver, pkts [][]byte) {
+	if b, ok := r.(BatchReceiver); ok {
+		b.DeliverBatch(pkts)
+		return
+	}
+	for _, p := range pkts {
+		r.DeliverPacket(p)
+	}
+}
+
 // ReceiverFunc adapts a function to Receiver.
 type ReceiverFunc func(pkt []byte)
 

@@ -124,26 +124,59 @@ func (e *PipeEndpoint) recycle(bp *[]byte) {
 	}
 }
 
-// run delivers this end's arrivals until Close.
+// pipeBatch bounds the packets run hands over at once.
+const pipeBatch = PipeQueueLen
+
+// run delivers this end's arrivals until Close, as many as are queued
+// (up to pipeBatch) in each call to the receiver.
 func (e *PipeEndpoint) run() {
 	defer close(e.done)
+	var (
+		bufs [pipeBatch]*[]byte
+		pkts [pipeBatch][]byte
+	)
 	for {
 		select {
 		case <-e.closing:
 			return
 		case bp := <-e.in:
+			n := 1
+			bufs[0] = bp
+		drain:
+			for n < pipeBatch {
+				select {
+				case bp := <-e.in:
+					bufs[n] = bp
+					n++
+				default:
+					break drain
+				}
+			}
 			// select picks at random among ready cases: look again so
 			// that no delivery starts once Close has returned.
 			if e.closed.Load() {
 				return
 			}
-			if b := e.recv.Load(); b != nil {
-				e.delivered.Add(1)
-				b.r.DeliverPacket(*bp)
+			if b := e.recv.Load(); b == nil {
+				e.noReceiver.Add(uint64(n))
+			} else if br, ok := b.r.(BatchReceiver); ok {
+				for i := range n {
+					pkts[i] = *bufs[i]
+				}
+				e.delivered.Add(uint64(n))
+				br.DeliverBatch(pkts[:n])
+				clear(pkts[:n])
 			} else {
-				e.noReceiver.Add(1)
+				// One by one, stopping if a delivery closed this end.
+				for i := 0; i < n && !e.closed.Load(); i++ {
+					e.delivered.Add(1)
+					b.r.DeliverPacket(*bufs[i])
+				}
 			}
-			e.recycle(bp)
+			for i := range n {
+				e.recycle(bufs[i])
+				bufs[i] = nil
+			}
 		}
 	}
 }

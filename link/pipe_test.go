@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -336,4 +338,54 @@ func byteSize(n int) string {
 		return "1500B"
 	}
 	return "64KiB"
+}
+
+type batchRecorder struct {
+	mu      sync.Mutex
+	batches []int
+	pkts    []byte
+	first   chan struct{} // the first delivery waits for it
+}
+
+func (r *batchRecorder) DeliverPacket(p []byte) { r.DeliverBatch([][]byte{p}) }
+func (r *batchRecorder) DeliverBatch(ps [][]byte) {
+	r.mu.Lock()
+	r.batches = append(r.batches, len(ps))
+	for _, p := range ps {
+		r.pkts = append(r.pkts, p[0])
+	}
+	first := len(r.batches) == 1
+	r.mu.Unlock()
+	if first {
+		<-r.first
+	}
+}
+
+// Packets that queue while the receiver is busy reach a BatchReceiver in
+// one call, in order.
+func TestPipeBatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := Pipe(1500)
+		defer a.Close()
+		defer b.Close()
+		r := &batchRecorder{first: make(chan struct{})}
+		b.Attach(r)
+		a.WritePacket([]byte{0})
+		synctest.Wait() // the reader is inside the first delivery
+		for i := 1; i <= 10; i++ {
+			a.WritePacket([]byte{byte(i)})
+		}
+		close(r.first)
+		synctest.Wait()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if !slices.Equal(r.batches, []int{1, 10}) {
+			t.Errorf("batches %v, want [1 10]", r.batches)
+		}
+		for i, p := range r.pkts {
+			if int(p) != i {
+				t.Fatalf("packets %v: out of order", r.pkts)
+			}
+		}
+	})
 }

@@ -27,7 +27,8 @@ type ListenConfig struct {
 	KeepAliveConfig net.KeepAliveConfig
 
 	// Backlog bounds the accept queue (connections established and not
-	// yet accepted); ≤ 0 means the stack's stack.Config.Backlog.
+	// yet accepted); ≤ 0 means the stack's stack.Config.Backlog, or
+	// DefaultBacklog (4096, as Go's net.Listen on Linux) if that is zero.
 	Backlog int
 }
 

@@ -3,7 +3,6 @@ package netconn
 import (
 	"net"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/synack/synack/link"
@@ -29,7 +28,7 @@ type Stack struct {
 	// lock of netconn's (each deadline's own mutex is taken only
 	// without mu), no link Close, no user code but the Observer and a
 	// Faulty's Drop function, which must not call back into netconn.
-	mu      sync.Mutex
+	mu      lock // a mutex that queues packets arriving while it is held; see lock
 	st      *stack.Stack
 	links   []link.Endpoint
 	conns   map[*Conn]struct{}     // open Conns, Dials in progress included
@@ -42,18 +41,33 @@ type Stack struct {
 	base time.Time // the clock's origin; see now
 }
 
-// New returns a stack with the settings cfg and no links.
+// DefaultBacklog is a netconn listener's accept queue when neither its
+// ListenConfig nor the stack's Config sets one: what Go's net.Listen gets
+// on Linux (net.core.somaxconn, 4096 since Linux 5.4).
+const DefaultBacklog = 4096
+
+// New returns a stack with the settings cfg and no links. A zero
+// cfg.Backlog means DefaultBacklog.
 //
 // Inside a testing/synctest bubble, call New (and create the links) inside
 // the bubble: the stack's timer and its connections' channels then belong
 // to the bubble, and its clock is the bubble's virtual clock.
 func New(cfg stack.Config) *Stack {
-	return &Stack{
+	if cfg.Backlog <= 0 {
+		// Go's net.Listen asks Linux for somaxconn, 4096 since Linux 5.4;
+		// the listen(2) default of 128 that stack keeps overflows under a
+		// burst of dials, and a SYN refused for a full accept queue waits
+		// a whole initial RTO (1 s) to be sent again.
+		cfg.Backlog = DefaultBacklog
+	}
+	s := &Stack{
 		st:    stack.New(cfg),
 		conns: make(map[*Conn]struct{}),
 		lns:   make(map[*Listener]struct{}),
 		base:  time.Now(),
 	}
+	s.mu.s = s
+	return s
 }
 
 // now is the stack's clock: the wall time when the Stack was made plus the
@@ -79,19 +93,35 @@ func (s *Stack) AddLink(ep link.Endpoint, addrs ...netip.Prefix) error {
 	}
 	s.links = append(s.links, ep)
 	s.mu.Unlock()
-	ep.Attach(link.ReceiverFunc(s.deliver))
+	ep.Attach(receiver{s})
 	return nil
 }
 
-// deliver is every link's receiver.
-func (s *Stack) deliver(pkt []byte) {
-	s.mu.Lock()
-	if !s.closed {
-		s.st.Deliver(s.now(), pkt)
-		s.rearm()
+// receiver is every link's receiver. A batch of packets is delivered
+// under one lock, with one reading of the clock and one re-arming of the
+// timer; if an application holds the lock, the packets wait in its
+// backlog and it delivers them as it lets go (see lock).
+type receiver struct{ s *Stack }
+
+func (r receiver) DeliverPacket(pkt []byte) { r.s.mu.deliver([][]byte{pkt}) }
+
+func (r receiver) DeliverBatch(pkts [][]byte) { r.s.mu.deliver(pkts) }
+
+// deliverLocked hands packets to the stack; the lock is held.
+func (s *Stack) deliverLocked(pkts [][]byte) {
+	if s.closed {
+		return
 	}
-	s.mu.Unlock()
+	now := s.now()
+	for _, p := range pkts {
+		s.st.Deliver(now, p)
+	}
+	s.rearm()
 }
+
+// BacklogDrops counts the packets dropped because too many arrived while
+// the stack's lock was held (more than 4096 waiting).
+func (s *Stack) BacklogDrops() uint64 { return s.mu.drops.Load() }
 
 // rearm points the timer at the stack's next deadline. It runs, under
 // the lock, after every call into the stack.

@@ -440,6 +440,54 @@ func TestListenConfig(t *testing.T) {
 	})
 }
 
+// A burst of dials larger than listen(2)'s old default of 128, made while
+// the application is not accepting, all complete at once: a netconn
+// listener's accept queue is Go's on Linux (somaxconn, 4096), so no SYN is
+// dropped for a full queue to wait an initial RTO. Then Accept returns
+// every one.
+func TestDefaultBacklogTakesABurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHosts(t, stack.Config{}, stack.Config{}, nil, nil)
+		ln, err := h.b.Listen("tcp", addrB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 1000
+		errs := make(chan error, n)
+		d := Dialer{Stack: h.a, Timeout: 500 * time.Millisecond}
+		for range n {
+			go func() {
+				c, err := d.Dial("tcp", addrB)
+				if err == nil {
+					defer c.Close()
+				}
+				errs <- err
+			}()
+		}
+		failed := 0
+		for range n {
+			if err := <-errs; err != nil {
+				failed++
+			}
+		}
+		if failed > 0 {
+			t.Fatalf("%d of %d dials failed within 500 ms", failed, n)
+		}
+		for i := range n {
+			c, err := ln.Accept()
+			if err != nil {
+				t.Fatalf("Accept %d: %v", i, err)
+			}
+			c.Close()
+		}
+		h.b.Do(func(st *stack.Stack, _ time.Time) {
+			if o := st.Counters().ListenOverflows; o != 0 {
+				t.Errorf("ListenOverflows = %d, want 0", o)
+			}
+		})
+	})
+}
+
 // dataSegs counts the segments with data a stack sends.
 type dataSegs struct{ n atomic.Int64 }
 

@@ -64,3 +64,12 @@ func (tr *tapReceiver) DeliverPacket(pkt []byte) {
 	tr.t.w.WritePacket(tr.t.clk.Now(), pkt)
 	tr.r.DeliverPacket(pkt)
 }
+
+// DeliverBatch records the batch and passes it on whole.
+func (tr *tapReceiver) DeliverBatch(pkts [][]byte) {
+	now := tr.t.clk.Now()
+	for _, p := range pkts {
+		tr.t.w.WritePacket(now, p)
+	}
+	link.DeliverAll(tr.r, pkts)
+}

@@ -1,0 +1,106 @@
+package netconn
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// backlogMax bounds the packets queued while the lock is held; more are
+// dropped and counted, as a socket's backlog is bounded in Linux
+// (sk_add_backlog) and a NIC's queue is (netdev_max_backlog, 1000).
+const backlogMax = 4096
+
+// lock is the Stack's mutex with Linux's socket backlog: a packet that
+// arrives while an application call (or the timer) holds the lock is
+// queued instead of waited for, and whoever holds the lock delivers the
+// queue before letting go, as release_sock does. So a link's reader never
+// waits behind applications: with many goroutines dialling, a reader
+// queued behind them on a fair mutex let the link's own queue overflow
+// and SYN+ACKs were lost (a 1 s retransmission each).
+type lock struct {
+	mu sync.Mutex
+	s  *Stack
+
+	qmu     sync.Mutex
+	q       [][]byte // packets waiting for the lock, copies
+	spare   [][]byte // buffers of delivered packets, for reuse
+	pending atomic.Bool
+	drops   atomic.Uint64
+}
+
+func (l *lock) Lock() { l.mu.Lock() }
+
+// Unlock delivers what arrived while the lock was held, then unlocks; if
+// more arrived meanwhile and nobody took the lock, it takes it again.
+func (l *lock) Unlock() {
+	for {
+		if l.pending.Load() {
+			l.drain()
+		}
+		l.mu.Unlock()
+		// A packet queued after the drain by a goroutine whose TryLock
+		// failed is ours to deliver: that failure happened before this
+		// Unlock, so its pending flag is visible here.
+		if !l.pending.Load() || !l.mu.TryLock() {
+			return
+		}
+	}
+}
+
+// deliver hands pkts to the stack now if the lock is free, or queues
+// copies of them for its holder.
+func (l *lock) deliver(pkts [][]byte) {
+	if l.mu.TryLock() {
+		// What this link queued before goes first: the queue may
+		// still hold its earlier packets if the holder left before
+		// draining them.
+		if l.pending.Load() {
+			l.drain()
+		}
+		l.s.deliverLocked(pkts)
+		l.Unlock()
+		return
+	}
+	l.qmu.Lock()
+	for _, p := range pkts {
+		if len(l.q) >= backlogMax {
+			l.drops.Add(1)
+			continue
+		}
+		var b []byte
+		if n := len(l.spare); n > 0 {
+			b, l.spare = l.spare[n-1][:0], l.spare[:n-1]
+		}
+		l.q = append(l.q, append(b, p...))
+	}
+	l.pending.Store(true)
+	l.qmu.Unlock()
+	// The holder may have left between the TryLock and the queueing.
+	if l.mu.TryLock() {
+		l.Unlock()
+	}
+}
+
+// drain delivers the queued packets; the lock is held.
+func (l *lock) drain() {
+	l.qmu.Lock()
+	q := l.q
+	l.q = nil
+	l.pending.Store(false)
+	l.qmu.Unlock()
+	if len(q) == 0 {
+		return
+	}
+	l.s.deliverLocked(q)
+	l.qmu.Lock()
+	for i, b := range q {
+		if len(l.spare) < backlogMax {
+			l.spare = append(l.spare, b)
+		}
+		q[i] = nil
+	}
+	if l.q == nil {
+		l.q = q[:0] // keep the slice for the next queue
+	}
+	l.qmu.Unlock()
+}
