@@ -27,7 +27,15 @@ type sendSpace struct {
 	noDelay     bool // Nagle's algorithm is off (Config.NoDelay, SetNoDelay)
 	swsOverride bool // the persist timer forces a small segment out (RFC 9293 §3.8.6.2.1)
 	pmtuResend  bool // sendData is resending after a path MTU drop
+	gsoMax      int  // the most payload one super-segment may carry (TSO); 0: one segment at a time
 }
+
+// SetGSOMax lets the sender hand out super-segments of up to n payload
+// bytes, several segments' worth with Segment.GSOSize set, for a link that
+// segments them (TSO, a TUN with offloads). The pieces on the wire are
+// exactly the segments the sender would have sent one by one. n ≤ the
+// MSS turns it off.
+func (c *Conn) SetGSOMax(n int) { c.gsoMax = n }
 
 // Send queues p for transmission (RFC 9293 §3.10.2) and returns how many
 // bytes the send buffer took; 0 with a nil error means it is full.
@@ -133,6 +141,19 @@ func (c *Conn) sendData(now time.Time) {
 		usable := max(c.window()-inflight, 0)
 		mss := c.segMSS()
 		n := min(avail, mss, usable)
+		gso := 0
+		if n == mss && c.gsoMax >= 2*mss {
+			// Whole segments only, none wrapping the send ring: the
+			// pieces are those that would go one by one, and a tail
+			// shorter than the MSS meets Nagle and SWS below next pass.
+			k := min(avail, c.gsoMax, usable) / mss
+			if a, _ := c.snd.peek(off, k*mss); len(a) < k*mss {
+				k = len(a) / mss
+			}
+			if k >= 2 {
+				n, gso = k*mss, mss
+			}
+		}
 		fin := c.closing && off+n == c.snd.n
 		if n == 0 && !fin {
 			return
@@ -152,6 +173,7 @@ func (c *Conn) sendData(now time.Time) {
 		}
 		s := wire.Segment{Seq: c.sndNxt, Ack: c.rcvNxt, Flags: wire.FlagACK, Wnd: c.windowField()}
 		s.Payload = c.payload(off, n)
+		s.GSOSize = uint16(gso)
 		why := CauseData
 		if n > 0 && off+n == c.snd.n {
 			s.Flags |= wire.FlagPSH

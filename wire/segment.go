@@ -92,6 +92,12 @@ type Segment struct {
 	Urgent           uint16
 	Opts             Options
 	Payload          []byte
+	// GSOSize, when not zero, makes the segment a TSO super-segment that
+	// only a sender builds: the link (or the kernel behind a TUN) cuts
+	// its payload into pieces of GSOSize bytes, each with this header,
+	// sequence numbers advanced, FIN and PSH on the last piece only.
+	// Parsing never sets it.
+	GSOSize uint16
 }
 
 // Len is the segment's length in sequence space: payload plus one for each
