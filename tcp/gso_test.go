@@ -93,3 +93,18 @@ func TestGSOPiecesAreTheSegments(t *testing.T) {
 	}
 	t.Logf("%d segments on the wire, sent as %d super-segments and the rest one by one", len(plain), supers)
 }
+
+// A segment larger than the MSS we announced — the kernel's GRO hands a
+// TUN reader coalesced segments of up to 64 KB — is taken whole and
+// acknowledged like the segments it was made of (RFC 9293 §3.10.7.4
+// bounds a segment by the window, not by the MSS).
+func TestGROSegmentTakenWhole(t *testing.T) {
+	h := newHarness(t)
+	h.established()
+	h.in(". 5001:15001(10000) ack 1001 win 65535")
+	if got := h.c.Readable(); got != 10000 {
+		t.Fatalf("readable %d bytes after a 10000-byte segment, want 10000", got)
+	}
+	h.advance(h.cfg.DelayedACK)
+	h.wantOut("the coalesced segment is acknowledged", ". 1001:1001(0) ack 15001")
+}
