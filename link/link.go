@@ -41,21 +41,39 @@ type Receiver interface {
 // in one call, so that its stack takes its lock, re-arms its timer and
 // wakes its applications once per batch rather than once per packet (a
 // lock contended by many dialers would otherwise let the link's queue
-// overflow). pkts and the packets are valid only during the call.
+// overflow). trusted says the link vouches for the packets' TCP
+// checksums (wire.ParsePacketTrusted), so the stack need not sum them.
+// pkts and the packets are valid only during the call.
 type BatchReceiver interface {
 	Receiver
-	DeliverBatch(pkts [][]byte)
+	DeliverBatch(pkts [][]byte, trusted bool)
 }
 
-// DeliverAll hands pkts to r: in one call if r takes batches, else one by one.
-func DeliverAll(r Receiver, pkts [][]byte) {
+// DeliverAll hands pkts to r: in one call if r takes batches, else one by
+// one (and then r verifies every checksum).
+func DeliverAll(r Receiver, pkts [][]byte, trusted bool) {
 	if b, ok := r.(BatchReceiver); ok {
-		b.DeliverBatch(pkts)
+		b.DeliverBatch(pkts, trusted)
 		return
 	}
 	for _, p := range pkts {
 		r.DeliverPacket(p)
 	}
+}
+
+// Offloader is an Endpoint that completes TCP checksums and cuts TSO
+// super-segments itself: a TUN device opened with offloads, whose kernel
+// does both (virtio-net NEEDS_CSUM and GSO).
+type Offloader interface {
+	Endpoint
+	// GSOMax is the largest IP packet WriteOffload takes, above the MTU
+	// when it segments; 0 when the link offloads nothing.
+	GSOMax() int
+	// WriteOffload sends a TCP packet whose checksum field holds only the
+	// pseudo-header's sum (wire.AppendPacketPartial). gsoSize, if not 0,
+	// is the payload of each segment the link cuts it into
+	// (wire.Segment.GSOSize).
+	WriteOffload(pkt []byte, gsoSize int) error
 }
 
 // ReceiverFunc adapts a function to Receiver.

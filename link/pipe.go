@@ -164,7 +164,7 @@ func (e *PipeEndpoint) run() {
 					pkts[i] = *bufs[i]
 				}
 				e.delivered.Add(uint64(n))
-				br.DeliverBatch(pkts[:n])
+				br.DeliverBatch(pkts[:n], false)
 				clear(pkts[:n])
 			} else {
 				// One by one, stopping if a delivery closed this end.

@@ -347,8 +347,8 @@ type batchRecorder struct {
 	first   chan struct{} // the first delivery waits for it
 }
 
-func (r *batchRecorder) DeliverPacket(p []byte) { r.DeliverBatch([][]byte{p}) }
-func (r *batchRecorder) DeliverBatch(ps [][]byte) {
+func (r *batchRecorder) DeliverPacket(p []byte) { r.DeliverBatch([][]byte{p}, false) }
+func (r *batchRecorder) DeliverBatch(ps [][]byte, _ bool) {
 	r.mu.Lock()
 	r.batches = append(r.batches, len(ps))
 	for _, p := range ps {

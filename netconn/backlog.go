@@ -10,6 +10,9 @@ import (
 // (sk_add_backlog) and a NIC's queue is (netdev_max_backlog, 1000).
 const backlogMax = 4096
 
+// spareMax bounds the buffers kept for reuse.
+const spareMax = 256
+
 // lock is the Stack's mutex with Linux's socket backlog: a packet that
 // arrives while an application call (or the timer) holds the lock is
 // queued instead of waited for, and whoever holds the lock delivers the
@@ -22,10 +25,16 @@ type lock struct {
 	s  *Stack
 
 	qmu     sync.Mutex
-	q       [][]byte // packets waiting for the lock, copies
+	q       []queued // packets waiting for the lock, copies
 	spare   [][]byte // buffers of delivered packets, for reuse
 	pending atomic.Bool
 	drops   atomic.Uint64
+	batch   [][]byte // scratch for drain, guarded by mu
+}
+
+type queued struct {
+	b       []byte
+	trusted bool
 }
 
 func (l *lock) Lock() { l.mu.Lock() }
@@ -49,7 +58,7 @@ func (l *lock) Unlock() {
 
 // deliver hands pkts to the stack now if the lock is free, or queues
 // copies of them for its holder.
-func (l *lock) deliver(pkts [][]byte) {
+func (l *lock) deliver(pkts [][]byte, trusted bool) {
 	if l.mu.TryLock() {
 		// What this link queued before goes first: the queue may
 		// still hold its earlier packets if the holder left before
@@ -57,7 +66,7 @@ func (l *lock) deliver(pkts [][]byte) {
 		if l.pending.Load() {
 			l.drain()
 		}
-		l.s.deliverLocked(pkts)
+		l.s.deliverLocked(pkts, trusted)
 		l.Unlock()
 		return
 	}
@@ -71,7 +80,7 @@ func (l *lock) deliver(pkts [][]byte) {
 		if n := len(l.spare); n > 0 {
 			b, l.spare = l.spare[n-1][:0], l.spare[:n-1]
 		}
-		l.q = append(l.q, append(b, p...))
+		l.q = append(l.q, queued{append(b, p...), trusted})
 	}
 	l.pending.Store(true)
 	l.qmu.Unlock()
@@ -81,7 +90,8 @@ func (l *lock) deliver(pkts [][]byte) {
 	}
 }
 
-// drain delivers the queued packets; the lock is held.
+// drain delivers the queued packets in order, runs of the same trust in
+// one call; the lock is held.
 func (l *lock) drain() {
 	l.qmu.Lock()
 	q := l.q
@@ -91,13 +101,22 @@ func (l *lock) drain() {
 	if len(q) == 0 {
 		return
 	}
-	l.s.deliverLocked(q)
-	l.qmu.Lock()
-	for i, b := range q {
-		if len(l.spare) < backlogMax {
-			l.spare = append(l.spare, b)
+	for i := 0; i < len(q); {
+		j := i
+		l.batch = l.batch[:0]
+		for ; j < len(q) && q[j].trusted == q[i].trusted; j++ {
+			l.batch = append(l.batch, q[j].b)
 		}
-		q[i] = nil
+		l.s.deliverLocked(l.batch, q[i].trusted)
+		i = j
+	}
+	clear(l.batch)
+	l.qmu.Lock()
+	for i := range q {
+		if len(l.spare) < spareMax {
+			l.spare = append(l.spare, q[i].b)
+		}
+		q[i] = queued{}
 	}
 	if l.q == nil {
 		l.q = q[:0] // keep the slice for the next queue

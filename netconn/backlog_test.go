@@ -28,7 +28,7 @@ func TestBacklogDeliversOnUnlock(t *testing.T) {
 	s.mu.Lock()
 	done := make(chan struct{})
 	go func() {
-		receiver{s}.DeliverBatch([][]byte{pkt, pkt})
+		receiver{s}.DeliverBatch([][]byte{pkt, pkt}, false)
 		close(done)
 	}()
 	select {

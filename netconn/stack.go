@@ -103,18 +103,22 @@ func (s *Stack) AddLink(ep link.Endpoint, addrs ...netip.Prefix) error {
 // backlog and it delivers them as it lets go (see lock).
 type receiver struct{ s *Stack }
 
-func (r receiver) DeliverPacket(pkt []byte) { r.s.mu.deliver([][]byte{pkt}) }
+func (r receiver) DeliverPacket(pkt []byte) { r.s.mu.deliver([][]byte{pkt}, false) }
 
-func (r receiver) DeliverBatch(pkts [][]byte) { r.s.mu.deliver(pkts) }
+func (r receiver) DeliverBatch(pkts [][]byte, trusted bool) { r.s.mu.deliver(pkts, trusted) }
 
 // deliverLocked hands packets to the stack; the lock is held.
-func (s *Stack) deliverLocked(pkts [][]byte) {
+func (s *Stack) deliverLocked(pkts [][]byte, trusted bool) {
 	if s.closed {
 		return
 	}
 	now := s.now()
 	for _, p := range pkts {
-		s.st.Deliver(now, p)
+		if trusted {
+			s.st.DeliverTrusted(now, p)
+		} else {
+			s.st.Deliver(now, p)
+		}
 	}
 	s.rearm()
 }

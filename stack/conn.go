@@ -81,6 +81,9 @@ func (s *Stack) newConn(t tuple) *Conn {
 }
 
 func (s *Stack) addConn(c *Conn) {
+	if n := s.nicFor(addrOf(c.t.laddr)); n != nil && n.gso > 0 {
+		c.tcp.SetGSOMax(n.gso)
+	}
 	s.conns[c.t] = c
 	c.inTable = true
 	s.bound[listenKey{addr: c.t.laddr, port: c.t.lport}]++

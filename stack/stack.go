@@ -39,8 +39,14 @@ func (f NotifyFunc) Notify() { f() }
 type nic struct {
 	ep    link.Endpoint
 	ann   link.Annotated // ep, when it takes what sent each packet
+	off   link.Offloader // ep, when it completes checksums and cuts super-segments
+	gso   int            // the payload a super-segment may carry on off; 0: none
 	addrs []netip.Prefix
 }
+
+// maxHeaders is the most an IPv6 header and a TCP header with options
+// take, so a super-segment's packet stays within the link's GSOMax.
+const maxHeaders = wire.IPv6HeaderLen + 60
 
 // Stack is a TCP/IP host: links, listeners and connections. See the
 // package documentation for the threading rule.
@@ -96,6 +102,12 @@ func (s *Stack) Config() Config { return s.cfg }
 func (s *Stack) AddLink(ep link.Endpoint, addrs ...netip.Prefix) error {
 	n := &nic{ep: ep, addrs: addrs}
 	n.ann, _ = ep.(link.Annotated)
+	if off, ok := ep.(link.Offloader); ok && n.ann == nil {
+		n.off = off
+		if g := off.GSOMax() - maxHeaders; g >= 2*ip.MSSFor(netip.IPv6Unspecified(), ep.MTU()) {
+			n.gso = g
+		}
+	}
 	for _, a := range addrs {
 		if !a.IsValid() {
 			return errors.New("stack: invalid address")
@@ -141,13 +153,10 @@ func (s *Stack) sourceFor(dst netip.Addr) (netip.Addr, bool) {
 // local address.
 func (s *Stack) send(now time.Time, t *tuple, seg *wire.Segment, why tcp.Cause) {
 	src, dst := addrOf(t.laddr), addrOf(t.raddr)
-	n := s.local[src]
+	n := s.nicFor(src)
 	if n == nil {
-		if s.fwd == nil || len(s.nics) == 0 {
-			s.stats.drop(DropNoRoute)
-			return
-		}
-		n = s.nics[0] // the forwarder answers for any address
+		s.stats.drop(DropNoRoute)
+		return
 	}
 	s.stats.OutSegs++
 	if seg.Flags&wire.FlagRST != 0 {
@@ -159,16 +168,41 @@ func (s *Stack) send(now time.Time, t *tuple, seg *wire.Segment, why tcp.Cause) 
 	if o := s.cfg.Observer; o != nil {
 		o.SegmentSent(now, t.id(), seg, why)
 	}
-	s.buf = wire.AppendPacket(s.buf[:0], src, dst, seg, 0)
-	if n.ann != nil {
+	switch {
+	case n.off != nil:
+		// The link sums the data (and cuts a super-segment): one pass
+		// over the bytes fewer.
+		s.buf = wire.AppendPacketPartial(s.buf[:0], src, dst, seg, 0)
+		n.off.WriteOffload(s.buf, int(seg.GSOSize))
+	case n.ann != nil:
+		s.buf = wire.AppendPacket(s.buf[:0], src, dst, seg, 0)
 		n.ann.WriteAnnotated(s.buf, why)
-	} else {
+	default:
+		s.buf = wire.AppendPacket(s.buf[:0], src, dst, seg, 0)
 		n.ep.WritePacket(s.buf)
 	}
 }
 
+// nicFor is the link that sends from src: the one owning it, or for the
+// forwarder, which answers for any address, the first.
+func (s *Stack) nicFor(src netip.Addr) *nic {
+	if n := s.local[src]; n != nil {
+		return n
+	}
+	if s.fwd == nil || len(s.nics) == 0 {
+		return nil
+	}
+	return s.nics[0]
+}
+
 // Deliver processes one IP packet that arrived on a link.
-func (s *Stack) Deliver(now time.Time, pkt []byte) {
+func (s *Stack) Deliver(now time.Time, pkt []byte) { s.deliver(now, pkt, false) }
+
+// DeliverTrusted is Deliver for a packet whose TCP checksum the link
+// vouches for (link.BatchReceiver's trusted): it is not summed again.
+func (s *Stack) DeliverTrusted(now time.Time, pkt []byte) { s.deliver(now, pkt, true) }
+
+func (s *Stack) deliver(now time.Time, pkt []byte, trusted bool) {
 	// The stack's own Packet keeps the parse off the heap; a Deliver
 	// nested in another (a reassembled datagram, or a link that loops
 	// back at once) parses into one of its own.
@@ -179,7 +213,11 @@ func (s *Stack) Deliver(now time.Time, pkt []byte) {
 	s.delivering++
 	defer func() { s.delivering-- }()
 	var err error
-	*p, err = wire.ParsePacket(pkt)
+	if trusted {
+		*p, err = wire.ParsePacketTrusted(pkt)
+	} else {
+		*p, err = wire.ParsePacket(pkt)
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, wire.ErrFragment) && s.local[p.Dst] != nil:

@@ -252,3 +252,35 @@ func BenchmarkAppendPacket(b *testing.B) {
 		})
 	}
 }
+
+// A partial checksum completed as a link does it (sum from the TCP header
+// on, the field included, complemented) is the full checksum; a trusted
+// parse skips only the TCP checksum.
+func TestPartialChecksum(t *testing.T) {
+	for _, fam := range []struct{ src, dst string }{{"192.0.2.1", "192.0.2.2"}, {"2001:db8::1", "2001:db8::2"}} {
+		src, dst := netip.MustParseAddr(fam.src), netip.MustParseAddr(fam.dst)
+		s := Segment{SrcPort: 40000, DstPort: 80, Seq: 7, Ack: 9, Flags: FlagACK | FlagPSH, Wnd: 512,
+			Opts: Options{HasTimestamp: true, TSVal: 1, TSEcr: 2}, Payload: []byte("partial checksums, completed by the link")}
+		full := AppendPacket(nil, src, dst, &s, 64)
+		part := AppendPacketPartial(nil, src, dst, &s, 64)
+		hl := IPv4MinHeaderLen
+		if src.Is6() {
+			hl = IPv6HeaderLen
+		}
+		if !bytes.Equal(full[:hl+16], part[:hl+16]) || !bytes.Equal(full[hl+18:], part[hl+18:]) {
+			t.Fatalf("%s: partial packet differs beyond the TCP checksum field", fam.src)
+		}
+		if _, err := ParsePacket(part); !errors.Is(err, ErrBadChecksum) {
+			t.Fatalf("%s: ParsePacket(partial) = %v, want ErrBadChecksum", fam.src, err)
+		}
+		if p, err := ParsePacketTrusted(part); err != nil || string(p.Segment.Payload) != string(s.Payload) {
+			t.Fatalf("%s: ParsePacketTrusted(partial) = %v", fam.src, err)
+		}
+		done := bytes.Clone(part)
+		binary.BigEndian.PutUint16(done[hl+16:], ^Checksum(done[hl:], 0))
+		if !bytes.Equal(done, full) {
+			t.Fatalf("%s: the completed checksum %#04x, AppendPacket's %#04x", fam.src,
+				binary.BigEndian.Uint16(done[hl+16:]), binary.BigEndian.Uint16(full[hl+16:]))
+		}
+	}
+}

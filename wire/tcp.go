@@ -98,7 +98,11 @@ func parseTCP(b []byte, s *Segment) error {
 // AppendTCP appends s as a TCP segment (header, options, payload) with its
 // checksum computed over the pseudo-header ph, and returns the extended
 // slice. It allocates only when dst lacks capacity.
-func AppendTCP(dst []byte, s *Segment, ph Pseudo) []byte {
+func AppendTCP(dst []byte, s *Segment, ph Pseudo) []byte { return appendTCP(dst, s, ph, false) }
+
+// appendTCP is AppendTCP; partial leaves in the checksum field the
+// pseudo-header's sum alone, for the link to complete.
+func appendTCP(dst []byte, s *Segment, ph Pseudo, partial bool) []byte {
 	l := layout(&s.Opts)
 	hl := TCPMinHeaderLen + l.size
 	n := len(dst)
@@ -117,7 +121,14 @@ func AppendTCP(dst []byte, s *Segment, ph Pseudo) []byte {
 	copy(b[hl:], s.Payload)
 	// RFC 9293 §3.1: the checksum is the complement of the sum over the
 	// pseudo-header, header and data, computed with the field zeroed.
-	binary.BigEndian.PutUint16(b[16:], ^Checksum(b, ph.Sum(ProtoTCP, uint32(len(b)))))
+	ps := ph.Sum(ProtoTCP, uint32(len(b)))
+	if partial {
+		// The link sums from the TCP header on, starting with this field,
+		// and stores the complement (virtio csum_start/csum_offset).
+		binary.BigEndian.PutUint16(b[16:], uint16(ps))
+		return dst
+	}
+	binary.BigEndian.PutUint16(b[16:], ^Checksum(b, ps))
 	return dst
 }
 

@@ -66,10 +66,10 @@ func (tr *tapReceiver) DeliverPacket(pkt []byte) {
 }
 
 // DeliverBatch records the batch and passes it on whole.
-func (tr *tapReceiver) DeliverBatch(pkts [][]byte) {
+func (tr *tapReceiver) DeliverBatch(pkts [][]byte, trusted bool) {
 	now := tr.t.clk.Now()
 	for _, p := range pkts {
 		tr.t.w.WritePacket(now, p)
 	}
-	link.DeliverAll(tr.r, pkts)
+	link.DeliverAll(tr.r, pkts, trusted)
 }
