@@ -4,6 +4,8 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+
+	"github.com/synack/synack/internal/copies"
 )
 
 // PipeQueueLen is how many packets each direction of a Pipe buffers before
@@ -107,6 +109,7 @@ func (e *PipeEndpoint) WritePacket(pkt []byte) error {
 		bp = new([]byte)
 	}
 	*bp = append((*bp)[:0], pkt...)
+	copies.Add(copies.Pipe, len(pkt))
 	select {
 	case p.in <- bp:
 		e.sent.Add(1)

@@ -3,6 +3,8 @@ package netconn
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/synack/synack/internal/copies"
 )
 
 // backlogMax bounds the packets queued while the lock is held; more are
@@ -81,6 +83,7 @@ func (l *lock) deliver(pkts [][]byte, trusted bool) {
 			b, l.spare = l.spare[n-1][:0], l.spare[:n-1]
 		}
 		l.q = append(l.q, queued{append(b, p...), trusted})
+		copies.Add(copies.Backlog, len(p))
 	}
 	l.pending.Store(true)
 	l.qmu.Unlock()

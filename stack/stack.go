@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/synack/synack/internal/copies"
 	"github.com/synack/synack/internal/ip"
 	"github.com/synack/synack/link"
 	"github.com/synack/synack/seq"
@@ -159,6 +160,7 @@ func (s *Stack) send(now time.Time, t *tuple, seg *wire.Segment, why tcp.Cause) 
 		return
 	}
 	s.stats.OutSegs++
+	copies.Add(copies.Packet, len(seg.Payload))
 	if seg.Flags&wire.FlagRST != 0 {
 		s.stats.OutRsts++
 	}

@@ -1,6 +1,9 @@
 package tcp
 
-import "github.com/synack/synack/seq"
+import (
+	"github.com/synack/synack/internal/copies"
+	"github.com/synack/synack/seq"
+)
 
 // ring is a byte ring buffer that grows lazily up to max, so that a
 // connection holds no buffer memory until it moves data. Bytes at logical
@@ -31,6 +34,7 @@ func (r *ring) ensure(size int) {
 	if len(r.buf) > 0 {
 		k := copy(nb, r.buf[r.head:])
 		copy(nb[k:], r.buf[:r.head])
+		copies.Add(copies.Grow, len(r.buf))
 	}
 	r.buf, r.head = nb, 0
 }

@@ -5,6 +5,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/synack/synack/internal/copies"
 	"github.com/synack/synack/seq"
 	"github.com/synack/synack/wire"
 )
@@ -37,6 +38,7 @@ func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
 	if c.rcv.n > 0 {
 		before := c.rcvWnd()
 		n := c.rcv.read(p)
+		copies.Add(copies.ReadOut, n)
 		c.maybeWindowUpdate(now, before)
 		return n, nil
 	}
@@ -101,6 +103,7 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 		c.rcvMSS = max(c.rcvMSS, len(data))
 		if sq == c.rcvNxt {
 			c.rcv.writeAt(c.rcv.n, data)
+			copies.Add(copies.RecvRing, len(data))
 			c.rcv.n += len(data)
 			c.rcvNxt = c.rcvNxt.Add(seq.Size(len(data)))
 			c.rcvdUnacked += len(data)
@@ -116,6 +119,7 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 			var ok bool
 			if c.ooo, ok = addSpan(c.ooo, sq, sq.Add(seq.Size(len(data))), c.cfg.MaxOutOfOrder); ok {
 				c.rcv.writeAt(c.rcv.n+int(c.rcvNxt.Size(sq)), data)
+				copies.Add(copies.RecvRing, len(data))
 				c.oooLast = sq
 			}
 			c.ackNow = true // out of order: duplicate ACK at once (RFC 5681 §4.2)

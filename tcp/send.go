@@ -4,6 +4,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/synack/synack/internal/copies"
 	"github.com/synack/synack/seq"
 	"github.com/synack/synack/wire"
 )
@@ -59,6 +60,7 @@ func (c *Conn) Send(now time.Time, p []byte) (int, error) {
 		return 0, syscall.EPIPE // "connection closing"
 	}
 	n := c.snd.write(p)
+	copies.Add(copies.SendRing, n)
 	if c.state.synchronized() {
 		c.flush(now)
 	}
@@ -86,6 +88,7 @@ func (c *Conn) payload(off, n int) []byte {
 	}
 	p := c.scratch[:n]
 	copy(p[copy(p, a):], b)
+	copies.Add(copies.Packet, n) // and once more into the packet
 	return p
 }
 
