@@ -141,8 +141,8 @@ func (c *Conn) arriveSynSent(now time.Time, s *wire.Segment) {
 		c.drop(now, s, CauseNoSynNoRST)
 		return
 	}
-	if !ackOK && !c.tsRecentAge.IsZero() && s.Opts.HasTimestamp && c.cfg.Timestamps.Enabled() &&
-		now.Sub(c.tsRecentAge) <= 24*24*time.Hour && int32(s.Opts.TSVal-c.tsRecent) < 0 {
+	if !ackOK && c.tsRecentAge != 0 && s.Opts.HasTimestamp && c.cfg.Timestamps.Enabled() &&
+		since(now, c.tsRecentAge) <= 24*24*time.Hour && int32(s.Opts.TSVal-c.tsRecent) < 0 {
 		// PAWS on a SYN in SYN-SENT, with the TS.Recent of the TIME-WAIT
 		// this connection reuses (Linux tcp_rcv_synsent_state_process):
 		// an old incarnation's SYN must not start a simultaneous open.
@@ -173,7 +173,7 @@ func (c *Conn) arriveOther(now time.Time, s *wire.Segment) {
 			// Simultaneous open: the peer's SYN+ACK acknowledges our SYN.
 			// Its SYN lies left of RCV.NXT, so a literal reading of §3.10.7.4
 			// would refuse it; Figure 7 and Linux accept it.
-			c.lastRecv = now
+			c.lastRecv = now.UnixNano()
 			c.ackAdvance(now, s)
 			// RFC 7323 §2.2: the window of a SYN+ACK is never scaled.
 			c.firstWindow(s, uint32(s.Wnd))
@@ -183,11 +183,11 @@ func (c *Conn) arriveOther(now time.Time, s *wire.Segment) {
 		if !ack {
 			// A retransmitted SYN: our SYN+ACK was lost. Linux
 			// (tcp_check_req) answers with the SYN+ACK again, rate-limited.
-			if !c.lastChallenge.IsZero() && now.Sub(c.lastChallenge) < c.cfg.ChallengeACK {
+			if c.lastChallenge != 0 && since(now, c.lastChallenge) < c.cfg.ChallengeACK {
 				c.drop(now, s, CauseChallengeLimit)
 				return
 			}
-			c.lastChallenge = now
+			c.lastChallenge = now.UnixNano()
 			c.sendSyn(now, true, CauseSynRetransmit)
 			return
 		}

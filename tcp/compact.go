@@ -56,12 +56,8 @@ type TimeWait struct {
 	Flags              uint8
 }
 
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
+// since is now less an instant in Unix ns.
+func since(now time.Time, t int64) time.Duration { return time.Duration(now.UnixNano() - t) }
 
 func fromUnixNano(n int64) time.Time {
 	if n == 0 {
@@ -115,7 +111,7 @@ func (c *Conn) ListenArrive(now time.Time, o OpenOptions, s *wire.Segment) {
 func (c *Conn) SaveHalfOpen() HalfOpen {
 	return HalfOpen{
 		ISS: c.iss, IRS: c.irs, TSOffset: c.tsOffset, TSRecent: c.tsRecent,
-		Deadline: unixNano(c.deadline[TimerSynRetry]), LastChallenge: unixNano(c.lastChallenge),
+		Deadline: c.deadline[TimerSynRetry], LastChallenge: c.lastChallenge,
 		LocalPort: c.localPort, RemotePort: c.remotePort, PeerMSS: c.peerMSS(), MSS: c.advMSS,
 		Shifts: c.sndShift<<4 | c.rcvShift, Flags: c.recFlags(), Backoff: uint8(min(c.backoff, 255)),
 		Retrans: uint8(min(c.stats.Retrans, 255)), SynTS: c.synTS,
@@ -143,21 +139,21 @@ func (c *Conn) RestoreHalfOpen(now time.Time, h *HalfOpen) {
 	c.setRecFlags(h.Flags)
 	c.sndShift, c.rcvShift = h.Shifts>>4, h.Shifts&0xf
 	c.stats.Retrans = int(h.Retrans)
-	c.tsRecent, c.tsRecentAge = h.TSRecent, now
+	c.tsRecent, c.tsRecentAge = h.TSRecent, now.UnixNano()
 	c.advMSS = h.MSS
 	c.setSndMSS(min(int(h.PeerMSS), int(c.mss())))
 	c.cc = c.cfg.Congestion(c.sndMSS)
-	c.deadline[TimerSynRetry] = fromUnixNano(h.Deadline)
-	c.lastChallenge = fromUnixNano(h.LastChallenge)
+	c.deadline[TimerSynRetry] = h.Deadline
+	c.lastChallenge = h.LastChallenge
 	c.backoff, c.synTS = int(h.Backoff), h.SynTS
 	if c.backoff == 0 && h.Deadline != 0 {
 		// sendSyn timed the SYN+ACK (Karn: only when not retransmitted)
 		// and armed its timer one initial RTO later; no sample can have
 		// been taken before the handshake's ACK.
 		c.timing, c.rttSeq = true, h.ISS+1
-		c.rttStart = c.deadline[TimerSynRetry].Add(-c.rtt.timeout(c.cfg, 0))
+		c.rttStart = c.deadline[TimerSynRetry] - int64(c.rtt.timeout(c.cfg, 0))
 	}
-	c.lastRecv = now
+	c.lastRecv = now.UnixNano()
 	c.state = StateSynReceived
 }
 
@@ -166,7 +162,7 @@ func (c *Conn) SaveTimeWait() TimeWait {
 	return TimeWait{
 		SndNxt: c.sndMax, RcvNxt: c.rcvNxt, RcvWnd: c.rcvWnd(),
 		TSOffset: c.tsOffset, TSRecent: c.tsRecent,
-		Deadline: unixNano(c.deadline[TimerTimeWait]), LastChallenge: unixNano(c.lastChallenge),
+		Deadline: c.deadline[TimerTimeWait], LastChallenge: c.lastChallenge,
 		LocalPort: c.localPort, RemotePort: c.remotePort, RcvShift: c.rcvShift, Flags: c.recFlags(),
 	}
 }
@@ -180,10 +176,10 @@ func (c *Conn) RestoreTimeWait(now time.Time, r *TimeWait) {
 	c.rcvAdv = r.RcvNxt.Add(seq.Size(r.RcvWnd))
 	c.setRecFlags(r.Flags)
 	c.rcvShift = r.RcvShift
-	c.tsRecent, c.tsRecentAge = r.TSRecent, now
+	c.tsRecent, c.tsRecentAge = r.TSRecent, now.UnixNano()
 	c.peerFin = true
-	c.deadline[TimerTimeWait] = fromUnixNano(r.Deadline)
-	c.lastChallenge = fromUnixNano(r.LastChallenge)
+	c.deadline[TimerTimeWait] = r.Deadline
+	c.lastChallenge = r.LastChallenge
 	c.state = StateTimeWait
 	c.orphan = true
 }
@@ -234,7 +230,7 @@ func (c *Conn) SetNoReopen(v bool) { c.noReopen = v }
 // transition function with cause, and sends nothing; the record's timer,
 // which lived in the stack's table, goes with the record, untraced.
 func (c *Conn) Forget(now time.Time, cause Cause) {
-	c.deadline = [numTimers]time.Time{}
+	c.deadline = [numTimers]int64{}
 	c.closeWith(now, nil, cause)
 }
 

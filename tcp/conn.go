@@ -32,7 +32,7 @@ type Conn struct {
 	// lastChallenge is when the last rate-limited answer went out: a
 	// challenge ACK, an ACK for an unacceptable segment, a SYN+ACK for a
 	// duplicate SYN (RFC 5961 §7; Linux tcp_invalid_ratelimit).
-	lastChallenge time.Time
+	lastChallenge int64 // Unix ns; 0: never
 
 	// Each concern's state is a part of its own, in its own file, embedded
 	// so that the rules read c.sndUna and c.tsRecent.
@@ -215,11 +215,11 @@ func (c *Conn) Status() Status {
 		st.CWnd, st.SSThresh = c.cc.CWnd(), c.cc.SSThresh()
 	}
 	for t, d := range c.deadline {
-		if !d.IsZero() {
+		if d != 0 {
 			if st.Timers == nil {
 				st.Timers = make(map[Timer]time.Time)
 			}
-			st.Timers[Timer(t)] = d
+			st.Timers[Timer(t)] = fromUnixNano(d)
 		}
 	}
 	return st

@@ -36,7 +36,7 @@ func (c *Conn) OpenActive(now time.Time, o OpenOptions) error {
 	c.localPort, c.remotePort, c.tsOffset = o.LocalPort, o.RemotePort, o.TSOffset
 	c.advMSS = o.MSS
 	if o.HasTSRecent {
-		c.tsRecent, c.tsRecentAge = o.TSRecent, now
+		c.tsRecent, c.tsRecentAge = o.TSRecent, now.UnixNano()
 	}
 	c.initSend(o.ISS)
 	c.passive = false
@@ -105,7 +105,7 @@ func (c *Conn) sendSyn(now time.Time, withAck bool, why Cause) {
 	c.setTimer(now, TimerSynRetry, c.rtt.timeout(c.cfg, c.backoff))
 	// Karn's rule (RFC 6298 §3): time the SYN only on its first transmission.
 	c.timing = c.backoff == 0
-	c.rttSeq, c.rttStart = c.iss+1, now
+	c.rttSeq, c.rttStart = c.iss+1, now.UnixNano()
 	c.emit(now, &s, why)
 }
 
@@ -116,7 +116,7 @@ func (c *Conn) acceptSyn(now time.Time, s *wire.Segment) {
 	c.sndWl1, c.sndWl2 = s.Seq, c.iss
 	c.rcvAdv = c.rcvNxt.Add(seq.Size(min(c.cfg.RcvBuf, 0xffff)))
 	c.negotiate(now, s)
-	c.lastRecv = now
+	c.lastRecv = now.UnixNano()
 }
 
 // establish enters ESTABLISHED on segment s and starts what runs there.

@@ -38,7 +38,7 @@ func (c *Conn) negotiate(now time.Time, s *wire.Segment) {
 	}
 	c.tsOK = c.cfg.Timestamps.Enabled() && o.HasTimestamp
 	if c.tsOK {
-		c.tsRecent, c.tsRecentAge = o.TSVal, now
+		c.tsRecent, c.tsRecentAge = o.TSVal, now.UnixNano()
 	}
 	c.sackOK = c.cfg.SACK.Enabled() && o.SACKPermitted
 	c.setSndMSS(min(peerMSS, int(c.mss())))

@@ -53,11 +53,11 @@ func (c *Conn) sendRST(now time.Time, seqn seq.Num, ack seq.Num, withAck bool, w
 // challengeAck sends an ACK for a suspicious segment unless the RFC 5961
 // §7 rate limit says no (Linux tcp_invalid_ratelimit, per connection).
 func (c *Conn) challengeAck(now time.Time, s *wire.Segment, why Cause) {
-	if !c.lastChallenge.IsZero() && now.Sub(c.lastChallenge) < c.cfg.ChallengeACK {
+	if c.lastChallenge != 0 && since(now, c.lastChallenge) < c.cfg.ChallengeACK {
 		c.drop(now, s, CauseChallengeLimit)
 		return
 	}
-	c.lastChallenge = now
+	c.lastChallenge = now.UnixNano()
 	c.stats.ChallengeACKs++
 	c.refused(now, s, why)
 	c.sendAck(now, why)

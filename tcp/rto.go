@@ -82,7 +82,7 @@ func (c *Conn) echoRTT(now time.Time, ecr uint32) (time.Duration, bool) {
 func (c *Conn) sampleRTT(now time.Time, s *wire.Segment) {
 	sampled := false
 	if c.timing && s.Ack.GreaterThanEq(c.rttSeq) {
-		c.rtt.sample(now.Sub(c.rttStart), c.cfg)
+		c.rtt.sample(since(now, c.rttStart), c.cfg)
 		c.timing, sampled = false, true
 	} else if c.tsOK && s.Opts.HasTimestamp && s.Opts.TSEcr != 0 {
 		if m, ok := c.echoRTT(now, s.Opts.TSEcr); ok {

@@ -194,7 +194,7 @@ func (c *Conn) sendData(now time.Time) {
 				why = CausePMTUResend
 			}
 		} else if !c.timing {
-			c.timing, c.rttSeq, c.rttStart = true, c.sndNxt, now
+			c.timing, c.rttSeq, c.rttStart = true, c.sndNxt, now.UnixNano()
 		}
 		if c.sndNxt.GreaterThan(c.sndMax) {
 			c.sndMax = c.sndNxt

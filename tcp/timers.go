@@ -12,14 +12,14 @@ import (
 // 6298), and the counters and settings of the keepalive, persist and user
 // timeouts (RFC 1122 §4.2.2.17, §4.2.3.6, RFC 5482).
 type timerState struct {
-	deadline [numTimers]time.Time // the zero time means not armed
+	deadline [numTimers]int64 // Unix ns (int64s keep the TCB small and pointer-free); 0 means not armed
 
 	rtt      rttEstimator
 	backoff  int       // RTO doublings in force: kept until a valid RTT sample (Karn, RFC 6298 §5)
 	retries  int       // consecutive retransmission timeouts without progress (Linux icsk_retransmits)
 	timing   bool      // a segment is being timed (RFC 6298 §3: one at a time)
 	rttSeq   seq.Num   // an ACK at or beyond it ends the timing
-	rttStart time.Time // when the timed segment was sent
+	rttStart int64     // when the timed segment was sent, Unix ns
 
 	// Per-connection settings, initialised from Config.
 	keepalive    bool
@@ -31,7 +31,7 @@ type timerState struct {
 	keepProbes    int       // keepalive probes unanswered
 	persistProbes int       // zero-window probes since the window closed: their back-off
 	probesOut     int       // window probes the peer has not answered (RFC 1122 §4.2.2.17)
-	lastRecv      time.Time // when the peer was last heard (an acceptable ACK, its SYN): keepalive idle time
+	lastRecv      int64 // when the peer was last heard (an acceptable ACK, its SYN), Unix ns: keepalive idle time
 }
 
 // Tick fires every timer that is due at now (RFC 9293 §3.10.8), in the
@@ -39,10 +39,10 @@ type timerState struct {
 func (c *Conn) Tick(now time.Time) {
 	for t := Timer(0); t < numTimers; t++ {
 		d := c.deadline[t]
-		if d.IsZero() || now.Before(d) {
+		if d == 0 || now.UnixNano() < d {
 			continue
 		}
-		c.deadline[t] = time.Time{}
+		c.deadline[t] = 0
 		if c.obs != nil {
 			c.event(now, Event{Kind: EventTimer, Timer: t, Action: TimerFire})
 		}
@@ -195,7 +195,7 @@ func (c *Conn) keepaliveTimeout(now time.Time) {
 	if !c.keepalive || !c.keepState() {
 		return
 	}
-	idle := now.Sub(c.lastRecv)
+	idle := since(now, c.lastRecv)
 	if idle < c.keepIdle && c.keepProbes == 0 {
 		c.setTimer(now, TimerKeepalive, c.keepIdle-idle) // traffic since the timer was set
 		return
@@ -275,39 +275,39 @@ func (c *Conn) SetUserTimeout(now time.Time, d time.Duration) {
 // setTimer arms t to fire after d.
 func (c *Conn) setTimer(now time.Time, t Timer, d time.Duration) {
 	at := now.Add(d)
-	if c.deadline[t].Equal(at) {
+	if c.deadline[t] == at.UnixNano() {
 		return
 	}
-	c.deadline[t] = at
+	c.deadline[t] = at.UnixNano()
 	if c.obs != nil {
 		c.event(now, Event{Kind: EventTimer, Timer: t, Action: TimerSet, Deadline: at})
 	}
 }
 
 func (c *Conn) cancelTimer(now time.Time, t Timer) {
-	if c.deadline[t].IsZero() {
+	if c.deadline[t] == 0 {
 		return
 	}
-	c.deadline[t] = time.Time{}
+	c.deadline[t] = 0
 	if c.obs != nil {
 		c.event(now, Event{Kind: EventTimer, Timer: t, Action: TimerCancel})
 	}
 }
 
-func (tm *timerState) armed(t Timer) bool { return !tm.deadline[t].IsZero() }
+func (tm *timerState) armed(t Timer) bool { return tm.deadline[t] != 0 }
 
 // Deadline returns when timer t fires, and whether it is armed.
-func (c *Conn) Deadline(t Timer) (time.Time, bool) { return c.deadline[t], c.armed(t) }
+func (c *Conn) Deadline(t Timer) (time.Time, bool) { return fromUnixNano(c.deadline[t]), c.armed(t) }
 
 // NextDeadline returns the earliest armed timer: Tick must be called then.
 func (c *Conn) NextDeadline() (time.Time, bool) {
-	var next time.Time
+	var next int64
 	for _, d := range c.deadline {
-		if !d.IsZero() && (next.IsZero() || d.Before(next)) {
+		if d != 0 && (next == 0 || d < next) {
 			next = d
 		}
 	}
-	return next, !next.IsZero()
+	return fromUnixNano(next), next != 0
 }
 
 // ackAnswers notes an acceptable ACK (SND.UNA =< SEG.ACK =< SND.NXT): the
@@ -316,6 +316,6 @@ func (c *Conn) NextDeadline() (time.Time, bool) {
 // a RST or SYN that earns a challenge ACK, or a segment without ACK, does
 // not.
 func (c *Conn) ackAnswers(now time.Time) {
-	c.lastRecv = now
+	c.lastRecv = now.UnixNano()
 	c.keepProbes, c.probesOut = 0, 0
 }

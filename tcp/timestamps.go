@@ -14,7 +14,7 @@ type tsState struct {
 	tsOK        bool      // both SYNs carried the option (RFC 7323 §3.2)
 	tsOffset    uint32    // added to our millisecond clock (RFC 7323 §5.4)
 	tsRecent    uint32    // RFC 7323 TS.Recent
-	tsRecentAge time.Time // when TS.Recent was set: older than 24 days it is not trusted (§5.5)
+	tsRecentAge int64 // when TS.Recent was set, Unix ns: older than 24 days it is not trusted (§5.5)
 	synTS       uint32    // TSval of our first SYN or SYN+ACK: echoes older than it are not ours
 	lastAckSent seq.Num   // RFC 7323 Last.ACK.sent
 }
@@ -39,7 +39,7 @@ func (ts *tsState) pawsReject(now time.Time, s *wire.Segment) bool {
 	if !ts.tsOK || !s.Opts.HasTimestamp || s.Flags&wire.FlagRST != 0 {
 		return false
 	}
-	if now.Sub(ts.tsRecentAge) > 24*24*time.Hour {
+	if since(now, ts.tsRecentAge) > 24*24*time.Hour {
 		return false
 	}
 	return int32(s.Opts.TSVal-ts.tsRecent) < 0
@@ -49,6 +49,6 @@ func (ts *tsState) pawsReject(now time.Time, s *wire.Segment) bool {
 // segment that covers Last.ACK.sent.
 func (ts *tsState) updateTSRecent(now time.Time, s *wire.Segment) {
 	if ts.tsOK && s.Opts.HasTimestamp && s.Seq.LessThanEq(ts.lastAckSent) && int32(s.Opts.TSVal-ts.tsRecent) >= 0 {
-		ts.tsRecent, ts.tsRecentAge = s.Opts.TSVal, now
+		ts.tsRecent, ts.tsRecentAge = s.Opts.TSVal, now.UnixNano()
 	}
 }
