@@ -15,11 +15,11 @@ type timerState struct {
 	deadline [numTimers]int64 // Unix ns (int64s keep the TCB small and pointer-free); 0 means not armed
 
 	rtt      rttEstimator
-	backoff  int       // RTO doublings in force: kept until a valid RTT sample (Karn, RFC 6298 §5)
-	retries  int       // consecutive retransmission timeouts without progress (Linux icsk_retransmits)
-	timing   bool      // a segment is being timed (RFC 6298 §3: one at a time)
-	rttSeq   seq.Num   // an ACK at or beyond it ends the timing
-	rttStart int64     // when the timed segment was sent, Unix ns
+	backoff  int     // RTO doublings in force: kept until a valid RTT sample (Karn, RFC 6298 §5)
+	retries  int     // consecutive retransmission timeouts without progress (Linux icsk_retransmits)
+	timing   bool    // a segment is being timed (RFC 6298 §3: one at a time)
+	rttSeq   seq.Num // an ACK at or beyond it ends the timing
+	rttStart int64   // when the timed segment was sent, Unix ns
 
 	// Per-connection settings, initialised from Config.
 	keepalive    bool
@@ -28,9 +28,9 @@ type timerState struct {
 	keepCount    int
 	userTimeout  time.Duration
 
-	keepProbes    int       // keepalive probes unanswered
-	persistProbes int       // zero-window probes since the window closed: their back-off
-	probesOut     int       // window probes the peer has not answered (RFC 1122 §4.2.2.17)
+	keepProbes    int   // keepalive probes unanswered
+	persistProbes int   // zero-window probes since the window closed: their back-off
+	probesOut     int   // window probes the peer has not answered (RFC 1122 §4.2.2.17)
 	lastRecv      int64 // when the peer was last heard (an acceptable ACK, its SYN), Unix ns: keepalive idle time
 }
 

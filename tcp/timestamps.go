@@ -11,12 +11,12 @@ import (
 // agreed to them, our TSval clock, and what PAWS and the RTT measurement
 // from echoes need.
 type tsState struct {
-	tsOK        bool      // both SYNs carried the option (RFC 7323 §3.2)
-	tsOffset    uint32    // added to our millisecond clock (RFC 7323 §5.4)
-	tsRecent    uint32    // RFC 7323 TS.Recent
-	tsRecentAge int64 // when TS.Recent was set, Unix ns: older than 24 days it is not trusted (§5.5)
-	synTS       uint32    // TSval of our first SYN or SYN+ACK: echoes older than it are not ours
-	lastAckSent seq.Num   // RFC 7323 Last.ACK.sent
+	tsOK        bool    // both SYNs carried the option (RFC 7323 §3.2)
+	tsOffset    uint32  // added to our millisecond clock (RFC 7323 §5.4)
+	tsRecent    uint32  // RFC 7323 TS.Recent
+	tsRecentAge int64   // when TS.Recent was set, Unix ns: older than 24 days it is not trusted (§5.5)
+	synTS       uint32  // TSval of our first SYN or SYN+ACK: echoes older than it are not ours
+	lastAckSent seq.Num // RFC 7323 Last.ACK.sent
 }
 
 // stampTS puts our timestamp option on a segment we send, when in use.
