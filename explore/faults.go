@@ -30,6 +30,7 @@ type faults struct {
 	holds     int       // when the last one was sent
 	held      []heldPacket
 	pending   bool   // a release is scheduled
+	releasing bool   // release is sending: its packets were counted when held
 	releaseFn func() // f.release, made once
 }
 
@@ -74,7 +75,7 @@ func (f *faults) is(a Action) func(*wire.Segment) bool {
 func (f *faults) packet(e *sim.PacketEvent) {
 	switch e.Kind {
 	case sim.PacketDropped:
-		if e.Why == whyHold {
+		if f.hold != nil && e.Rule == f.hold {
 			f.held = append(f.held, heldPacket{from: e.From, pkt: append([]byte(nil), e.Pkt...), id: e.ID})
 		}
 		return
@@ -104,9 +105,9 @@ func (f *faults) release() {
 	f.pending = false
 	held := f.held
 	f.held = nil
-	f.quiet = true
+	f.quiet, f.releasing = true, true
 	for _, h := range held {
 		h.from.Send(h.pkt, whyRelease)
 	}
-	f.quiet = false
+	f.quiet, f.releasing = false, false
 }

@@ -74,7 +74,7 @@ func (c *checker) Packet(now time.Time, e *sim.PacketEvent) {
 			c.forged[e.ID] = f
 			return
 		}
-		if e.Seg == nil || e.Why == whyRelease {
+		if e.Seg == nil || c.w.faults.releasing {
 			return // a held segment sent again was counted the first time
 		}
 		c.sent++

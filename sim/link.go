@@ -156,7 +156,7 @@ func (e *endpoint) WriteAnnotated(pkt []byte, why fmt.Stringer) error {
 	faults := cfg.faults()
 	fate := faults.Decide(e.rng, len(p))
 	if len(p) > cfg.MTU {
-		return e.lose(ev, link.FaultMTU, "")
+		return e.lose(ev, link.FaultMTU, nil)
 	}
 	delay := cfg.Delay
 	// Bandwidth: the packet waits behind those sent before it.
@@ -166,20 +166,20 @@ func (e *endpoint) WriteAnnotated(pkt []byte, why fmt.Stringer) error {
 			depart = e.txFree
 		}
 		if cfg.Queue > 0 && depart.Sub(n.now) > cfg.Queue {
-			return e.lose(ev, link.FaultQueue, "")
+			return e.lose(ev, link.FaultQueue, nil)
 		}
 		e.txFree = depart.Add(time.Duration(int64(len(p)) * int64(time.Second) / cfg.Bandwidth))
 		depart = e.txFree
 	}
 	copies := 1
 	extra, gap := time.Duration(0), time.Microsecond
-	dupFault, dupName := link.FaultDup, ""
+	dupFault, dupRule := link.FaultDup, (*Rule)(nil)
 	corrupted := false
 	if r := n.match(ev); r != nil {
-		dupFault, dupName = link.FaultScript, r.Name
+		dupFault, dupRule = link.FaultScript, r
 		switch r.Action {
 		case ActDrop:
-			return e.lose(ev, link.FaultScript, r.Name)
+			return e.lose(ev, link.FaultScript, r)
 		case ActDelay:
 			extra = r.Delay
 		case ActDup:
@@ -190,9 +190,9 @@ func (e *endpoint) WriteAnnotated(pkt []byte, why fmt.Stringer) error {
 	} else {
 		switch {
 		case e.link.partitioned(n.now):
-			return e.lose(ev, link.FaultPartition, "")
+			return e.lose(ev, link.FaultPartition, nil)
 		case fate.Drop:
-			return e.lose(ev, link.FaultLoss, "")
+			return e.lose(ev, link.FaultLoss, nil)
 		}
 		copies, extra = fate.Copies, fate.Extra
 		if fate.Corrupt {
@@ -205,7 +205,7 @@ func (e *endpoint) WriteAnnotated(pkt []byte, why fmt.Stringer) error {
 	e.report(ev, PacketSent, ev.Why)
 	for i := 0; i < copies; i++ {
 		if i == 1 {
-			e.reportFault(ev, PacketDuplicated, dupFault, dupName)
+			e.reportFault(ev, PacketDuplicated, dupFault, dupRule)
 		}
 		dst := e.peer()
 		n.schedule(at.Add(time.Duration(i)*gap), func() { dst.receive(p, ev, corrupted) })
@@ -215,21 +215,22 @@ func (e *endpoint) WriteAnnotated(pkt []byte, why fmt.Stringer) error {
 
 // lose reports a packet the link will not deliver: sent (a capture at the
 // sender shows it leave), then dropped on the way by fault (a script's
-// fault by its rule's name).
-func (e *endpoint) lose(ev *PacketEvent, fault link.Fault, name string) error {
+// fault by its rule).
+func (e *endpoint) lose(ev *PacketEvent, fault link.Fault, r *Rule) error {
 	e.report(ev, PacketSent, ev.Why)
-	e.reportFault(ev, PacketDropped, fault, name)
+	e.reportFault(ev, PacketDropped, fault, r)
 	return nil
 }
 
 // reportFault reports what a fault did to a packet: Why is the script's
-// rule name, or the fault's.
-func (e *endpoint) reportFault(ev *PacketEvent, k PacketKind, fault link.Fault, name string) {
-	if name == "" {
-		name = fault.String()
+// rule name, or the fault's; Rule is the script's rule.
+func (e *endpoint) reportFault(ev *PacketEvent, k PacketKind, fault link.Fault, r *Rule) {
+	name := fault.String()
+	if r != nil {
+		name = r.Name
 	}
 	c := *ev
-	c.Fault = fault
+	c.Fault, c.Rule = fault, r
 	e.report(&c, k, name)
 }
 
@@ -247,11 +248,11 @@ func (e *endpoint) report(ev *PacketEvent, k PacketKind, why string) {
 // the stack gets it all the same and makes up its own mind.
 func (e *endpoint) receive(p []byte, sent *PacketEvent, corrupted bool) {
 	if e.host.crashed {
-		e.reportFault(sent, PacketDropped, link.FaultHostDown, "")
+		e.reportFault(sent, PacketDropped, link.FaultHostDown, nil)
 		return
 	}
 	if corrupted && !intact(p) {
-		e.reportFault(sent, PacketCorrupted, link.FaultCorrupt, "")
+		e.reportFault(sent, PacketCorrupted, link.FaultCorrupt, nil)
 	} else {
 		e.report(sent, PacketDelivered, "")
 	}

@@ -289,6 +289,7 @@ type PacketEvent struct {
 	Why      string        // the rule that sent it, or the fault that dropped it
 	Cause    tcp.Cause     // the TCP rule that sent it; CauseNone for a packet Send wrote
 	Fault    link.Fault    // for a drop, duplicate or corruption: the fault (FaultScript: Why names the rule)
+	Rule     *Rule         // for FaultScript: the rule that acted
 	Delay    time.Duration // for PacketSent: when it will arrive
 }
 
