@@ -103,7 +103,7 @@ func (s *Stack) Config() Config { return s.cfg }
 func (s *Stack) AddLink(ep link.Endpoint, addrs ...netip.Prefix) error {
 	n := &nic{ep: ep, addrs: addrs}
 	n.ann, _ = ep.(link.Annotated)
-	if off, ok := ep.(link.Offloader); ok && n.ann == nil {
+	if off, ok := ep.(link.Offloader); ok && n.ann == nil && off.GSOMax() > 0 {
 		n.off = off
 		if g := off.GSOMax() - maxHeaders; g >= 2*ip.MSSFor(netip.IPv6Unspecified(), ep.MTU()) {
 			n.gso = g

@@ -36,7 +36,40 @@ type Device struct {
 
 	errMu sync.Mutex
 	err   error // why the reader stopped, other than Close
+
+	// With Options.Offload: every packet has a virtio-net header in front
+	// (vnet), and the kernel took checksum and TSO offload (offload).
+	vnet, offload bool
+	rc            syscall.RawConn
+	wmu           sync.Mutex // guards whdr and wiov, for writev
+	whdr          [vnetHdrLen]byte
+	wiov          [2][]byte
+	malformed     atomic.Uint64 // packets read that could not be taken
 }
+
+// Options are the ways to open a device.
+type Options struct {
+	// Offload opens the device with a virtio-net header (IFF_VNET_HDR)
+	// and asks the kernel for checksum and TCP segmentation offload
+	// (TUNSETOFFLOAD: TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6). The kernel then
+	// hands over coalesced TCP segments of up to 64 KB with checksums it
+	// vouches for, and takes segments of up to 64 KB that it cuts itself
+	// (or delivers whole to a local socket), with checksums left partial.
+	// Where the kernel refuses, the device works as without; Offload
+	// reports what was granted.
+	Offload bool
+}
+
+// TUN offload flags (linux/if_tun.h).
+const (
+	tunFCsum = 0x01
+	tunFTSO4 = 0x02
+	tunFTSO6 = 0x04
+)
+
+// gsoMax is the largest packet written with offload: an IP packet's
+// length field bounds it.
+const gsoMax = 65535
 
 type receiverBox struct{ r link.Receiver }
 
@@ -45,7 +78,10 @@ type receiverBox struct{ r link.Receiver }
 // name lets the kernel choose one (tun0, tun1, ...); see Name. Errors
 // wrap the system's errno, so errors.Is(err, os.ErrPermission) tells a
 // missing CAP_NET_ADMIN.
-func Open(name string) (*Device, error) {
+func Open(name string) (*Device, error) { return OpenWith(name, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(name string, o Options) (*Device, error) {
 	if len(name) >= unix.IFNAMSIZ {
 		return nil, fmt.Errorf("tun: interface name %q is longer than %d bytes", name, unix.IFNAMSIZ-1)
 	}
@@ -65,8 +101,19 @@ func Open(name string) (*Device, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("tun: interface name %q: %w", name, err)
 	}
-	ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI)
-	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
+	flags := uint16(unix.IFF_TUN | unix.IFF_NO_PI)
+	if o.Offload {
+		flags |= unix.IFF_VNET_HDR
+	}
+	ifr.SetUint16(flags)
+	err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr)
+	if err != nil && o.Offload && errors.Is(err, unix.EINVAL) {
+		// A kernel without IFF_VNET_HDR: no offload, as without it.
+		o.Offload = false
+		ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI)
+		err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr)
+	}
+	if err != nil {
 		unix.Close(fd)
 		shown := name
 		if shown == "" {
@@ -84,6 +131,16 @@ func Open(name string) (*Device, error) {
 		return nil, fmt.Errorf("tun: attach %s: %w%s", shown, err, hint)
 	}
 	name = ifr.Name()
+	vnet, offload := o.Offload, false
+	if vnet {
+		if err := unix.IoctlSetPointerInt(fd, unix.TUNSETVNETHDRSZ, vnetHdrLen); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("tun: %s: set the virtio-net header size: %w", name, err)
+		}
+		// Refused (an old kernel, a restricted one): the header stays,
+		// zero on writes, and the kernel sends nothing that needs it.
+		offload = unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, tunFCsum|tunFTSO4|tunFTSO6) == nil
+	}
 
 	// The control socket is made now, in the device's namespace, so that
 	// SetMTU works from any thread later.
@@ -105,10 +162,17 @@ func Open(name string) (*Device, error) {
 	// The fd is non-blocking, so os.NewFile puts it in the runtime's
 	// poller: reads park the goroutine, and Close wakes them.
 	d := &Device{
-		f:    os.NewFile(uintptr(fd), "/dev/net/tun:"+name),
-		name: name,
-		ctl:  ctl,
-		done: make(chan struct{}),
+		f:       os.NewFile(uintptr(fd), "/dev/net/tun:"+name),
+		name:    name,
+		ctl:     ctl,
+		done:    make(chan struct{}),
+		vnet:    vnet,
+		offload: offload,
+	}
+	if d.rc, err = d.f.SyscallConn(); err != nil {
+		d.f.Close()
+		unix.Close(ctl)
+		return nil, fmt.Errorf("tun: %s: %w", name, err)
 	}
 	d.mtu.Store(int32(mtu))
 	return d, nil
@@ -163,7 +227,75 @@ func (d *Device) WritePacket(pkt []byte) error {
 	if d.closed.Load() {
 		return net.ErrClosed
 	}
+	if d.vnet {
+		// A zero header: nothing to offload, the checksum is complete.
+		return d.writeVnet(pkt, vnetHdr{})
+	}
 	_, err := d.f.Write(pkt)
+	if err != nil {
+		if errors.Is(err, os.ErrClosed) {
+			return net.ErrClosed
+		}
+		return fmt.Errorf("tun: %s: write: %w", d.name, err)
+	}
+	return nil
+}
+
+// Offload reports whether the kernel took checksum and TSO offload.
+func (d *Device) Offload() bool { return d.offload }
+
+// GSOMax is the largest packet WriteOffload takes (link.Offloader): 65535
+// with offload, 0 without.
+func (d *Device) GSOMax() int {
+	if d.offload {
+		return gsoMax
+	}
+	return 0
+}
+
+// Malformed counts packets read that were dropped as malformed (a bad
+// virtio-net header, a GSO packet that cannot be cut).
+func (d *Device) Malformed() uint64 { return d.malformed.Load() }
+
+// WriteOffload writes a TCP packet whose checksum field holds only the
+// pseudo-header's sum (wire.AppendPacketPartial), for the kernel to
+// complete (NEEDS_CSUM); with gsoSize > 0 the kernel cuts it into
+// segments of gsoSize payload bytes (GSO TCPV4 or TCPV6), or delivers it
+// whole to a local socket. Without offload it fails.
+func (d *Device) WriteOffload(pkt []byte, gsoSize int) error {
+	if d.closed.Load() {
+		return net.ErrClosed
+	}
+	iphl, thl, ok := tcpHeaders(pkt)
+	if !d.offload || !ok || len(pkt) > gsoMax {
+		return fmt.Errorf("tun: %s: WriteOffload: %w", d.name, errVnetMalformed)
+	}
+	h := vnetHdr{flags: vnetNeedsCsum, csumStart: uint16(iphl), csumOffset: 16}
+	if gsoSize > 0 && len(pkt)-iphl-thl > gsoSize {
+		h.gsoType, h.gsoSize, h.hdrLen = gsoTCPv4, uint16(gsoSize), uint16(iphl+thl)
+		if pkt[0]>>4 == 6 {
+			h.gsoType = gsoTCPv6
+		}
+	}
+	return d.writeVnet(pkt, h)
+}
+
+// writeVnet writes the header and the packet in one writev, sparing a
+// copy of the packet.
+func (d *Device) writeVnet(pkt []byte, h vnetHdr) error {
+	d.wmu.Lock()
+	h.encode(d.whdr[:])
+	d.wiov[0], d.wiov[1] = d.whdr[:], pkt
+	var werr error
+	err := d.rc.Write(func(fd uintptr) bool {
+		_, werr = unix.Writev(int(fd), d.wiov[:])
+		return werr != unix.EAGAIN
+	})
+	d.wiov[1] = nil
+	d.wmu.Unlock()
+	if err == nil {
+		err = werr
+	}
 	if err != nil {
 		if errors.Is(err, os.ErrClosed) {
 			return net.ErrClosed
@@ -193,7 +325,12 @@ func (d *Device) Attach(r link.Receiver) {
 
 func (d *Device) readLoop() {
 	defer close(d.done)
-	buf := make([]byte, maxPacket)
+	buf := make([]byte, vnetHdrLen+maxPacket)
+	var (
+		segBuf []byte   // the segments a GSO packet is cut into
+		segs   [][]byte // views of them
+		one    [1][]byte
+	)
 	for {
 		n, err := d.f.Read(buf)
 		if err != nil {
@@ -213,8 +350,48 @@ func (d *Device) readLoop() {
 			d.errMu.Unlock()
 			return
 		}
-		if b := d.recv.Load(); b != nil {
-			b.r.DeliverPacket(buf[:n])
+		b := d.recv.Load()
+		if b == nil {
+			continue
+		}
+		if !d.vnet {
+			one[0] = buf[:n]
+			link.DeliverAll(b.r, one[:], false)
+			continue
+		}
+		if n < vnetHdrLen {
+			d.malformed.Add(1)
+			continue
+		}
+		var h vnetHdr
+		h.decode(buf)
+		pkt := buf[vnetHdrLen:n]
+		br, batch := b.r.(link.BatchReceiver)
+		// The kernel vouches for the checksum: it checked it
+		// (DATA_VALID), or the packet is its own and it would compute it
+		// only on the way out (NEEDS_CSUM, as CHECKSUM_PARTIAL).
+		trusted := h.flags&(vnetNeedsCsum|vnetDataValid) != 0
+		switch {
+		case batch && (h.gsoType == gsoNone || trusted):
+			// A stack that takes batches takes a coalesced segment
+			// whole, and skips the checksum the kernel vouches for.
+			one[0] = pkt
+			br.DeliverBatch(one[:], trusted)
+		case h.gsoType != gsoNone:
+			var err error
+			segs, segBuf, err = segment(pkt, &h, segBuf, segs[:0])
+			if err != nil {
+				d.malformed.Add(1)
+				continue
+			}
+			link.DeliverAll(b.r, segs, false)
+			clear(segs)
+		default:
+			if h.flags&vnetNeedsCsum != 0 && completeChecksum(pkt, &h) != nil {
+				d.malformed.Add(1)
+				continue
+			}
+			b.r.DeliverPacket(pkt)
 		}
 	}
 }
