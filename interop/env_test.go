@@ -3,6 +3,7 @@ package interop_test
 import (
 	"context"
 	"crypto/sha256"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -44,7 +45,10 @@ type envOpts struct {
 	seed     uint64
 	pcap     bool   // capture synack's link to a file (env.pcap)
 	pcapPath string // the file, if not in a temporary directory
+	offload  bool   // open the TUN with offloads (as -interop.offload does for all)
 }
+
+var offload = flag.Bool("interop.offload", false, "open every test's TUN device with checksum and TSO offload")
 
 // recorder is the stack's Observer: per connection, its state
 // transitions and segment counts. It is called under the stack's lock.
@@ -123,7 +127,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	ns := interop.NewNetns(t)
 	e := &env{t: t, ns: ns}
 	err := ns.Do(func() (err error) {
-		e.dev, err = tun.Open("")
+		e.dev, err = tun.OpenWith("", tun.Options{Offload: *offload || o.offload})
 		return err
 	})
 	if err != nil {

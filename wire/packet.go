@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"slices"
 )
@@ -123,4 +124,48 @@ func appendPacket(b []byte, src, dst netip.Addr, s *Segment, ttl uint8, partial 
 		b = AppendIPv6(b, &IPv6Header{Src: src, Dst: dst, NextHeader: ProtoTCP, HopLimit: ttl}, tcpLen)
 	}
 	return appendTCP(b, s, Pseudo{src, dst}, partial)
+}
+
+// CompleteTCPChecksum writes the full TCP checksum into pkt, an IPv4 or
+// IPv6 packet carrying TCP directly (no IPv6 extension headers), whatever
+// its checksum field held: for a capture of packets whose checksum a link
+// left partial or vouched for, which should show as on a wire.
+func CompleteTCPChecksum(pkt []byte) error {
+	if len(pkt) == 0 {
+		return ErrTruncated
+	}
+	var ph Pseudo
+	var tcp []byte
+	switch pkt[0] >> 4 {
+	case 4:
+		v := IPv4(pkt)
+		if err := v.Validate(); err != nil {
+			return err
+		}
+		if v.Protocol() != ProtoTCP {
+			return ErrNotTCP
+		}
+		ph, tcp = Pseudo{v.Src(), v.Dst()}, v.Payload()
+	case 6:
+		if len(pkt) < IPv6HeaderLen {
+			return ErrTruncated
+		}
+		v := IPv6(pkt)
+		if v.NextHeader() != ProtoTCP {
+			return ErrNotTCP
+		}
+		end := IPv6HeaderLen + int(v.PayloadLen())
+		if end > len(pkt) {
+			return ErrTruncated
+		}
+		ph, tcp = Pseudo{v.Src(), v.Dst()}, pkt[IPv6HeaderLen:end]
+	default:
+		return ErrBadVersion
+	}
+	if len(tcp) < TCPMinHeaderLen {
+		return ErrTruncated
+	}
+	tcp[16], tcp[17] = 0, 0
+	binary.BigEndian.PutUint16(tcp[16:], ^Checksum(tcp, ph.Sum(ProtoTCP, uint32(len(tcp)))))
+	return nil
 }

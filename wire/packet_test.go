@@ -276,6 +276,10 @@ func TestPartialChecksum(t *testing.T) {
 		if p, err := ParsePacketTrusted(part); err != nil || string(p.Segment.Payload) != string(s.Payload) {
 			t.Fatalf("%s: ParsePacketTrusted(partial) = %v", fam.src, err)
 		}
+		again := bytes.Clone(part)
+		if err := CompleteTCPChecksum(again); err != nil || !bytes.Equal(again, full) {
+			t.Fatalf("%s: CompleteTCPChecksum = %v, or differs from AppendPacket", fam.src, err)
+		}
 		done := bytes.Clone(part)
 		binary.BigEndian.PutUint16(done[hl+16:], ^Checksum(done[hl:], 0))
 		if !bytes.Equal(done, full) {

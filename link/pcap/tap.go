@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/synack/synack/link"
+	"github.com/synack/synack/wire"
 )
 
 // Tap returns an Endpoint that records to w every packet written to inner
@@ -56,8 +57,9 @@ func (t *tap) Close() error {
 }
 
 type tapReceiver struct {
-	t *tap
-	r link.Receiver
+	t       *tap
+	r       link.Receiver
+	scratch []byte // a trusted packet with its checksum completed, for the capture
 }
 
 func (tr *tapReceiver) DeliverPacket(pkt []byte) {
@@ -65,10 +67,18 @@ func (tr *tapReceiver) DeliverPacket(pkt []byte) {
 	tr.r.DeliverPacket(pkt)
 }
 
-// DeliverBatch records the batch and passes it on whole.
+// DeliverBatch records the batch and passes it on whole. Packets whose
+// checksum the link vouches for may hold a partial one (the kernel's
+// own, with offload); the capture shows them as on a wire, completed.
 func (tr *tapReceiver) DeliverBatch(pkts [][]byte, trusted bool) {
 	now := tr.t.clk.Now()
 	for _, p := range pkts {
+		if trusted {
+			tr.scratch = append(tr.scratch[:0], p...)
+			if wire.CompleteTCPChecksum(tr.scratch) == nil {
+				p = tr.scratch
+			}
+		}
 		tr.t.w.WritePacket(now, p)
 	}
 	link.DeliverAll(tr.r, pkts, trusted)

@@ -45,19 +45,12 @@ type Device struct {
 	whdr          [vnetHdrLen]byte
 	wiov          [2][]byte
 	malformed     atomic.Uint64 // packets read that could not be taken
+	gsoIn, gsoOut atomic.Uint64 // super-segments read and written
 }
 
-// Options are the ways to open a device.
-type Options struct {
-	// Offload opens the device with a virtio-net header (IFF_VNET_HDR)
-	// and asks the kernel for checksum and TCP segmentation offload
-	// (TUNSETOFFLOAD: TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6). The kernel then
-	// hands over coalesced TCP segments of up to 64 KB with checksums it
-	// vouches for, and takes segments of up to 64 KB that it cuts itself
-	// (or delivers whole to a local socket), with checksums left partial.
-	// Where the kernel refuses, the device works as without; Offload
-	// reports what was granted.
-	Offload bool
+// Stats returns the device's counters.
+func (d *Device) Stats() Stats {
+	return Stats{GSOIn: d.gsoIn.Load(), GSOOut: d.gsoOut.Load(), Malformed: d.malformed.Load()}
 }
 
 // TUN offload flags (linux/if_tun.h).
@@ -253,10 +246,6 @@ func (d *Device) GSOMax() int {
 	return 0
 }
 
-// Malformed counts packets read that were dropped as malformed (a bad
-// virtio-net header, a GSO packet that cannot be cut).
-func (d *Device) Malformed() uint64 { return d.malformed.Load() }
-
 // WriteOffload writes a TCP packet whose checksum field holds only the
 // pseudo-header's sum (wire.AppendPacketPartial), for the kernel to
 // complete (NEEDS_CSUM); with gsoSize > 0 the kernel cuts it into
@@ -276,6 +265,7 @@ func (d *Device) WriteOffload(pkt []byte, gsoSize int) error {
 		if pkt[0]>>4 == 6 {
 			h.gsoType = gsoTCPv6
 		}
+		d.gsoOut.Add(1)
 	}
 	return d.writeVnet(pkt, h)
 }
@@ -371,6 +361,9 @@ func (d *Device) readLoop() {
 		// (DATA_VALID), or the packet is its own and it would compute it
 		// only on the way out (NEEDS_CSUM, as CHECKSUM_PARTIAL).
 		trusted := h.flags&(vnetNeedsCsum|vnetDataValid) != 0
+		if h.gsoType != gsoNone {
+			d.gsoIn.Add(1)
+		}
 		switch {
 		case batch && (h.gsoType == gsoNone || trusted):
 			// A stack that takes batches takes a coalesced segment

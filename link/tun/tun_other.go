@@ -17,6 +17,21 @@ type Device struct{}
 // Open fails: TUN devices are supported on Linux only.
 func Open(name string) (*Device, error) { return nil, errUnsupported }
 
+// OpenWith fails: TUN devices are supported on Linux only.
+func OpenWith(name string, o Options) (*Device, error) { return nil, errUnsupported }
+
+// Offload reports false.
+func (d *Device) Offload() bool { return false }
+
+// GSOMax returns 0.
+func (d *Device) GSOMax() int { return 0 }
+
+// WriteOffload fails.
+func (d *Device) WriteOffload(pkt []byte, gsoSize int) error { return net.ErrClosed }
+
+// Stats returns zeros.
+func (d *Device) Stats() Stats { return Stats{} }
+
 // Name returns "".
 func (d *Device) Name() string { return "" }
 
