@@ -41,11 +41,12 @@ type Net struct {
 }
 
 // OpenTUN creates (or opens) the TUN device name ("" lets the kernel
-// choose), and runs a stack on it owning addrs. It needs CAP_NET_ADMIN;
+// choose), with checksum and TCP segmentation offload where the kernel
+// grants it (tun.Options), and runs a stack on it owning addrs. It needs CAP_NET_ADMIN;
 // the kernel's side of the device is configured as usual (ip addr, ip
 // link set up).
 func OpenTUN(name string, cfg Config, addrs ...netip.Prefix) (*Net, error) {
-	dev, err := tun.Open(name)
+	dev, err := tun.OpenWith(name, tun.Options{Offload: true})
 	if err != nil {
 		return nil, err
 	}

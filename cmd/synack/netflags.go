@@ -40,6 +40,7 @@ type netFlags struct {
 	pcap                string
 	syncookies          string
 	backlog             int
+	offload             bool
 	loss, dup, reorder  float64
 	seed                uint64
 	logFormat           string
@@ -76,6 +77,7 @@ func (f *netFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.reorder, "reorder", 0, "probability that synack's link delivers a packet 10 ms late, so later ones overtake it (0..1)")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed of the link's faults (default: random, logged)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.BoolVar(&f.offload, "offload", true, "ask the kernel for checksum and TCP segmentation offload on the TUN device (64 KB segments each way); --offload=false for plain packets")
 }
 
 // config checks the flags and returns the stack's settings and the
@@ -216,7 +218,7 @@ func (f *netFlags) keepAlive() (time.Duration, net.KeepAliveConfig) {
 }
 
 // openTUN opens the device; tests replace it.
-var openTUN = tun.Open
+var openTUN = tun.OpenWith
 
 // network is what a running serve or dial holds: the TUN, the capture,
 // the faults and the stack.
@@ -233,7 +235,7 @@ type network struct {
 // addresses. Errors are one line each, for the user.
 func (f *netFlags) open(cfg stack.Config, prefixes []netip.Prefix) (*network, error) {
 	n := &network{}
-	dev, err := openTUN(f.tun)
+	dev, err := openTUN(f.tun, tun.Options{Offload: f.offload})
 	if err != nil {
 		return nil, err
 	}

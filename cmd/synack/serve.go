@@ -86,7 +86,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		n.close()
 		return err
 	}
-	attrs := []any{"tun", n.dev.Name(), "mtu", n.dev.MTU(), "port", *port, "app", *app}
+	attrs := []any{"tun", n.dev.Name(), "mtu", n.dev.MTU(), "offload", n.dev.Offload(), "port", *port, "app", *app}
 	for _, p := range prefixes {
 		attrs = append(attrs, "addr", p.String())
 	}

@@ -25,8 +25,8 @@ import (
 // before any device is touched (no root needed).
 func TestServeDialUsageErrors(t *testing.T) {
 	// No case may reach a device: it would be the host's namespace.
-	defer func(f func(string) (*tun.Device, error)) { openTUN = f }(openTUN)
-	openTUN = func(name string) (*tun.Device, error) {
+	defer func(f func(string, tun.Options) (*tun.Device, error)) { openTUN = f }(openTUN)
+	openTUN = func(name string, _ tun.Options) (*tun.Device, error) {
 		t.Errorf("a usage error opened TUN device %q", name)
 		return nil, errors.New("test: no device")
 	}
