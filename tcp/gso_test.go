@@ -47,8 +47,8 @@ func cut(t *testing.T, out []sent) (ps []piece, supers int) {
 func TestGSOPiecesAreTheSegments(t *testing.T) {
 	run := func(gso int) ([]piece, int) {
 		h := newHarness(t, func(c *Config) { c.SndBuf = 200000 })
+		h.c.SetGSOMax(gso) // before the OPEN, which must keep it, as the stack sets it
 		h.established()
-		h.c.SetGSOMax(gso)
 		h.c.SetNoDelay(h.now, false) // Nagle on: the tail waits
 		var all []sent
 		write := func(n int) {

@@ -64,12 +64,13 @@ func (c *Conn) OpenPassive(now time.Time, o OpenOptions) error {
 
 // renew clears the TCB of a connection that has ended, so that an OPEN
 // starts a new one (RFC 9293 §3.10.1), keeping what the user set on this
-// Conn: keepalive, Nagle and the user timeout.
+// Conn (keepalive, Nagle and the user timeout) and what its link can do
+// (SetGSOMax).
 func (c *Conn) renew() {
-	ka, nd, ut := c.keepalive, c.noDelay, c.userTimeout
+	ka, nd, ut, gso := c.keepalive, c.noDelay, c.userTimeout, c.gsoMax
 	idle, intvl, cnt := c.keepIdle, c.keepInterval, c.keepCount
 	c.Init(c.cfg, c.out, c.obs)
-	c.keepalive, c.noDelay, c.userTimeout = ka, nd, ut
+	c.keepalive, c.noDelay, c.userTimeout, c.gsoMax = ka, nd, ut, gso
 	c.keepIdle, c.keepInterval, c.keepCount = idle, intvl, cnt
 }
 
