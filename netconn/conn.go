@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/synack/synack/stack"
@@ -20,21 +21,25 @@ import (
 // Reads (or Writes) wait for each other, deadlines and Close included, so
 // that the bytes of one Write are never interleaved with another's.
 type Conn struct {
-	s            *Stack
-	sc           *stack.Conn // guarded by Stack.mu
-	network      string
-	laddr, raddr *net.TCPAddr
+	s       *Stack
+	sc      *stack.Conn // guarded by Stack.mu
+	network string
+	// The addresses as net.Addr, made when first asked for: sc's 4-tuple
+	// never changes, so no lock is needed to read it.
+	laddr, raddr atomic.Pointer[net.TCPAddr]
 
 	// rsig and wsig (capacity 1) are poked by the stack's Notifier when
-	// anything happens to the connection, and by Conn's own calls that
-	// can unblock the other direction; a waiter that wakes looks again.
+	// anything happens to the connection, by Close, and by Conn's own
+	// calls that can unblock the other direction; a waiter that wakes
+	// looks again. Guarded by Stack.mu, and made by the first call that
+	// has to wait (readSig, writeSig): an idle connection nobody reads
+	// holds none.
 	rsig, wsig chan struct{}
 	// rmu and wmu let one Read and one Write in at a time. A waiter needs
 	// no channel of its own to see a deadline or Close: the call inside
 	// sees it and leaves at once, and the waiter, let in, sees it too (as
 	// poll.FD's fdMutex serializes reads).
 	rmu, wmu sync.Mutex
-	done     chan struct{} // closed by Close (or Stack.Close)
 	rdl, wdl deadline
 
 	// Guarded by Stack.mu.
@@ -53,11 +58,40 @@ func (n *connNotifier) Notify() {
 	poke(n.wsig)
 }
 
+// poke wakes c's waiter, if any; a nil c has none.
 func poke(c chan struct{}) {
 	select {
 	case c <- struct{}{}:
 	default:
 	}
+}
+
+// readSig returns rsig, made if need be; under Stack.mu.
+func (c *Conn) readSig() chan struct{} {
+	if c.rsig == nil {
+		c.rsig = make(chan struct{}, 1)
+	}
+	return c.rsig
+}
+
+// writeSig returns wsig, made if need be; under Stack.mu.
+func (c *Conn) writeSig() chan struct{} {
+	if c.wsig == nil {
+		c.wsig = make(chan struct{}, 1)
+	}
+	return c.wsig
+}
+
+// pokeLocked wakes the waiters that asked, taking Stack.mu.
+func (c *Conn) pokeLocked(r, w bool) {
+	c.s.mu.Lock()
+	if r {
+		poke(c.rsig)
+	}
+	if w {
+		poke(c.wsig)
+	}
+	c.s.mu.Unlock()
 }
 
 // newConn wraps sc; under Stack.mu. The connection starts as a Go
@@ -68,11 +102,6 @@ func (s *Stack) newConn(sc *stack.Conn, network string) *Conn {
 		s:         s,
 		sc:        sc,
 		network:   network,
-		laddr:     net.TCPAddrFromAddrPort(sc.LocalAddr()),
-		raddr:     net.TCPAddrFromAddrPort(sc.RemoteAddr()),
-		rsig:      make(chan struct{}, 1),
-		wsig:      make(chan struct{}, 1),
-		done:      make(chan struct{}),
 		linger:    -1,
 		keepAlive: s.st.Config().TCP.KeepAlive,
 	}
@@ -86,13 +115,14 @@ func (s *Stack) newConn(sc *stack.Conn, network string) *Conn {
 // lives on as an orphan the stack finishes by itself.
 func (c *Conn) markClosed() {
 	c.closed = true
-	close(c.done)
+	poke(c.rsig) // a blocked call looks again and finds it closed
+	poke(c.wsig)
 	c.sc.SetNotifier(nil)
 	delete(c.s.conns, c)
 }
 
 func (c *Conn) opError(op string, err error) error {
-	return &net.OpError{Op: op, Net: c.network, Source: c.laddr, Addr: c.raddr, Err: err}
+	return &net.OpError{Op: op, Net: c.network, Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
 // Read reads data from the connection. It returns io.EOF once the peer's
@@ -125,6 +155,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 			err = io.EOF
 		}
 		s.rearm()
+		sig := c.readSig()
 		s.mu.Unlock()
 		switch {
 		case n > 0:
@@ -135,8 +166,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 			return 0, c.opError("read", err)
 		}
 		select {
-		case <-c.rsig:
-		case <-c.done:
+		case <-sig:
 		case <-c.rdl.wait():
 		}
 	}
@@ -165,6 +195,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 		}
 		n, err := c.sc.Write(s.now(), b[total:])
 		s.rearm()
+		sig := c.writeSig()
 		s.mu.Unlock()
 		total += n
 		if err != nil {
@@ -174,8 +205,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 			return total, nil
 		}
 		select {
-		case <-c.wsig:
-		case <-c.done:
+		case <-sig:
 		case <-c.wdl.wait():
 		}
 	}
@@ -218,8 +248,8 @@ func (c *Conn) CloseWrite() error {
 	}
 	err := c.sc.CloseWrite(s.now())
 	s.rearm()
-	s.mu.Unlock()
 	poke(c.wsig) // a blocked Write now fails with EPIPE
+	s.mu.Unlock()
 	if err != nil && !errors.Is(err, tcp.ErrConnectionClosing) {
 		return c.opError("close", err)
 	}
@@ -355,10 +385,22 @@ func (c *Conn) SetNoDelay(noDelay bool) error {
 }
 
 // LocalAddr returns the local address, a *net.TCPAddr.
-func (c *Conn) LocalAddr() net.Addr { return c.laddr }
+func (c *Conn) LocalAddr() net.Addr {
+	if a := c.laddr.Load(); a != nil {
+		return a
+	}
+	c.laddr.CompareAndSwap(nil, net.TCPAddrFromAddrPort(c.sc.LocalAddr()))
+	return c.laddr.Load()
+}
 
 // RemoteAddr returns the remote address, a *net.TCPAddr.
-func (c *Conn) RemoteAddr() net.Addr { return c.raddr }
+func (c *Conn) RemoteAddr() net.Addr {
+	if a := c.raddr.Load(); a != nil {
+		return a
+	}
+	c.raddr.CompareAndSwap(nil, net.TCPAddrFromAddrPort(c.sc.RemoteAddr()))
+	return c.raddr.Load()
+}
 
 // SetDeadline sets the read and write deadlines; see net.Conn. A deadline
 // in the past makes Read and Write fail at once, a change takes effect on
@@ -370,8 +412,7 @@ func (c *Conn) SetDeadline(t time.Time) error {
 	}
 	c.rdl.set(t)
 	c.wdl.set(t)
-	poke(c.rsig) // blocked calls look at the deadline again
-	poke(c.wsig)
+	c.pokeLocked(true, true) // blocked calls look at the deadline again
 	return nil
 }
 
@@ -381,7 +422,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 		return err
 	}
 	c.rdl.set(t)
-	poke(c.rsig)
+	c.pokeLocked(true, false)
 	return nil
 }
 
@@ -391,7 +432,7 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 		return err
 	}
 	c.wdl.set(t)
-	poke(c.wsig)
+	c.pokeLocked(false, true)
 	return nil
 }
 

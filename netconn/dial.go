@@ -148,10 +148,10 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 			s.mu.Unlock()
 			return c, nil
 		}
+		sig := c.writeSig()
 		s.mu.Unlock()
 		select {
-		case <-c.wsig:
-		case <-c.done:
+		case <-sig:
 		case <-ctx.Done():
 			s.mu.Lock()
 			if !c.closed {

@@ -74,6 +74,7 @@ func (r *ForwardRequest) Accept() (net.Conn, error) {
 	for {
 		s.mu.Lock()
 		st, closed := c.sc.State(), c.closed
+		sig := c.writeSig()
 		s.mu.Unlock()
 		switch {
 		case closed:
@@ -84,10 +85,7 @@ func (r *ForwardRequest) Accept() (net.Conn, error) {
 		case st.Synchronized():
 			return c, nil
 		}
-		select {
-		case <-c.wsig:
-		case <-c.done:
-		}
+		<-sig
 	}
 }
 
