@@ -74,9 +74,17 @@ func (s *Stack) connEvent(now time.Time, t *tuple, e *tcp.Event) {
 	}
 }
 
+// initTCB resets a TCB for this stack: its settings, its hooks, and the
+// one Scratch all of the stack's TCBs hand segments and events out of
+// (the stack drives them from one goroutine, one at a time).
+func (s *Stack) initTCB(c *tcp.Conn, out tcp.Output, obs tcp.Observer) {
+	c.Init(&s.cfg.TCP, out, obs)
+	c.SetScratch(&s.io)
+}
+
 func (s *Stack) newConn(t tuple) *Conn {
 	c := &Conn{s: s, t: t, slotIdx: -1}
-	c.tcp.Init(&s.cfg.TCP, (*hooks)(c), (*hooks)(c))
+	s.initTCB(&c.tcp, (*hooks)(c), (*hooks)(c))
 	return c
 }
 

@@ -99,7 +99,7 @@ func (s *Stack) sendCookie(now time.Time, t tuple, syn *wire.Segment) {
 	}
 	s.useScratch(t, true).ListenArrive(now, tcp.OpenOptions{LocalPort: t.lport, ISS: iss, TSOffset: tsOff, MSS: s.routeMSS(now, &t)}, &in)
 	s.scratchCookie = false
-	s.scratch.Init(&s.cfg.TCP, nil, nil)
+	s.initTCB(&s.scratch, nil, nil)
 	s.stats.SynCookiesSent++
 }
 
@@ -141,7 +141,7 @@ func (s *Stack) cookieAccept(now time.Time, l *Listener, t tuple, seg *wire.Segm
 	s.scratch.SegmentArrives(now, seg)
 	switch s.scratch.State() {
 	case tcp.StateSynReceived, tcp.StateListen, tcp.StateClosed:
-		s.scratch.Init(&s.cfg.TCP, nil, nil)
+		s.initTCB(&s.scratch, nil, nil)
 		s.stats.SynCookiesFailed++
 		return true
 	}

@@ -81,7 +81,7 @@ func (s *Stack) Listen(now time.Time, addr netip.AddrPort, backlog int) (*Listen
 	}
 	l := &Listener{s: s, key: k, addr: addr, backlog: backlog}
 	s.listeners[k] = l
-	l.tcb.Init(&s.cfg.TCP, nil, (*listenHooks)(l))
+	s.initTCB(&l.tcb, nil, (*listenHooks)(l))
 	l.tcb.OpenPassive(now, tcp.OpenOptions{LocalPort: addr.Port()})
 	return l, nil
 }
@@ -271,7 +271,7 @@ func (s *Stack) promote(now time.Time, l *Listener, t tuple) *Conn {
 	c := &Conn{s: s, t: t, slotIdx: -1}
 	c.tcp = s.scratch
 	c.tcp.SetHooks((*hooks)(c), (*hooks)(c))
-	s.scratch.Init(&s.cfg.TCP, nil, nil)
+	s.initTCB(&s.scratch, nil, nil)
 	s.addConn(c)
 	if l != nil {
 		c.l = l

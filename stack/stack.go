@@ -73,6 +73,7 @@ type Stack struct {
 	pmtu  ip.PMTUCache   // learnt path MTUs (RFC 1191, RFC 8201)
 
 	buf        []byte
+	io         tcp.Scratch // shared by every TCB of the stack (initTCB)
 	pkt        wire.Packet // the packet Deliver is parsing
 	delivering int         // Deliver calls in progress
 	nextEphem  uint32

@@ -30,7 +30,7 @@ func (s *Stack) restoreTimeWait(now time.Time, t tuple, rec *tcp.TimeWait) *tcp.
 // marks a SYN answered by cookie, which is traced as no connection.
 func (s *Stack) useScratch(t tuple, cookie bool) *tcp.Conn {
 	s.scratchT, s.scratchCookie = t, cookie
-	s.scratch.Init(&s.cfg.TCP, (*scratchHooks)(s), (*scratchHooks)(s))
+	s.initTCB(&s.scratch, (*scratchHooks)(s), (*scratchHooks)(s))
 	return &s.scratch
 }
 

@@ -45,11 +45,33 @@ type Conn struct {
 
 	stats Stats
 
-	// The segment and the event being handed out: passing the Output and
-	// Observer pointers to these rather than to locals keeps every segment
-	// and event off the heap (they are valid only during the call).
-	segOut wire.Segment
-	evOut  Event
+	// Where the segment and the event being handed out are put: passing
+	// the Output and Observer pointers into it rather than to locals keeps
+	// every segment and event off the heap (they are valid only during
+	// the call). Shared by the connections one goroutine drives
+	// (SetScratch), or a connection's own.
+	io *Scratch
+}
+
+// Scratch is the room a connection hands its segments and events out
+// of. Connections driven from one goroutine, which never emit while
+// another is emitting, may share one (SetScratch), sparing each TCB 184
+// bytes; the stack does so.
+type Scratch struct {
+	seg wire.Segment
+	ev  Event
+}
+
+// SetScratch makes c hand out its segments and events from s, which other
+// connections driven from the same goroutine may share. An OPEN keeps it.
+func (c *Conn) SetScratch(s *Scratch) { c.io = s }
+
+// ioScratch returns c's Scratch, made if c has none.
+func (c *Conn) ioScratch() *Scratch {
+	if c.io == nil {
+		c.io = new(Scratch)
+	}
+	return c.io
 }
 
 // Stats are one connection's counters.
@@ -179,9 +201,10 @@ func (c *Conn) drop(now time.Time, s *wire.Segment, cause Cause) {
 
 // event hands e to the observer (the caller has checked there is one).
 func (c *Conn) event(now time.Time, e Event) {
-	c.evOut = e
-	c.obs.Event(now, c, &c.evOut)
-	c.evOut.Seg = nil // do not keep the packet alive
+	io := c.ioScratch()
+	io.ev = e
+	c.obs.Event(now, c, &io.ev)
+	io.ev.Seg = nil // do not keep the packet alive
 }
 
 // Status is a snapshot of the TCB, as RFC 9293 §3.10.6 STATUS describes.

@@ -67,10 +67,10 @@ func (c *Conn) OpenPassive(now time.Time, o OpenOptions) error {
 // Conn (keepalive, Nagle and the user timeout) and what its link can do
 // (SetGSOMax).
 func (c *Conn) renew() {
-	ka, nd, ut, gso := c.keepalive, c.noDelay, c.userTimeout, c.gsoMax
+	ka, nd, ut, gso, io := c.keepalive, c.noDelay, c.userTimeout, c.gsoMax, c.io
 	idle, intvl, cnt := c.keepIdle, c.keepInterval, c.keepCount
 	c.Init(c.cfg, c.out, c.obs)
-	c.keepalive, c.noDelay, c.userTimeout, c.gsoMax = ka, nd, ut, gso
+	c.keepalive, c.noDelay, c.userTimeout, c.gsoMax, c.io = ka, nd, ut, gso, io
 	c.keepIdle, c.keepInterval, c.keepCount = idle, intvl, cnt
 }
 

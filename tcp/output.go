@@ -24,8 +24,10 @@ func (c *Conn) emit(now time.Time, s *wire.Segment, why Cause) {
 	}
 	c.stats.SegsOut++
 	c.stats.BytesOut += len(s.Payload)
-	c.segOut = *s
-	c.out.Segment(now, c, &c.segOut, why)
+	io := c.ioScratch()
+	io.seg = *s
+	c.out.Segment(now, c, &io.seg, why)
+	io.seg.Payload = nil // do not keep the buffer alive
 }
 
 // sendAck sends a bare ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, with the
