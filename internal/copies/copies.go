@@ -18,10 +18,11 @@ const (
 	Packet               // the send buffer into an outgoing packet
 	Grow                 // a buffer growing or shrinking, its bytes moved
 	LinkOut              // a link's write buffer (a header in front, a copy)
+	Split                // a coalesced segment cut into segments in software, for a receiver that takes no batches
 	NumSites
 )
 
-var names = [NumSites]string{"link-in", "backlog", "pipe", "recv-ring", "read-out", "send-ring", "packet", "grow", "link-out"}
+var names = [NumSites]string{"link-in", "backlog", "pipe", "recv-ring", "read-out", "send-ring", "packet", "grow", "link-out", "split"}
 
 func (s Site) String() string {
 	if s < NumSites {

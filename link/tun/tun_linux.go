@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/synack/synack/internal/copies"
 	"github.com/synack/synack/link"
 )
 
@@ -340,6 +341,7 @@ func (d *Device) readLoop() {
 			d.errMu.Unlock()
 			return
 		}
+		copies.Add(copies.LinkIn, n)
 		b := d.recv.Load()
 		if b == nil {
 			continue
@@ -377,6 +379,7 @@ func (d *Device) readLoop() {
 				d.malformed.Add(1)
 				continue
 			}
+			copies.Add(copies.Split, len(segBuf))
 			link.DeliverAll(b.r, segs, false)
 			clear(segs)
 		default:
