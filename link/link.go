@@ -61,6 +61,15 @@ func DeliverAll(r Receiver, pkts [][]byte, trusted bool) {
 	}
 }
 
+// OwningReceiver is a BatchReceiver that, when it cannot take a packet at
+// once, may keep the link's buffer instead of copying it, and hands it
+// back through release once done; the link then reads into another. It
+// reports whether it kept pkt (the link must not touch it until release).
+type OwningReceiver interface {
+	BatchReceiver
+	DeliverOwned(pkt []byte, trusted bool, release func(pkt []byte)) (kept bool)
+}
+
 // Offloader is an Endpoint that completes TCP checksums and cuts TSO
 // super-segments itself: a TUN device opened with offloads, whose kernel
 // does both (virtio-net NEEDS_CSUM and GSO).

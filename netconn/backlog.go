@@ -15,6 +15,10 @@ const backlogMax = 4096
 // spareMax bounds the buffers kept for reuse.
 const spareMax = 256
 
+// ownedMax bounds the links' buffers the backlog holds at once
+// (DeliverOwned): beyond it, packets are copied.
+const ownedMax = 64
+
 // lock is the Stack's mutex with Linux's socket backlog: a packet that
 // arrives while an application call (or the timer) holds the lock is
 // queued instead of waited for, and whoever holds the lock delivers the
@@ -30,13 +34,16 @@ type lock struct {
 	q       []queued // packets waiting for the lock, copies
 	spare   [][]byte // buffers of delivered packets, for reuse
 	pending atomic.Bool
+	owned   int // links' buffers in q, guarded by qmu
 	drops   atomic.Uint64
-	batch   [][]byte // scratch for drain, guarded by mu
+	batch   [][]byte  // scratch for drain, guarded by mu
+	one     [1][]byte // scratch for deliverOwned, guarded by mu
 }
 
 type queued struct {
 	b       []byte
 	trusted bool
+	release func([]byte) // b is a link's buffer, handed back through release
 }
 
 func (l *lock) Lock() { l.mu.Lock() }
@@ -82,7 +89,7 @@ func (l *lock) deliver(pkts [][]byte, trusted bool) {
 		if n := len(l.spare); n > 0 {
 			b, l.spare = l.spare[n-1][:0], l.spare[:n-1]
 		}
-		l.q = append(l.q, queued{append(b, p...), trusted})
+		l.q = append(l.q, queued{append(b, p...), trusted, nil})
 		copies.Add(copies.Backlog, len(p))
 	}
 	l.pending.Store(true)
@@ -91,6 +98,35 @@ func (l *lock) deliver(pkts [][]byte, trusted bool) {
 	if l.mu.TryLock() {
 		l.Unlock()
 	}
+}
+
+// deliverOwned is deliver for a link that can leave its buffer with the
+// backlog rather than have it copied; it reports whether it was kept.
+func (l *lock) deliverOwned(pkt []byte, trusted bool, release func([]byte)) bool {
+	if l.mu.TryLock() {
+		if l.pending.Load() {
+			l.drain()
+		}
+		l.one[0] = pkt
+		l.s.deliverLocked(l.one[:], trusted)
+		l.one[0] = nil
+		l.Unlock()
+		return false
+	}
+	l.qmu.Lock()
+	if l.owned >= ownedMax || len(l.q) >= backlogMax {
+		l.qmu.Unlock()
+		l.deliver([][]byte{pkt}, trusted) // copied, or dropped
+		return false
+	}
+	l.q = append(l.q, queued{pkt, trusted, release})
+	l.owned++
+	l.pending.Store(true)
+	l.qmu.Unlock()
+	if l.mu.TryLock() {
+		l.Unlock()
+	}
+	return true
 }
 
 // drain delivers the queued packets in order, runs of the same trust in
@@ -116,7 +152,11 @@ func (l *lock) drain() {
 	clear(l.batch)
 	l.qmu.Lock()
 	for i := range q {
-		if len(l.spare) < spareMax {
+		switch {
+		case q[i].release != nil:
+			l.owned--
+			q[i].release(q[i].b) // the link's pool: it never calls back
+		case len(l.spare) < spareMax:
 			l.spare = append(l.spare, q[i].b)
 		}
 		q[i] = queued{}

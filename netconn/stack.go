@@ -107,6 +107,10 @@ func (r receiver) DeliverPacket(pkt []byte) { r.s.mu.deliver([][]byte{pkt}, fals
 
 func (r receiver) DeliverBatch(pkts [][]byte, trusted bool) { r.s.mu.deliver(pkts, trusted) }
 
+func (r receiver) DeliverOwned(pkt []byte, trusted bool, release func([]byte)) bool {
+	return r.s.mu.deliverOwned(pkt, trusted, release)
+}
+
 // deliverLocked hands packets to the stack; the lock is held.
 func (s *Stack) deliverLocked(pkts [][]byte, trusted bool) {
 	if s.closed {

@@ -46,6 +46,8 @@ type Device struct {
 	whdr          [vnetHdrLen]byte
 	wiov          [2][]byte
 	malformed     atomic.Uint64 // packets read that could not be taken
+	free          chan []byte   // packet buffers receivers handed back
+	releaseFn     func([]byte)  // d.release, made once
 	gsoIn, gsoOut atomic.Uint64 // super-segments read and written
 }
 
@@ -163,6 +165,8 @@ func OpenWith(name string, o Options) (*Device, error) {
 		vnet:    vnet,
 		offload: offload,
 	}
+	d.free = make(chan []byte, 8)
+	d.releaseFn = d.release
 	if d.rc, err = d.f.SyscallConn(); err != nil {
 		d.f.Close()
 		unix.Close(ctl)
@@ -314,16 +318,58 @@ func (d *Device) Attach(r link.Receiver) {
 	}
 }
 
+// readBuf returns a packet buffer: one a receiver handed back, or a new one.
+func (d *Device) readBuf() []byte {
+	select {
+	case b := <-d.free:
+		return b
+	default:
+		return make([]byte, maxPacket)
+	}
+}
+
+// release takes back a buffer a receiver kept (link.OwningReceiver).
+func (d *Device) release(b []byte) {
+	select {
+	case d.free <- b[:cap(b)]:
+	default: // enough in hand: the collector has it
+	}
+}
+
+// read reads one packet into pkt, its virtio-net header, if any, into hdr.
+func (d *Device) read(hdr, pkt []byte) (int, error) {
+	if !d.vnet {
+		return d.f.Read(pkt)
+	}
+	// Header and packet in buffers of their own, so that the packet's
+	// buffer can be handed on whole.
+	iov := [2][]byte{hdr, pkt}
+	var n int
+	var rerr error
+	err := d.rc.Read(func(fd uintptr) bool {
+		n, rerr = unix.Readv(int(fd), iov[:])
+		return rerr != unix.EAGAIN
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err == nil && n == 0 {
+		err = io.EOF
+	}
+	return n, err
+}
+
 func (d *Device) readLoop() {
 	defer close(d.done)
-	buf := make([]byte, vnetHdrLen+maxPacket)
+	var hdr [vnetHdrLen]byte
+	buf := d.readBuf()
 	var (
 		segBuf []byte   // the segments a GSO packet is cut into
 		segs   [][]byte // views of them
 		one    [1][]byte
 	)
 	for {
-		n, err := d.f.Read(buf)
+		n, err := d.read(hdr[:], buf)
 		if err != nil {
 			if errors.Is(err, os.ErrClosed) || d.closed.Load() {
 				return
@@ -346,7 +392,14 @@ func (d *Device) readLoop() {
 		if b == nil {
 			continue
 		}
+		owner, owns := b.r.(link.OwningReceiver)
 		if !d.vnet {
+			if owns {
+				if owner.DeliverOwned(buf[:n], false, d.releaseFn) {
+					buf = d.readBuf()
+				}
+				continue
+			}
 			one[0] = buf[:n]
 			link.DeliverAll(b.r, one[:], false)
 			continue
@@ -356,8 +409,9 @@ func (d *Device) readLoop() {
 			continue
 		}
 		var h vnetHdr
-		h.decode(buf)
-		pkt := buf[vnetHdrLen:n]
+		h.decode(hdr[:])
+		n -= vnetHdrLen
+		pkt := buf[:n]
 		br, batch := b.r.(link.BatchReceiver)
 		// The kernel vouches for the checksum: it checked it
 		// (DATA_VALID), or the packet is its own and it would compute it
@@ -367,9 +421,14 @@ func (d *Device) readLoop() {
 			d.gsoIn.Add(1)
 		}
 		switch {
-		case batch && (h.gsoType == gsoNone || trusted):
+		case owns && (h.gsoType == gsoNone || trusted):
 			// A stack that takes batches takes a coalesced segment
-			// whole, and skips the checksum the kernel vouches for.
+			// whole, and skips the checksum the kernel vouches for; if
+			// it cannot take it now, it keeps the buffer.
+			if owner.DeliverOwned(pkt, trusted, d.releaseFn) {
+				buf = d.readBuf()
+			}
+		case batch && (h.gsoType == gsoNone || trusted):
 			one[0] = pkt
 			br.DeliverBatch(one[:], trusted)
 		case h.gsoType != gsoNone:
