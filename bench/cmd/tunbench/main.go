@@ -61,6 +61,9 @@ type metric struct {
 	label string
 	unit  string
 	prec  int // decimals
+	// noRatio: the synack/gVisor column means nothing for this row (the
+	// load offered, not the stacks' performance).
+	noRatio bool
 }
 
 // test is one measurement, run on each peer in each round; it gives one
@@ -78,7 +81,7 @@ type test struct {
 
 func tests() []test {
 	bulkRun := func(o *opts, e *env, r *result) error { return bulk(e, o.dur, r) }
-	gbps := func(label string) []metric { return []metric{{"gbps", label, "Gbit/s", 2}} }
+	gbps := func(label string) []metric { return []metric{{"gbps", label, "Gbit/s", 2, false}} }
 	floodTest := func(iv string, rate string) test {
 		arg, name := "-i "+iv, "flood-"+iv
 		if iv == "flood" {
@@ -87,9 +90,9 @@ func tests() []test {
 		return test{id: name, app: "http", mtu: 1500, tool: "hping3", counters: true,
 			run: func(o *opts, e *env, r *result) error { return flood(e, iv, o.floodN, o.settle, o.abSock, r) },
 			metrics: []metric{
-				{"ok", "SYN flood " + arg + " (" + rate + "): ab -c 8 success", "%", 1},
-				{"p99", "SYN flood " + arg + ": ab p99", "ms", 0},
-				{"pps", "SYN flood " + arg + ": SYNs sent", "/s", 0},
+				{"ok", "SYN flood " + arg + " (" + rate + "): ab -c 8 success", "%", 1, false},
+				{"p99", "SYN flood " + arg + ": ab p99", "ms", 0, false},
+				{key: "pps", label: "SYN flood " + arg + ": SYNs sent", unit: "/s", noRatio: true},
 			}}
 	}
 	return []test{
@@ -100,22 +103,22 @@ func tests() []test {
 		{id: "pingpong", app: "echo", mtu: 1500,
 			run: func(o *opts, e *env, r *result) error { return pingpong(e, o.dur, r) },
 			metrics: []metric{
-				{"rts", "1-byte ping-pong", "rt/s", 0},
-				{"p50", "1-byte ping-pong p50", "µs", 1},
-				{"p99", "1-byte ping-pong p99", "µs", 1},
+				{"rts", "1-byte ping-pong", "rt/s", 0, false},
+				{"p50", "1-byte ping-pong p50", "µs", 1, false},
+				{"p99", "1-byte ping-pong p99", "µs", 1, false},
 			}},
 		{id: "conn-1", app: "echo", mtu: 1500,
 			run:     func(o *opts, e *env, r *result) error { return connRate(e, o.dur, 1, r) },
-			metrics: []metric{{"cps", "connect + 1-byte echo + close, 1 client", "conn/s", 0}}},
+			metrics: []metric{{"cps", "connect + 1-byte echo + close, 1 client", "conn/s", 0, false}}},
 		{id: "conn-32", app: "echo", mtu: 1500,
 			run:     func(o *opts, e *env, r *result) error { return connRate(e, o.dur, 32, r) },
-			metrics: []metric{{"cps", "connect + 1-byte echo + close, 32 clients", "conn/s", 0}}},
+			metrics: []metric{{"cps", "connect + 1-byte echo + close, 32 clients", "conn/s", 0, false}}},
 		{id: "idle-echo", app: "echo", mtu: 1500,
 			run:     func(o *opts, e *env, r *result) error { return idleMemory(e, o.conns, o.settle, r) },
-			metrics: []metric{{"kb", "memory per idle connection, echo app (process RSS)", "KiB", 2}}},
+			metrics: []metric{{"kb", "memory per idle connection, echo app (process RSS)", "KiB", 2, false}}},
 		{id: "idle-sink", app: "sink", mtu: 1500,
 			run:     func(o *opts, e *env, r *result) error { return idleMemory(e, o.conns, o.settle, r) },
-			metrics: []metric{{"kb", "memory per idle connection, sink app (process RSS)", "KiB", 2}}},
+			metrics: []metric{{"kb", "memory per idle connection, sink app (process RSS)", "KiB", 2, false}}},
 		{id: "iperf-1500", app: "discard", mtu: 1500, tool: "iperf",
 			run:     func(o *opts, e *env, r *result) error { return iperf2(e, o.dur, r) },
 			metrics: gbps("iperf2 → discard, MTU 1500")},
@@ -125,14 +128,14 @@ func tests() []test {
 		{id: "ab", app: "http", mtu: 1500, tool: "ab",
 			run: func(o *opts, e *env, r *result) error { return ab(e, o.dur, r) },
 			metrics: []metric{
-				{"rps", "ab -c 32 (a connection per request), net/http", "req/s", 0},
-				{"p99", "ab -c 32 p99", "ms", 0},
+				{"rps", "ab -c 32 (a connection per request), net/http", "req/s", 0, false},
+				{"p99", "ab -c 32 p99", "ms", 0, false},
 			}},
 		{id: "wrk", app: "http", mtu: 1500, tool: "wrk",
 			run: func(o *opts, e *env, r *result) error { return wrk(e, o.dur, r) },
 			metrics: []metric{
-				{"rps", "wrk -t 2 -c 32 (keep-alive), net/http", "req/s", 0},
-				{"p99", "wrk -c 32 p99", "ms", 2},
+				{"rps", "wrk -t 2 -c 32 (keep-alive), net/http", "req/s", 0, false},
+				{"p99", "wrk -c 32 p99", "ms", 2, false},
 			}},
 		floodTest("u50", "20k SYN/s asked"),
 		floodTest("u20", "50k SYN/s asked"),
@@ -440,12 +443,10 @@ func printTable(w io.Writer, o *opts, sel []test, results map[string]map[string]
 					continue
 				}
 				var vals []float64
-				var slab []float64
 				for _, r := range rs {
 					if v, ok := r.v[m.key]; ok {
 						vals = append(vals, v)
 					}
-					slab = append(slab, r.v["slab"])
 				}
 				if len(vals) == 0 {
 					cells[p] = "n/a"
@@ -457,11 +458,11 @@ func printTable(w io.Writer, o *opts, sel []test, results map[string]map[string]
 					cells[p] += fmt.Sprintf(" (%d of %d rounds)", len(vals), o.rounds)
 				}
 				if m.key == "kb" && p == "kernel" {
-					cells[p] += fmt.Sprintf(" + %.2f slab", median(slab))
+					cells[p] += serverSlab(results[t.id])
 				}
 			}
 			ratio := "—"
-			if s, ok := meds["synack"]; ok {
+			if s, ok := meds["synack"]; ok && !m.noRatio {
 				if g, ok := meds["gvisor"]; ok && g != 0 {
 					ratio = fmt.Sprintf("%.2f×", s/g)
 				}
@@ -482,6 +483,34 @@ func printTable(w io.Writer, o *opts, sel []test, results map[string]map[string]
 			}
 		}
 	}
+}
+
+// serverSlab is the kernel's slab memory per idle connection on the
+// server's end, for the kernel column: the machine's slab growth when both
+// ends are the kernel's, minus the growth when only the client's end is
+// (the synack and gVisor runs of the same round), median over rounds. If
+// those did not run, it is both ends'.
+func serverSlab(byPeer map[string][]*result) string {
+	var both, server []float64
+	for i, k := range byPeer["kernel"] {
+		both = append(both, k.v["slab"])
+		var client []float64
+		for _, p := range []string{"synack", "gvisor"} {
+			if i < len(byPeer[p]) {
+				client = append(client, byPeer[p][i].v["slab"])
+			}
+		}
+		if len(client) > 0 {
+			server = append(server, k.v["slab"]-median(client))
+		}
+	}
+	switch {
+	case len(server) > 0:
+		return fmt.Sprintf(" + %.2f slab", median(server))
+	case len(both) > 0:
+		return fmt.Sprintf(" + %.2f slab (both ends)", median(both))
+	}
+	return ""
 }
 
 func cpuModel() string {
