@@ -35,6 +35,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -149,6 +150,10 @@ func tests() []test {
 // of code runs.
 var smokeRows = []string{"bulk-1500", "echo-65535", "pingpong", "conn-32", "idle-sink", "iperf-1500", "ab", "wrk", "flood-u50"}
 
+// interrupted is set by a signal, whose goroutine then cleans up and
+// exits: the measurements stop and print nothing more.
+var interrupted atomic.Bool
+
 func main() {
 	os.Exit(mainErr())
 }
@@ -227,8 +232,12 @@ func mainErr() (code int) {
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
 		s := <-sigc
+		interrupted.Store(true)
 		fmt.Fprintf(os.Stderr, "\ntunbench: %v: cleaning up\n", s)
 		cleanup()
+		if o.logDir != "" && !o.keep {
+			os.RemoveAll(o.logDir)
+		}
 		os.Exit(130)
 	}()
 	defer cleanup()
@@ -278,6 +287,9 @@ func mainErr() (code int) {
 				tag := fmt.Sprintf("r%d-%s", round, t.id)
 				t0 := time.Now()
 				r, err := measure(o, t, peer, tag)
+				if interrupted.Load() {
+					select {} // the signal's goroutine cleans up and exits
+				}
 				if results[t.id] == nil {
 					results[t.id] = map[string][]*result{}
 					errs[t.id] = map[string][]string{}
