@@ -281,6 +281,7 @@ func mainErr() (code int) {
 	results := map[string]map[string][]*result{}
 	errs := map[string]map[string][]string{}
 	start := time.Now()
+	load0 := loadAvg()
 	for round := 1; round <= o.rounds; round++ {
 		for _, t := range sel {
 			for _, peer := range o.peers {
@@ -318,7 +319,7 @@ func mainErr() (code int) {
 		}
 	}
 
-	printTable(os.Stdout, o, sel, results, errs, time.Since(start))
+	printTable(os.Stdout, o, sel, results, errs, time.Since(start), load0, loadAvg())
 	if failed {
 		return 1
 	}
@@ -434,11 +435,11 @@ func format(v float64, prec int) string {
 	return s
 }
 
-func printTable(w io.Writer, o *opts, sel []test, results map[string]map[string][]*result, errs map[string]map[string][]string, took time.Duration) {
+func printTable(w io.Writer, o *opts, sel []test, results map[string]map[string][]*result, errs map[string]map[string][]string, took time.Duration, load0, load1 string) {
 	host, _ := os.Hostname()
-	fmt.Fprintf(w, "\n%s, %s, %d CPUs (%s), %s; %d round(s), medians; %s a timed row; %d idle connections; gVisor fdbased GRO %s; took %v\n\n",
+	fmt.Fprintf(w, "\n%s, %s, %d CPUs (%s), %s; %d round(s), medians; %s a timed row; %d idle connections; gVisor fdbased GRO %s; took %v; load average %s before, %s after\n\n",
 		time.Now().Format("2006-01-02 15:04 MST"), host, runtime.NumCPU(), cpuModel(), kernelRelease(),
-		o.rounds, o.dur, o.conns, map[bool]string{true: "on", false: "off"}[o.gro], took.Round(time.Second))
+		o.rounds, o.dur, o.conns, map[bool]string{true: "on", false: "off"}[o.gro], took.Round(time.Second), load0, load1)
 	fmt.Fprintf(w, "| metric | synack | gVisor | kernel | synack/gVisor |\n|---|---|---|---|---|\n")
 	for _, t := range sel {
 		for _, m := range t.metrics {
@@ -523,6 +524,17 @@ func serverSlab(byPeer map[string][]*result) string {
 		return fmt.Sprintf(" + %.2f slab (both ends)", median(both))
 	}
 	return ""
+}
+
+// loadAvg is the 1-minute load average: other work on the machine shows
+// in it (and tunbench's own, about 2 while it runs).
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
 }
 
 func cpuModel() string {
