@@ -91,7 +91,7 @@ func tests() []test {
 		return test{id: name, app: "http", mtu: 1500, tool: "hping3", counters: true,
 			run: func(o *opts, e *env, r *result) error { return flood(e, iv, o.floodN, o.settle, o.abSock, r) },
 			metrics: []metric{
-				{"ok", "SYN flood " + arg + " (" + rate + "): ab -c 8 success", "%", 1, false},
+				{key: "ok", label: "SYN flood " + arg + " (" + rate + "): ab -c 8 success", unit: "%", prec: 1, noRatio: true},
 				{"p99", "SYN flood " + arg + ": ab p99", "ms", 0, false},
 				{key: "pps", label: "SYN flood " + arg + ": SYNs sent", unit: "/s", noRatio: true},
 			}}
