@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -30,8 +29,6 @@ const (
 
 // Peers, in the order of the columns.
 var allPeers = []string{"synack", "gvisor", "kernel"}
-
-var peerTitle = map[string]string{"synack": "synack", "gvisor": "gVisor", "kernel": "kernel"}
 
 // bins are the server programs.
 type bins struct {
@@ -263,9 +260,4 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
-}
-
-// ctxFor is a context that ends after d.
-func ctxFor(d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), d)
 }
