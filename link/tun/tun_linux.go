@@ -136,6 +136,11 @@ func OpenWith(name string, o Options) (*Device, error) {
 		// Refused (an old kernel, a restricted one): the header stays,
 		// zero on writes, and the kernel sends nothing that needs it.
 		offload = unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, tunFCsum|tunFTSO4|tunFTSO6) == nil
+	} else {
+		// A persistent device may keep the offloads an earlier user
+		// turned on, and would then hand a reader without the header
+		// segments it cannot cut: turn them off (best effort).
+		_ = unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, 0)
 	}
 
 	// The control socket is made now, in the device's namespace, so that
