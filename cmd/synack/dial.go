@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/synack/synack/internal/apps"
 	"github.com/synack/synack/netconn"
 )
 
@@ -87,7 +88,7 @@ func runDial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	log.Info("connected", attrs...)
 
 	if *app != "" {
-		in, out, err := runApp(ctx, *app, c)
+		in, out, err := apps.Run(ctx, *app, c)
 		attrs := []any{"in", in, "out", out}
 		if err != nil {
 			attrs = append(attrs, "err", err.Error())

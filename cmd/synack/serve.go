@@ -6,13 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
+	"github.com/synack/synack/internal/apps"
 	"github.com/synack/synack/netconn"
 )
 
@@ -43,7 +41,7 @@ options:
 `
 
 // apps that serve and dial run on a connection.
-var serveApps = []string{"echo", "discard", "close", "sink", "http"}
+var serveApps = apps.Names
 
 // runServe is `synack serve`.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -95,46 +93,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("serving", attrs...)
 
-	s := &server{log: log, app: *app, conns: make(map[net.Conn]struct{})}
-	served := make(chan struct{})
-	var hs *http.Server
-	if *app == "http" {
-		hs = &http.Server{
-			Handler:           pageHandler(),
-			ReadHeaderTimeout: 30 * time.Second,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-			ConnState: func(c net.Conn, st http.ConnState) {
-				switch st {
-				case http.StateNew:
-					log.Info("accepted", "remote", c.RemoteAddr().String())
-				case http.StateClosed, http.StateHijacked:
-					log.Info("closed", "remote", c.RemoteAddr().String())
-				}
-			},
-		}
-		go func() {
-			defer close(served)
-			hs.Serve(ln)
-		}()
-	} else {
-		go func() {
-			defer close(served)
-			s.serve(ctx, ln)
-		}()
-	}
-
-	<-ctx.Done()
-	log.Info("shutting down")
-	ln.Close()
-	if hs != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		hs.Shutdown(sctx)
-		cancel()
-		hs.Close()
-	}
-	<-served
-	s.closeAll()
-	s.wg.Wait()
+	apps.Serve(ctx, ln, *app, log)
 	n.drain(2 * time.Second)
 	fmt.Fprintf(stdout, "synack serve: counters of %s\n", n.dev.Name())
 	n.printCounters(stdout)
@@ -148,112 +107,4 @@ func oneOf(s string, list []string) bool {
 		}
 	}
 	return false
-}
-
-// server runs an app on every accepted connection and keeps them, to
-// close them at shutdown.
-type server struct {
-	log *slog.Logger
-	app string
-
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
-}
-
-func (s *server) serve(ctx context.Context, ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			c.Close()
-			return
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			remote := c.RemoteAddr().String()
-			s.log.Info("accepted", "remote", remote, "local", c.LocalAddr().String())
-			in, out, err := runApp(ctx, s.app, c)
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-			attrs := []any{"remote", remote, "in", in, "out", out}
-			if err != nil {
-				attrs = append(attrs, "err", err.Error())
-			}
-			s.log.Info("closed", attrs...)
-		}()
-	}
-}
-
-// closeAll closes every connection still open (a FIN, or a RST where
-// received data was never read, as a process exit does).
-func (s *server) closeAll() {
-	s.mu.Lock()
-	s.closed = true
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-}
-
-// runApp runs app on c until it is done, and closes c. It returns the
-// bytes read and written. ctx ends the apps that would wait forever
-// (sink).
-func runApp(ctx context.Context, app string, c net.Conn) (in, out int64, err error) {
-	defer c.Close()
-	switch app {
-	case "echo":
-		// Write back what is read; after the peer's FIN, our FIN.
-		cw := &countWriter{w: c}
-		in, err = io.Copy(cw, c)
-		out = cw.n
-		if err == nil {
-			err = c.(*netconn.Conn).CloseWrite()
-		}
-	case "discard":
-		in, err = io.Copy(io.Discard, c)
-	case "close":
-	case "sink":
-		<-ctx.Done()
-	default:
-		err = fmt.Errorf("unknown app %q", app)
-	}
-	if errors.Is(err, net.ErrClosed) {
-		err = nil // closed by the shutdown
-	}
-	return in, out, err
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// pageHandler serves the http app's page.
-func pageHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, `<!doctype html>
-<title>synack</title>
-<h1>Hello from synack</h1>
-<p>This page came over a user-space TCP stack. You are %s; this is %s.</p>
-`, r.RemoteAddr, r.Context().Value(http.LocalAddrContextKey))
-	})
-	return mux
 }

@@ -23,7 +23,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/synack/synack/bench/internal/apps"
+	"github.com/synack/synack/internal/apps"
 )
 
 func main() {

@@ -1,11 +1,10 @@
-// Package apps is the application code of `synack serve` (cmd/synack,
-// serve.go), copied so that the benchmark's other servers — gVisor's
-// netstack on a TUN device and the kernel's sockets — run exactly the same
-// code on their listeners: the same io.Copy for echo, the same net/http
-// page, the same log lines per connection. Only then does a ratio of two
-// servers measure the stacks and not the applications.
-//
-// Keep it in step with cmd/synack/serve.go.
+// Package apps is the application code of `synack serve` and `synack
+// dial --app` (cmd/synack), and of the TUN benchmark's other servers
+// (bench/cmd/gvisor-serve, bench/cmd/kernel-serve): gVisor's netstack and
+// the kernel's sockets run exactly the same code on their listeners — the
+// same io.Copy for echo, the same net/http page, the same log lines per
+// connection — so a ratio of two servers measures the stacks and not the
+// applications.
 package apps
 
 import (
@@ -109,7 +108,7 @@ func (s *server) serve(ctx context.Context, ln net.Listener) {
 			defer s.wg.Done()
 			remote := c.RemoteAddr().String()
 			s.log.Info("accepted", "remote", remote, "local", c.LocalAddr().String())
-			in, out, err := runApp(ctx, s.app, c)
+			in, out, err := Run(ctx, s.app, c)
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()
@@ -136,10 +135,10 @@ func (s *server) closeAll() {
 // *gonet.TCPConn and *net.TCPConn all are.
 type closeWriter interface{ CloseWrite() error }
 
-// runApp runs app on c until it is done, and closes c. It returns the
+// Run runs app on c until it is done, and closes c. It returns the
 // bytes read and written. ctx ends the apps that would wait forever
 // (sink).
-func runApp(ctx context.Context, app string, c net.Conn) (in, out int64, err error) {
+func Run(ctx context.Context, app string, c net.Conn) (in, out int64, err error) {
 	defer c.Close()
 	switch app {
 	case "echo":
