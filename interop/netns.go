@@ -19,12 +19,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/synack/synack/internal/netnsgc"
 	"golang.org/x/sys/unix"
 )
 
@@ -90,23 +90,8 @@ var sweepOnce sync.Once
 // sweep deletes the namespaces of test processes that no longer exist: a
 // test binary killed by its timeout runs no cleanups.
 func sweep() {
-	ents, _ := os.ReadDir("/run/netns")
-	for _, e := range ents {
-		rest, ok := strings.CutPrefix(e.Name(), prefix)
-		if !ok {
-			continue
-		}
-		pid, _, ok := strings.Cut(rest, "-")
-		if !ok {
-			continue
-		}
-		if _, err := strconv.Atoi(pid); err != nil {
-			continue
-		}
-		if _, err := os.Stat("/proc/" + pid); err == nil {
-			continue // its process lives (or the PID was reused): leave it
-		}
-		exec.Command("ip", "netns", "del", e.Name()).Run()
+	for _, name := range netnsgc.Dead(prefix) {
+		exec.Command("ip", "netns", "del", name).Run()
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/synack/synack/internal/netnsgc"
 	"golang.org/x/sys/unix"
 )
 
@@ -61,24 +62,9 @@ func cleanup() {
 // sweep deletes the namespaces of earlier tunbench processes that no
 // longer exist (killed with SIGKILL, say, which runs no cleanup).
 func sweep() {
-	ents, _ := os.ReadDir("/run/netns")
-	for _, e := range ents {
-		rest, ok := strings.CutPrefix(e.Name(), nsPrefix)
-		if !ok {
-			continue
-		}
-		pid, _, ok := strings.Cut(rest, "-")
-		if !ok {
-			continue
-		}
-		if _, err := strconv.Atoi(pid); err != nil {
-			continue
-		}
-		if _, err := os.Stat("/proc/" + pid); err == nil {
-			continue // its process lives (or the PID was reused): leave it
-		}
-		fmt.Fprintf(os.Stderr, "tunbench: deleting namespace %s left by a dead run\n", e.Name())
-		delNetns(e.Name())
+	for _, name := range netnsgc.Dead(nsPrefix) {
+		fmt.Fprintf(os.Stderr, "tunbench: deleting namespace %s left by a dead run\n", name)
+		delNetns(name)
 	}
 }
 
