@@ -149,6 +149,26 @@ type gvisorPeer struct {
 
 const gvisorNIC tcpip.NICID = 1
 
+// SetGvisorTCP gives a gVisor stack synack's TCP settings (SACK on,
+// send and receive buffers of buf bytes, default and max, TIME-WAIT
+// reuse), so that the two compare fairly; the in-memory peer and
+// cmd/gvisor-serve both use it.
+func SetGvisorTCP(s *gstack.Stack, buf int) error {
+	sack := tcpip.TCPSACKEnabled(true)
+	snd := tcpip.TCPSendBufferSizeRangeOption{Min: tcp.MinBufferSize, Default: buf, Max: buf}
+	rcv := tcpip.TCPReceiveBufferSizeRangeOption{Min: tcp.MinBufferSize, Default: buf, Max: buf}
+	reuse := tcpip.TCPTimeWaitReuseGlobal
+	for _, o := range []struct {
+		what string
+		opt  tcpip.SettableTransportProtocolOption
+	}{{"SACK", &sack}, {"send buffer", &snd}, {"receive buffer", &rcv}, {"TIME-WAIT reuse", &reuse}} {
+		if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, o.opt); err != nil {
+			return fmt.Errorf("gvisor %s: %s", o.what, err)
+		}
+	}
+	return nil
+}
+
 func newGvisorHost(ep *channel.Endpoint, addr netip.Addr) (*gstack.Stack, error) {
 	s := gstack.New(gstack.Options{
 		NetworkProtocols:   []gstack.NetworkProtocolFactory{ipv4.NewProtocol},
@@ -158,21 +178,9 @@ func newGvisorHost(ep *channel.Endpoint, addr netip.Addr) (*gstack.Stack, error)
 		s.Destroy()
 		return nil, fmt.Errorf("gvisor %s: %s", what, err)
 	}
-	sack := tcpip.TCPSACKEnabled(true)
-	if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, &sack); err != nil {
-		return fail("SACK", err)
-	}
-	snd := tcpip.TCPSendBufferSizeRangeOption{Min: tcp.MinBufferSize, Default: bufSize, Max: bufSize}
-	if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, &snd); err != nil {
-		return fail("send buffer", err)
-	}
-	rcv := tcpip.TCPReceiveBufferSizeRangeOption{Min: tcp.MinBufferSize, Default: bufSize, Max: bufSize}
-	if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, &rcv); err != nil {
-		return fail("receive buffer", err)
-	}
-	reuse := tcpip.TCPTimeWaitReuseGlobal
-	if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, &reuse); err != nil {
-		return fail("TIME-WAIT reuse", err)
+	if err := SetGvisorTCP(s, bufSize); err != nil {
+		s.Destroy()
+		return nil, err
 	}
 	if err := s.SetPortRange(ephemLow, ephemHigh); err != nil {
 		return fail("port range", err)

@@ -26,6 +26,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/synack/synack/bench"
 	"github.com/synack/synack/internal/apps"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -163,21 +164,9 @@ func newStack(fd int, mtu uint32, prefixes []netip.Prefix, gro bool, bufSize int
 		s.Destroy()
 		return nil, fmt.Errorf("%s: %s", what, err)
 	}
-	sack := tcpip.TCPSACKEnabled(true)
-	if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, &sack); err != nil {
-		return fail("SACK", err)
-	}
-	snd := tcpip.TCPSendBufferSizeRangeOption{Min: tcp.MinBufferSize, Default: bufSize, Max: bufSize}
-	if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, &snd); err != nil {
-		return fail("send buffer", err)
-	}
-	rcv := tcpip.TCPReceiveBufferSizeRangeOption{Min: tcp.MinBufferSize, Default: bufSize, Max: bufSize}
-	if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, &rcv); err != nil {
-		return fail("receive buffer", err)
-	}
-	reuse := tcpip.TCPTimeWaitReuseGlobal
-	if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, &reuse); err != nil {
-		return fail("TIME-WAIT reuse", err)
+	if err := bench.SetGvisorTCP(s, bufSize); err != nil {
+		s.Destroy()
+		return nil, err
 	}
 	const nic tcpip.NICID = 1
 	if err := s.CreateNIC(nic, le); err != nil {
