@@ -42,9 +42,15 @@ type Device struct {
 	// (vnet), and the kernel took checksum and TSO offload (offload).
 	vnet, offload bool
 	rc            syscall.RawConn
-	wmu           sync.Mutex // guards whdr and wiov, for writev
+	wmu           sync.Mutex // guards whdr, wiov and werr, for writev
 	whdr          [vnetHdrLen]byte
 	wiov          [2][]byte
+	werr          error
+	writeFn       func(fd uintptr) bool // the writev, made once: a closure per write would be an allocation
+	riov          [2][]byte             // the reader's readv
+	rn            int
+	rerr          error
+	readFn        func(fd uintptr) bool
 	malformed     atomic.Uint64 // packets read that could not be taken
 	free          chan []byte   // packet buffers receivers handed back
 	releaseFn     func([]byte)  // d.release, made once
@@ -172,6 +178,14 @@ func OpenWith(name string, o Options) (*Device, error) {
 	}
 	d.free = make(chan []byte, 8)
 	d.releaseFn = d.release
+	d.writeFn = func(fd uintptr) bool {
+		_, d.werr = unix.Writev(int(fd), d.wiov[:])
+		return d.werr != unix.EAGAIN
+	}
+	d.readFn = func(fd uintptr) bool {
+		d.rn, d.rerr = unix.Readv(int(fd), d.riov[:])
+		return d.rerr != unix.EAGAIN
+	}
 	if d.rc, err = d.f.SyscallConn(); err != nil {
 		d.f.Close()
 		unix.Close(ctl)
@@ -286,16 +300,12 @@ func (d *Device) writeVnet(pkt []byte, h vnetHdr) error {
 	d.wmu.Lock()
 	h.encode(d.whdr[:])
 	d.wiov[0], d.wiov[1] = d.whdr[:], pkt
-	var werr error
-	err := d.rc.Write(func(fd uintptr) bool {
-		_, werr = unix.Writev(int(fd), d.wiov[:])
-		return werr != unix.EAGAIN
-	})
+	err := d.rc.Write(d.writeFn)
+	if err == nil {
+		err = d.werr
+	}
 	d.wiov[1] = nil
 	d.wmu.Unlock()
-	if err == nil {
-		err = werr
-	}
 	if err != nil {
 		if errors.Is(err, os.ErrClosed) {
 			return net.ErrClosed
@@ -347,17 +357,15 @@ func (d *Device) read(hdr, pkt []byte) (int, error) {
 		return d.f.Read(pkt)
 	}
 	// Header and packet in buffers of their own, so that the packet's
-	// buffer can be handed on whole.
-	iov := [2][]byte{hdr, pkt}
-	var n int
-	var rerr error
-	err := d.rc.Read(func(fd uintptr) bool {
-		n, rerr = unix.Readv(int(fd), iov[:])
-		return rerr != unix.EAGAIN
-	})
+	// buffer can be handed on whole. The reader goroutine alone uses riov,
+	// rn, rerr and readFn.
+	d.riov[0], d.riov[1] = hdr, pkt
+	err := d.rc.Read(d.readFn)
 	if err == nil {
-		err = rerr
+		err = d.rerr
 	}
+	n := d.rn
+	d.riov[1] = nil
 	if err == nil && n == 0 {
 		err = io.EOF
 	}
