@@ -140,7 +140,10 @@ func checkNoLeftovers(t *testing.T, e *env) {
 	end := time.Now().Add(10 * time.Second)
 	for {
 		var conns, tw int
-		e.st.Do(func(st *stack.Stack, _ time.Time) { conns, _, tw = st.Len() })
+		e.st.Do(func(st *stack.Stack, _ time.Time) {
+			c, _, w := st.Len()
+			conns, tw = conns+c, tw+w
+		})
 		if conns == 0 {
 			c := e.counters()
 			t.Logf("synack: %d TIME-WAIT, in %d out %d segments, %d retransmitted, %d RST sent, %d estab resets",

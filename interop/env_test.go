@@ -254,13 +254,12 @@ func (e *env) dial(addr string) (*netconn.Conn, error) {
 // snapshot returns synack's connection table.
 func (e *env) snapshot() []stack.ConnInfo {
 	var rows []stack.ConnInfo
-	e.st.Do(func(st *stack.Stack, _ time.Time) { rows = st.Snapshot() })
+	e.st.Do(func(st *stack.Stack, _ time.Time) { rows = append(rows, st.Snapshot()...) })
 	return rows
 }
 
 func (e *env) counters() stack.Counters {
-	var c stack.Counters
-	e.st.Do(func(st *stack.Stack, _ time.Time) { c = st.Counters() })
+	c, _ := e.st.Counters()
 	return c
 }
 

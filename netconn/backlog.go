@@ -28,7 +28,7 @@ const ownedMax = 64
 // and SYN+ACKs were lost (a 1 s retransmission each).
 type lock struct {
 	mu sync.Mutex
-	s  *Stack
+	s  *shard
 
 	qmu     sync.Mutex
 	q       []queued // packets waiting for the lock, copies

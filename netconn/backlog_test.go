@@ -14,10 +14,10 @@ import (
 // holder lets go (Linux's socket backlog, release_sock).
 func TestBacklogDeliversOnUnlock(t *testing.T) {
 	h := newHosts(t, stack.Config{}, stack.Config{}, nil, nil)
-	s := h.b
+	s := h.b.shards[0]
 	in := func() uint64 {
 		var n uint64
-		s.Do(func(st *stack.Stack, _ time.Time) { n = st.Counters().InSegs })
+		h.b.Do(func(st *stack.Stack, _ time.Time) { n = st.Counters().InSegs })
 		return n
 	}
 	before := in()
@@ -41,7 +41,7 @@ func TestBacklogDeliversOnUnlock(t *testing.T) {
 	if got := in() - before; got != 2 {
 		t.Fatalf("InSegs grew by %d after Unlock, want 2", got)
 	}
-	if d := s.BacklogDrops(); d != 0 {
+	if d := h.b.BacklogDrops(); d != 0 {
 		t.Errorf("BacklogDrops = %d", d)
 	}
 }

@@ -21,7 +21,7 @@ import (
 // Reads (or Writes) wait for each other, deadlines and Close included, so
 // that the bytes of one Write are never interleaved with another's.
 type Conn struct {
-	s       *Stack
+	s       *shard // the shard the connection lives in
 	sc      *stack.Conn // guarded by Stack.mu
 	network string
 	// The addresses as net.Addr, made when first asked for: sc's 4-tuple
@@ -97,7 +97,7 @@ func (c *Conn) pokeLocked(r, w bool) {
 // newConn wraps sc; under Stack.mu. The connection starts as a Go
 // *net.TCPConn does: no-delay on, keepalive as the stack's tcp.Config has
 // it until Dialer or ListenConfig applies its own.
-func (s *Stack) newConn(sc *stack.Conn, network string) *Conn {
+func (s *shard) newConn(sc *stack.Conn, network string) *Conn {
 	c := &Conn{
 		s:         s,
 		sc:        sc,

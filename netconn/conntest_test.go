@@ -43,16 +43,16 @@ func (l *faultLog) stats() (s link.Stats) {
 
 // makePipe returns a nettest.MakePipe: each pipe is a connection between
 // two fresh Stacks over a fresh link.Pipe, both ends wrapped in faults if
-// faults is not nil (each with its own seed, from log). It runs in real
-// time, as nettest does.
-func makePipe(cfg stack.Config, faults *link.Faults, log *faultLog) nettest.MakePipe {
+// faults is not nil (each with its own seed, from log), each Stack of
+// shards shards. It runs in real time, as nettest does.
+func makePipe(cfg stack.Config, faults *link.Faults, log *faultLog, shards int) nettest.MakePipe {
 	return func() (c1, c2 net.Conn, stop func(), err error) {
 		ea, eb := link.Pipe(1500)
 		if faults != nil {
 			ea = log.wrap(ea, *faults)
 			eb = log.wrap(eb, *faults)
 		}
-		a, b := New(cfg), New(cfg)
+		a, b := NewSharded(cfg, shards), NewSharded(cfg, shards)
 		stop = func() {
 			if c1 != nil {
 				c1.Close()
@@ -96,7 +96,14 @@ func makePipe(cfg stack.Config, faults *link.Faults, log *faultLog) nettest.Make
 // TestConn is the acceptance test: nettest's net.Conn contract over a
 // perfect link.
 func TestConn(t *testing.T) {
-	nettest.TestConn(t, makePipe(stack.Config{}, nil, nil))
+	nettest.TestConn(t, makePipe(stack.Config{}, nil, nil, 1))
+}
+
+// TestConnSharded is the contract with both ends sharded in two, each
+// over one link: every packet is steered to its connection's shard, the
+// listener is in both, and dials take their ports from either.
+func TestConnSharded(t *testing.T) {
+	nettest.TestConn(t, makePipe(stack.Config{}, nil, nil, 2))
 }
 
 // TestConnFaulty runs nettest's contract over a link that loses, reorders
@@ -106,7 +113,7 @@ func TestConnFaulty(t *testing.T) {
 	cfg := stack.Config{TCP: tcp.Config{RTOMin: 10 * time.Millisecond, RTOInitial: 50 * time.Millisecond}}
 	f := &link.Faults{Loss: 0.02, Reorder: 0.02, Jitter: 500 * time.Microsecond, ReorderHold: 2 * time.Millisecond}
 	var log faultLog
-	nettest.TestConn(t, makePipe(cfg, f, &log))
+	nettest.TestConn(t, makePipe(cfg, f, &log, 1))
 	st := log.stats()
 	t.Logf("faults: %d packets, %d dropped, %d reordered", st.Packets, st.Dropped, st.Reordered)
 	if st.Dropped == 0 || st.Reordered == 0 {

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
 )
 
@@ -114,25 +115,19 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		return fail(raddr, err)
 	}
 
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return fail(raddr, net.ErrClosed)
-	}
-	sc, err := s.st.Dial(s.now(), local, remote)
+	sh, c, err := s.open(local, remote, network)
 	if err != nil {
-		s.mu.Unlock()
 		return fail(raddr, err)
 	}
-	c := s.newConn(sc, network)
 	c.applyKeepAlive(d.KeepAlive, d.KeepAliveConfig)
-	s.rearm()
-	s.mu.Unlock()
+	sh.rearm()
+	sc := c.sc
+	sh.mu.Unlock()
 
 	for {
-		s.mu.Lock()
+		sh.mu.Lock()
 		if c.closed { // Stack.Close
-			s.mu.Unlock()
+			sh.mu.Unlock()
 			return fail(raddr, net.ErrClosed)
 		}
 		switch st := sc.State(); {
@@ -142,27 +137,97 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 				err = syscall.ECONNABORTED // closed without a reason: not expected
 			}
 			c.markClosed()
-			s.mu.Unlock()
+			sh.mu.Unlock()
 			return fail(raddr, err)
 		case st.Synchronized():
-			s.mu.Unlock()
+			sh.mu.Unlock()
 			return c, nil
 		}
 		sig := c.writeSig()
-		s.mu.Unlock()
+		sh.mu.Unlock()
 		select {
 		case <-sig:
 		case <-ctx.Done():
-			s.mu.Lock()
+			sh.mu.Lock()
 			if !c.closed {
-				sc.Abort(s.now())
+				sc.Abort(sh.now())
 				c.markClosed()
-				s.rearm()
+				sh.rearm()
 			}
-			s.mu.Unlock()
+			sh.mu.Unlock()
 			return fail(raddr, ctx.Err())
 		}
 	}
+}
+
+// open starts the connection in the shard it belongs to, and returns
+// with that shard's lock held: a given local port in the home shard of
+// its tuple, once no shard has the port bound; an ephemeral one in the
+// next shard round, or the others in turn when that one's share of the
+// ports is used.
+func (s *Stack) open(local, remote netip.AddrPort, network string) (*shard, *Conn, error) {
+	try := func(sh *shard) (*Conn, error) {
+		sh.mu.Lock()
+		if sh.closed {
+			sh.mu.Unlock()
+			return nil, net.ErrClosed
+		}
+		sc, err := sh.st.Dial(sh.now(), local, remote)
+		if err != nil {
+			sh.mu.Unlock()
+			return nil, err
+		}
+		return sh.newConn(sc, network), nil
+	}
+	if len(s.shards) == 1 {
+		c, err := try(s.shards[0])
+		return s.shards[0], c, err
+	}
+	if local.Port() == 0 {
+		start := int(s.next.Add(1))
+		var err error
+		for k := range s.shards {
+			sh := s.shards[(start+k)%len(s.shards)]
+			var c *Conn
+			if c, err = try(sh); err == nil {
+				return sh, c, nil
+			}
+			if !errors.Is(err, syscall.EADDRNOTAVAIL) {
+				break
+			}
+		}
+		return nil, nil, err
+	}
+	laddr := local.Addr()
+	if !laddr.IsValid() || laddr.IsUnspecified() {
+		sh := s.shards[0]
+		sh.mu.Lock()
+		a, ok := sh.st.SourceFor(remote.Addr())
+		sh.mu.Unlock()
+		if !ok {
+			return nil, nil, syscall.ENETUNREACH
+		}
+		laddr = a
+	}
+	local = netip.AddrPortFrom(laddr, local.Port())
+	home := s.shards[s.group.Home(stack.ID{Local: local, Remote: remote})]
+	// A port another shard has bound is in use here too: ask them all,
+	// and let no other Dial from a given port in between.
+	s.dialMu.Lock()
+	defer s.dialMu.Unlock()
+	for _, sh := range s.shards {
+		if sh == home {
+			continue
+		}
+		sh.mu.Lock()
+		bound := sh.st.PortBound(local)
+		sh.mu.Unlock()
+		if bound {
+			return nil, nil, syscall.EADDRINUSE
+		}
+	}
+	c, err := try(home)
+	return home, c, err
 }
 
 // deadline returns the earliest of the Timeout and Deadline limits, as

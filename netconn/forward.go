@@ -17,7 +17,7 @@ import (
 // closed port would; a request left unanswered lapses and the client's
 // SYN retries go unanswered (a black-holed destination).
 type ForwardRequest struct {
-	s      *Stack
+	s      *shard
 	r      *stack.ForwarderRequest
 	local  *net.TCPAddr // the destination the client asked for
 	remote *net.TCPAddr
@@ -28,17 +28,19 @@ type ForwardRequest struct {
 // own, so that it may dial an upstream before answering. nil turns
 // forwarding off.
 func (s *Stack) Forward(handler func(*ForwardRequest)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if handler == nil {
-		s.st.SetForwarder(nil)
-		return
+	for _, sh := range s.shards {
+		sh.mu.Lock()
+		if handler == nil {
+			sh.st.SetForwarder(nil)
+		} else {
+			sh.st.SetForwarder(func(r *stack.ForwarderRequest) {
+				id := r.ID()
+				req := &ForwardRequest{s: sh, r: r, local: net.TCPAddrFromAddrPort(id.Local), remote: net.TCPAddrFromAddrPort(id.Remote)}
+				go handler(req)
+			})
+		}
+		sh.mu.Unlock()
 	}
-	s.st.SetForwarder(func(r *stack.ForwarderRequest) {
-		id := r.ID()
-		req := &ForwardRequest{s: s, r: r, local: net.TCPAddrFromAddrPort(id.Local), remote: net.TCPAddrFromAddrPort(id.Remote)}
-		go handler(req)
-	})
 }
 
 // LocalAddr is the address the client connected to.

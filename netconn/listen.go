@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -64,37 +66,49 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 	if err := ctx.Err(); err != nil {
 		return fail(tcpAddr(ap), err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return fail(tcpAddr(ap), net.ErrClosed)
-	}
-	var sl *stack.Listener
-	if ap.Port() != 0 {
-		sl, err = s.st.Listen(s.now(), ap, lc.Backlog)
-	} else {
-		sl, ap, err = s.listenAnyPort(ap, lc.Backlog)
-	}
-	if err != nil {
-		return fail(tcpAddr(ap), err)
 	}
 	l := &Listener{
 		s:       s,
-		sl:      sl,
+		parts:   make([]*stack.Listener, len(s.shards)),
 		network: network,
-		addr:    net.TCPAddrFromAddrPort(ap),
 		lc:      *lc,
 		sig:     make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
-	sl.SetNotifier((*listenerNotifier)(l))
-	s.lns[l] = struct{}{}
+	// Every shard listens: shard 0 first, so that it alone decides
+	// whether the port is free (every shard has the same listeners) and
+	// picks port 0's; a later shard that fails undoes the earlier ones.
+	for i, sh := range s.shards {
+		sh.mu.Lock()
+		var sl *stack.Listener
+		switch {
+		case sh.closed:
+			err = net.ErrClosed
+		case ap.Port() != 0:
+			sl, err = sh.st.Listen(sh.now(), ap, lc.Backlog)
+		default:
+			sl, ap, err = sh.listenAnyPort(ap, lc.Backlog)
+		}
+		if err != nil {
+			sh.mu.Unlock()
+			l.closeParts(s.shards[:i])
+			return fail(tcpAddr(ap), err)
+		}
+		l.parts[i] = sl
+		sl.SetNotifier((*listenerNotifier)(l))
+		sh.lns[l] = struct{}{}
+		sh.mu.Unlock()
+	}
+	l.addr = net.TCPAddrFromAddrPort(ap)
 	return l, nil
 }
 
 // listenAnyPort listens on the first free port of the stack's ephemeral
-// range, searching on from where the last search stopped. Under Stack.mu.
-func (s *Stack) listenAnyPort(ap netip.AddrPort, backlog int) (*stack.Listener, netip.AddrPort, error) {
+// range, searching on from where the last search stopped. Under the
+// shard's mu.
+func (s *shard) listenAnyPort(ap netip.AddrPort, backlog int) (*stack.Listener, netip.AddrPort, error) {
 	cfg := s.st.Config()
 	lo, hi := uint32(cfg.EphemeralLow), uint32(cfg.EphemeralHigh)
 	n := hi - lo + 1
@@ -114,55 +128,68 @@ func (s *Stack) listenAnyPort(ap netip.AddrPort, backlog int) (*stack.Listener, 
 	return nil, ap, syscall.EADDRINUSE
 }
 
-// Listener is a TCP listener of a Stack; it implements net.Listener.
+// Listener is a TCP listener of a Stack; it implements net.Listener. In a
+// sharded Stack it has a part in every shard, and Accept takes from any.
 type Listener struct {
 	s       *Stack
-	sl      *stack.Listener // guarded by Stack.mu
+	parts   []*stack.Listener // parts[i] in shard i, guarded by its mu
 	network string
 	addr    *net.TCPAddr
 	lc      ListenConfig
+	next    atomic.Uint32 // the shard the next Accept looks in first
 
 	sig  chan struct{} // capacity 1: poked when a connection can be accepted
-	done chan struct{} // closed by Close
+	done chan struct{} // closed by markClosed or Close
 
-	closed bool // guarded by Stack.mu
+	closed    atomic.Bool
+	closeOnce sync.Once
 }
 
 type listenerNotifier Listener
 
-// Notify is called by the stack, under Stack.mu: it must not block.
+// Notify is called by the stack, under a shard's mu: it must not block.
 func (n *listenerNotifier) Notify() { poke(n.sig) }
 
-// markClosed closes l for its users; under Stack.mu.
-func (l *Listener) markClosed() {
-	l.closed = true
-	close(l.done)
-	l.sl.SetNotifier(nil)
-	delete(l.s.lns, l)
+// markClosed closes l for its users and lets go of its part in sh; under
+// sh's mu.
+func (l *Listener) markClosed(sh *shard) {
+	l.closed.Store(true)
+	l.closeOnce.Do(func() { close(l.done) })
+	l.parts[sh.st.Shard()].SetNotifier(nil)
+	delete(sh.lns, l)
+}
+
+// closeParts closes l's parts in shards, those not closed already.
+func (l *Listener) closeParts(shards []*shard) {
+	for _, sh := range shards {
+		sh.mu.Lock()
+		if _, open := sh.lns[l]; open {
+			l.parts[sh.st.Shard()].Close(sh.now())
+			l.markClosed(sh)
+			sh.rearm()
+		}
+		sh.mu.Unlock()
+	}
 }
 
 // Accept waits for the next established connection and returns it, a
 // *Conn configured with the ListenConfig's keepalive and no-delay on.
 // After Close it returns a *net.OpError wrapping net.ErrClosed.
 func (l *Listener) Accept() (net.Conn, error) {
-	s := l.s
+	n := len(l.parts)
 	for {
-		s.mu.Lock()
-		if l.closed {
-			s.mu.Unlock()
+		if l.closed.Load() {
 			return nil, &net.OpError{Op: "accept", Net: l.network, Addr: l.addr, Err: net.ErrClosed}
 		}
-		if sc := l.sl.Accept(); sc != nil {
-			c := s.newConn(sc, l.network)
-			c.applyKeepAlive(l.lc.KeepAlive, l.lc.KeepAliveConfig)
-			s.rearm()
-			if _, n := l.sl.Pending(); n > 0 {
-				poke(l.sig) // for another Accept waiting
+		// Shards in turn, from where the last Accept found one.
+		start := int(l.next.Load())
+		for k := range n {
+			i := (start + k) % n
+			if c := l.acceptFrom(i); c != nil {
+				l.next.Store(uint32(i + 1))
+				return c, nil
 			}
-			s.mu.Unlock()
-			return c, nil
 		}
-		s.mu.Unlock()
 		select {
 		case <-l.sig:
 		case <-l.done:
@@ -170,20 +197,39 @@ func (l *Listener) Accept() (net.Conn, error) {
 	}
 }
 
+// acceptFrom takes a connection from shard i's part, if it has one.
+func (l *Listener) acceptFrom(i int) *Conn {
+	sh := l.s.shards[i]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if l.closed.Load() {
+		return nil
+	}
+	sc := l.parts[i].Accept()
+	if sc == nil {
+		return nil
+	}
+	c := sh.newConn(sc, l.network)
+	c.applyKeepAlive(l.lc.KeepAlive, l.lc.KeepAliveConfig)
+	sh.rearm()
+	// For another Accept waiting: one poke stands for any number of
+	// arrivals, so pass it on while this shard has more, or, with shards,
+	// always (another shard may have some; a waiter looks and waits again).
+	if _, more := l.parts[i].Pending(); more > 0 || len(l.parts) > 1 {
+		poke(l.sig)
+	}
+	return c
+}
+
 // Close stops listening: blocked and later Accepts return net.ErrClosed;
 // connections not yet accepted are released as close(2) would (FIN, or
 // RST with unread data) and half-open ones dropped; later SYNs are
 // answered with RST.
 func (l *Listener) Close() error {
-	s := l.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if l.closed {
+	if l.closed.Swap(true) {
 		return &net.OpError{Op: "close", Net: l.network, Addr: l.addr, Err: net.ErrClosed}
 	}
-	l.sl.Close(s.now())
-	l.markClosed()
-	s.rearm()
+	l.closeParts(l.s.shards)
 	return nil
 }
 

@@ -178,6 +178,9 @@ func (s *Stack) Dial(now time.Time, local, remote netip.AddrPort) (*Conn, error)
 	var iss uint32
 	reuse := false
 	if local.Port() != 0 {
+		if !s.atHome(&t) {
+			return nil, errNotHome
+		}
 		if s.bound[listenKey{addr: t.laddr, port: t.lport}] > 0 || s.listenerOn(t.laddr, t.lport) {
 			return nil, errAddrInUse
 		}

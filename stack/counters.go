@@ -92,3 +92,34 @@ func (s *Stack) Counters() Counters { return s.stats }
 
 // DropNames lists the drop reasons in order, for reports.
 func DropNames() []string { return dropNames[:] }
+
+// Add adds o's counts to c: a Group's counters are its shards' summed.
+func (c *Counters) Add(o *Counters) {
+	c.ActiveOpens += o.ActiveOpens
+	c.PassiveOpens += o.PassiveOpens
+	c.AttemptFails += o.AttemptFails
+	c.EstabResets += o.EstabResets
+	c.CurrEstab += o.CurrEstab
+	c.InSegs += o.InSegs
+	c.OutSegs += o.OutSegs
+	c.RetransSegs += o.RetransSegs
+	c.InErrs += o.InErrs
+	c.OutRsts += o.OutRsts
+	c.SynCookiesSent += o.SynCookiesSent
+	c.SynCookiesRecv += o.SynCookiesRecv
+	c.SynCookiesFailed += o.SynCookiesFailed
+	c.ListenOverflows += o.ListenOverflows
+	c.TimeWaitOverflows += o.TimeWaitOverflows
+	c.ICMPInMsgs += o.ICMPInMsgs
+	c.ICMPInErrors += o.ICMPInErrors
+	c.ICMPOutMsgs += o.ICMPOutMsgs
+	c.ICMPOutOfWindow += o.ICMPOutOfWindow
+	c.PathMTUChanges += o.PathMTUChanges
+	c.ReasmReqds += o.ReasmReqds
+	c.ReasmOKs += o.ReasmOKs
+	c.ReasmFails += o.ReasmFails
+	c.ReasmTimeouts += o.ReasmTimeouts
+	for i := range c.Drops {
+		c.Drops[i] += o.Drops[i]
+	}
+}

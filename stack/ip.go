@@ -141,6 +141,12 @@ func (s *Stack) fragment(now time.Time, pkt []byte, p *wire.Packet) {
 	switch res {
 	case ip.Done:
 		s.stats.ReasmOKs++
+		if s.group != nil && s.handoff != nil {
+			if h := s.group.Steer(whole); h != s.shard {
+				s.handoff(h, whole)
+				return
+			}
+		}
 		s.Deliver(now, whole) // a whole packet: no fragment again
 	case ip.Pending, ip.Duplicate:
 	default:

@@ -9,6 +9,7 @@ import "time"
 // As Linux's __inet_hash_connect, the first port that is free or holds a
 // reusable TIME-WAIT is taken, so a range full of TIME-WAIT costs one step
 // a Dial, not a scan. reuse reports that the tuple is a TIME-WAIT one.
+// In a Group, only tuples at home in this shard are taken.
 func (s *Stack) ephemeralPort(now time.Time, t *tuple) (port uint16, reuse, ok bool) {
 	lo, hi := uint32(s.cfg.EphemeralLow), uint32(s.cfg.EphemeralHigh)
 	num := hi - lo + 1
@@ -18,7 +19,7 @@ func (s *Stack) ephemeralPort(now time.Time, t *tuple) (port uint16, reuse, ok b
 	for count := uint32(0); count < num; count++ {
 		p := uint16(lo + (offset+s.nextEphem+count)%num)
 		probe.lport = p
-		if s.conns[probe] != nil || s.half[probe] != nil || s.listenerOn(probe.laddr, p) {
+		if !s.atHome(&probe) || s.conns[probe] != nil || s.half[probe] != nil || s.listenerOn(probe.laddr, p) {
 			continue
 		}
 		_, inTW := s.tw.get(&probe)

@@ -78,6 +78,10 @@ type Stack struct {
 	delivering int         // Deliver calls in progress
 	nextEphem  uint32
 	stats      Counters
+
+	group   *Group // the shards this stack is one of; nil alone
+	shard   int    // its index in group
+	handoff func(shard int, pkt []byte)
 }
 
 // New returns a stack with no links.

@@ -281,8 +281,7 @@ func (f *netFlags) open(cfg stack.Config, prefixes []netip.Prefix) (*network, er
 
 // counters returns the stack's counters.
 func (n *network) counters() stack.Counters {
-	var c stack.Counters
-	n.st.Do(func(st *stack.Stack, _ time.Time) { c = st.Counters() })
+	c, _ := n.st.Counters()
 	return c
 }
 
@@ -293,7 +292,7 @@ func (n *network) drain(d time.Duration) {
 	end := time.Now().Add(d)
 	for time.Now().Before(end) {
 		var conns int
-		if n.st.Do(func(st *stack.Stack, _ time.Time) { conns, _, _ = st.Len() }) != nil || conns == 0 {
+		if n.st.Do(func(st *stack.Stack, _ time.Time) { c, _, _ := st.Len(); conns += c }) != nil || conns == 0 {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
