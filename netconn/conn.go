@@ -21,7 +21,7 @@ import (
 // Reads (or Writes) wait for each other, deadlines and Close included, so
 // that the bytes of one Write are never interleaved with another's.
 type Conn struct {
-	s       *shard // the shard the connection lives in
+	s       *shard      // the shard the connection lives in
 	sc      *stack.Conn // guarded by Stack.mu
 	network string
 	// The addresses as net.Addr, made when first asked for: sc's 4-tuple
