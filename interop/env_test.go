@@ -32,9 +32,10 @@ import (
 type env struct {
 	t      *testing.T
 	ns     *interop.Netns
-	dev    *tun.Device
+	dev    *tun.Device   // the first queue
+	devs   []*tun.Device // every queue (-interop.queues)
 	st     *netconn.Stack
-	faulty *link.Faulty
+	faults []*link.Faulty // one per queue
 	pcap   string // capture file, if asked
 	rec    *recorder
 }
@@ -48,7 +49,10 @@ type envOpts struct {
 	offload  bool   // open the TUN with offloads (as -interop.offload does for all)
 }
 
-var offload = flag.Bool("interop.offload", false, "open every test's TUN device with checksum and TSO offload")
+var (
+	offload = flag.Bool("interop.offload", false, "open every test's TUN device with checksum and TSO offload")
+	queues  = flag.Int("interop.queues", 1, "open every test's TUN device with this many queues (IFF_MULTI_QUEUE), one per shard of the stack")
+)
 
 // recorder is the stack's Observer: per connection, its state
 // transitions and segment counts. It is called under the stack's lock.
@@ -127,16 +131,24 @@ func newEnv(t *testing.T, o envOpts) *env {
 	ns := interop.NewNetns(t)
 	e := &env{t: t, ns: ns}
 	err := ns.Do(func() (err error) {
-		e.dev, err = tun.OpenWith("", tun.Options{Offload: *offload || o.offload})
+		e.devs, err = tun.OpenQueues("", *queues, tun.Options{Offload: *offload || o.offload})
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { e.dev.Close() }) // after the stack's Close, which closes it too
+	e.dev = e.devs[0]
+	t.Cleanup(func() { // after the stack's Close, which closes them too
+		for _, d := range e.devs {
+			d.Close()
+		}
+	})
 	ns.ConfigureKernelSide(t, e.dev.Name())
 
-	var ep link.Endpoint = e.dev
+	eps := make([]link.Endpoint, len(e.devs))
+	for i, d := range e.devs {
+		eps[i] = d
+	}
 	if o.pcap || o.pcapPath != "" {
 		e.pcap = o.pcapPath
 		if e.pcap == "" {
@@ -151,25 +163,44 @@ func newEnv(t *testing.T, o envOpts) *env {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { f.Close() })
-		ep = pcap.Tap(ep, w, nil)
+		for i := range eps {
+			eps[i] = pcap.Tap(eps[i], w, nil)
+		}
 	}
 	if o.faults != nil {
-		e.faulty = link.NewFaulty(ep, *o.faults, o.seed)
-		ep = e.faulty
+		for i := range eps {
+			f := link.NewFaulty(eps[i], *o.faults, o.seed+uint64(i))
+			e.faults = append(e.faults, f)
+			eps[i] = f
+		}
 	}
 	e.rec = &recorder{conn: make(map[stack.ID]*connRecord)}
 	if o.cfg.Observer == nil {
 		o.cfg.Observer = e.rec
 	}
-	e.st = netconn.New(o.cfg)
+	e.st = netconn.NewSharded(o.cfg, len(eps))
 	t.Cleanup(func() { e.st.Close() })
-	err = e.st.AddLink(ep,
+	err = e.st.AddQueues(eps,
 		netip.PrefixFrom(netip.MustParseAddr(interop.SynackV4), interop.PrefixLen4),
 		netip.PrefixFrom(netip.MustParseAddr(interop.SynackV6), interop.PrefixLen6))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// faultStats sums the queues' fault counts.
+func (e *env) faultStats() (s link.Stats) {
+	for _, f := range e.faults {
+		x := f.Stats()
+		s.Packets += x.Packets
+		s.Dropped += x.Dropped
+		s.Reordered += x.Reordered
+		s.Duplicated += x.Duplicated
+		s.Sent += x.Sent
+		s.Corrupted += x.Corrupted
+	}
+	return s
 }
 
 // families are the address pairs every data test runs over.

@@ -71,7 +71,7 @@ func TestLossyLink(t *testing.T) {
 		wg.Wait()
 		return nil
 	})
-	st := e.faulty.Stats()
+	st := e.faultStats()
 	c := e.counters()
 	t.Logf("%.1f MiB each way in %v; link: %d packets, %d dropped, %d duplicated, %d reordered; synack retransmitted %d",
 		float64(total)/(1<<20), time.Since(start).Round(time.Millisecond),

@@ -2,6 +2,7 @@ package interop_test
 
 import (
 	"context"
+	"github.com/synack/synack/link/tun"
 	"net"
 	"testing"
 )
@@ -28,7 +29,11 @@ func TestOffloadBulkBothWays(t *testing.T) {
 				runBulk(t, sizes, func() (net.Conn, error) { return e.dial(kln.Addr().String()) })
 				return nil
 			})
-			st := e.dev.Stats()
+			var st tun.Stats
+			for _, d := range e.devs {
+				x := d.Stats()
+				st.GSOIn, st.GSOOut, st.Malformed = st.GSOIn+x.GSOIn, st.GSOOut+x.GSOOut, st.Malformed+x.Malformed
+			}
 			t.Logf("%s: %d coalesced segments in, %d super-segments out, %d malformed", fam.name, st.GSOIn, st.GSOOut, st.Malformed)
 			if st.GSOIn == 0 || st.GSOOut == 0 {
 				t.Errorf("offload unused: %d coalesced segments in, %d super-segments out", st.GSOIn, st.GSOOut)

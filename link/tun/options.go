@@ -11,6 +11,8 @@ type Options struct {
 	// Where the kernel refuses, the device works as without; Offload
 	// reports what was granted.
 	Offload bool
+
+	multiQueue bool // IFF_MULTI_QUEUE: set by OpenQueues
 }
 
 // Stats counts a device's offloaded traffic.

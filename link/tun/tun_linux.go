@@ -82,6 +82,35 @@ type receiverBox struct{ r link.Receiver }
 // missing CAP_NET_ADMIN.
 func Open(name string) (*Device, error) { return OpenWith(name, Options{}) }
 
+// OpenQueues opens n queues of one multi-queue TUN device
+// (IFF_MULTI_QUEUE), creating it if absent: each queue is a Device of its
+// own, and the kernel spreads what it sends over them, by flow (and by the
+// queue a flow's packets were last written on). n = 1 is OpenWith. Closing
+// every queue releases the device.
+func OpenQueues(name string, n int, o Options) ([]*Device, error) {
+	if n <= 1 {
+		d, err := OpenWith(name, o)
+		if err != nil {
+			return nil, err
+		}
+		return []*Device{d}, nil
+	}
+	o.multiQueue = true
+	qs := make([]*Device, 0, n)
+	for range n {
+		d, err := OpenWith(name, o)
+		if err != nil {
+			for _, q := range qs {
+				q.Close()
+			}
+			return nil, fmt.Errorf("tun: queue %d of %d: %w", len(qs)+1, n, err)
+		}
+		name = d.Name() // the kernel's choice, for the next queues
+		qs = append(qs, d)
+	}
+	return qs, nil
+}
+
 // OpenWith is Open with options.
 func OpenWith(name string, o Options) (*Device, error) {
 	if len(name) >= unix.IFNAMSIZ {
@@ -104,6 +133,9 @@ func OpenWith(name string, o Options) (*Device, error) {
 		return nil, fmt.Errorf("tun: interface name %q: %w", name, err)
 	}
 	flags := uint16(unix.IFF_TUN | unix.IFF_NO_PI)
+	if o.multiQueue {
+		flags |= unix.IFF_MULTI_QUEUE
+	}
 	if o.Offload {
 		flags |= unix.IFF_VNET_HDR
 	}
@@ -112,7 +144,7 @@ func OpenWith(name string, o Options) (*Device, error) {
 	if err != nil && o.Offload && errors.Is(err, unix.EINVAL) {
 		// A kernel without IFF_VNET_HDR: no offload, as without it.
 		o.Offload = false
-		ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI)
+		ifr.SetUint16(flags &^ unix.IFF_VNET_HDR)
 		err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr)
 	}
 	if err != nil {

@@ -54,3 +54,6 @@ func (d *Device) Err() error { return nil }
 func (d *Device) Close() error { return nil }
 
 var _ link.Endpoint = (*Device)(nil)
+
+// OpenQueues fails: TUN devices are supported on Linux only.
+func OpenQueues(name string, n int, o Options) ([]*Device, error) { return nil, errUnsupported }
