@@ -47,6 +47,7 @@ type envOpts struct {
 	pcap     bool   // capture synack's link to a file (env.pcap)
 	pcapPath string // the file, if not in a temporary directory
 	offload  bool   // open the TUN with offloads (as -interop.offload does for all)
+	queues   int    // queues and shards, if not -interop.queues
 }
 
 var (
@@ -131,7 +132,11 @@ func newEnv(t *testing.T, o envOpts) *env {
 	ns := interop.NewNetns(t)
 	e := &env{t: t, ns: ns}
 	err := ns.Do(func() (err error) {
-		e.devs, err = tun.OpenQueues("", *queues, tun.Options{Offload: *offload || o.offload})
+		n := *queues
+		if o.queues > 0 {
+			n = o.queues
+		}
+		e.devs, err = tun.OpenQueues("", n, tun.Options{Offload: *offload || o.offload})
 		return err
 	})
 	if err != nil {

@@ -17,6 +17,7 @@ type Options struct {
 
 // Stats counts a device's offloaded traffic.
 type Stats struct {
+	Reads     uint64 // packets read from the kernel (a coalesced segment is one)
 	GSOIn     uint64 // coalesced segments the kernel handed over
 	GSOOut    uint64 // super-segments written for the kernel to cut
 	Malformed uint64 // packets read that were dropped as malformed

@@ -55,11 +55,12 @@ type Device struct {
 	free          chan []byte   // packet buffers receivers handed back
 	releaseFn     func([]byte)  // d.release, made once
 	gsoIn, gsoOut atomic.Uint64 // super-segments read and written
+	reads         atomic.Uint64 // packets read
 }
 
 // Stats returns the device's counters.
 func (d *Device) Stats() Stats {
-	return Stats{GSOIn: d.gsoIn.Load(), GSOOut: d.gsoOut.Load(), Malformed: d.malformed.Load()}
+	return Stats{Reads: d.reads.Load(), GSOIn: d.gsoIn.Load(), GSOOut: d.gsoOut.Load(), Malformed: d.malformed.Load()}
 }
 
 // TUN offload flags (linux/if_tun.h).
@@ -433,6 +434,7 @@ func (d *Device) readLoop() {
 			return
 		}
 		copies.Add(copies.LinkIn, n)
+		d.reads.Add(1)
 		b := d.recv.Load()
 		if b == nil {
 			continue
