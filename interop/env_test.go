@@ -36,7 +36,7 @@ type env struct {
 	devs   []*tun.Device // every queue (-interop.queues)
 	st     *netconn.Stack
 	faults []*link.Faulty // one per queue
-	pcap   string // capture file, if asked
+	pcap   string         // capture file, if asked
 	rec    *recorder
 }
 
