@@ -41,6 +41,7 @@ type netFlags struct {
 	syncookies          string
 	backlog             int
 	offload             bool
+	queues              int
 	loss, dup, reorder  float64
 	seed                uint64
 	logFormat           string
@@ -77,6 +78,7 @@ func (f *netFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.reorder, "reorder", 0, "probability that synack's link delivers a packet 10 ms late, so later ones overtake it (0..1)")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed of the link's faults (default: random, logged)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.IntVar(&f.queues, "queues", 1, "open the TUN device with this many queues (IFF_MULTI_QUEUE), one per shard of the stack, for more than one core")
 	fs.BoolVar(&f.offload, "offload", true, "ask the kernel for checksum and TCP segmentation offload on the TUN device (64 KB segments each way); --offload=false for plain packets")
 }
 
@@ -89,6 +91,12 @@ func (f *netFlags) config() (stack.Config, []netip.Prefix, error) {
 	}
 	if len(f.addrs) == 0 {
 		return cfg, nil, errors.New("--addr is required")
+	}
+	if f.queues < 1 || f.queues > 64 {
+		return cfg, nil, fmt.Errorf("--queues %d: want 1 to 64", f.queues)
+	}
+	if f.queues > 1 && (f.loss > 0 || f.dup > 0 || f.reorder > 0) {
+		return cfg, nil, errors.New("--loss, --dup and --reorder take one queue: a link's faults are one sequence of draws")
 	}
 	prefixes, err := parseAddrs(f.addrs)
 	if err != nil {
@@ -223,7 +231,8 @@ var openTUN = tun.OpenWith
 // network is what a running serve or dial holds: the TUN, the capture,
 // the faults and the stack.
 type network struct {
-	dev    *tun.Device
+	dev    *tun.Device   // the first queue
+	devs   []*tun.Device // every queue (--queues)
 	st     *netconn.Stack
 	faulty *link.Faulty
 	pcapF  *os.File
@@ -235,32 +244,46 @@ type network struct {
 // addresses. Errors are one line each, for the user.
 func (f *netFlags) open(cfg stack.Config, prefixes []netip.Prefix) (*network, error) {
 	n := &network{}
-	dev, err := openTUN(f.tun, tun.Options{Offload: f.offload})
+	var devs []*tun.Device
+	var err error
+	if f.queues > 1 {
+		devs, err = tun.OpenQueues(f.tun, f.queues, tun.Options{Offload: f.offload})
+	} else {
+		var dev *tun.Device
+		dev, err = openTUN(f.tun, tun.Options{Offload: f.offload})
+		devs = []*tun.Device{dev}
+	}
 	if err != nil {
 		return nil, err
 	}
-	n.dev = dev
+	n.dev, n.devs = devs[0], devs
+	dev := n.dev
 	if f.mtu != 0 {
 		if err := dev.SetMTU(f.mtu); err != nil {
-			dev.Close()
+			n.closeDevs()
 			return nil, err
 		}
 	}
-	var ep link.Endpoint = dev
+	eps := make([]link.Endpoint, len(devs))
+	for i, d := range devs {
+		eps[i] = d
+	}
 	if f.pcap != "" {
 		fh, err := os.Create(f.pcap)
 		if err != nil {
-			dev.Close()
+			n.closeDevs()
 			return nil, fmt.Errorf("--pcap: %w", err)
 		}
 		w, err := pcap.NewWriter(fh, 0)
 		if err != nil {
 			fh.Close()
-			dev.Close()
+			n.closeDevs()
 			return nil, fmt.Errorf("--pcap: %w", err)
 		}
 		n.pcapF, n.pcapW = fh, w
-		ep = pcap.Tap(ep, w, nil)
+		for i := range eps {
+			eps[i] = pcap.Tap(eps[i], w, nil) // one capture of every queue
+		}
 	}
 	if f.loss > 0 || f.dup > 0 || f.reorder > 0 {
 		seed := f.seed
@@ -268,15 +291,22 @@ func (f *netFlags) open(cfg stack.Config, prefixes []netip.Prefix) (*network, er
 			seed = uint64(time.Now().UnixNano())
 		}
 		n.seed = seed
-		n.faulty = link.NewFaulty(ep, link.Faults{Loss: f.loss, Dup: f.dup, Reorder: f.reorder, Dir: link.Both}, seed)
-		ep = n.faulty
+		n.faulty = link.NewFaulty(eps[0], link.Faults{Loss: f.loss, Dup: f.dup, Reorder: f.reorder, Dir: link.Both}, seed)
+		eps[0] = n.faulty // one queue: config refuses faults with more
 	}
-	n.st = netconn.New(cfg)
-	if err := n.st.AddLink(ep, prefixes...); err != nil {
+	n.st = netconn.NewSharded(cfg, len(eps))
+	if err := n.st.AddQueues(eps, prefixes...); err != nil {
 		n.close()
 		return nil, err
 	}
 	return n, nil
+}
+
+// closeDevs closes every queue.
+func (n *network) closeDevs() {
+	for _, d := range n.devs {
+		d.Close()
+	}
 }
 
 // counters returns the stack's counters.
@@ -305,7 +335,7 @@ func (n *network) close() error {
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
-	n.dev.Close()
+	n.closeDevs()
 	if n.pcapF != nil {
 		if werr := n.pcapW.Err(); werr != nil && err == nil {
 			err = fmt.Errorf("--pcap: %w", werr)
