@@ -85,7 +85,7 @@ func newEnv(o *opts, peer string, mtu int, app, tag string) (e *env, err error) 
 		// A persistent TUN device, so that it is configured before the
 		// server attaches; it goes with the namespace.
 		for _, a := range [][]string{
-			{"tuntap", "add", "dev", tunDev, "mode", "tun"},
+			tuntap(tunDev, peer, o.queues),
 			{"link", "set", tunDev, "mtu", strconv.Itoa(mtu)},
 			{"addr", "add", clientIP + prefix, "dev", tunDev},
 			{"link", "set", tunDev, "up"},
@@ -95,6 +95,9 @@ func newEnv(o *opts, peer string, mtu int, app, tag string) (e *env, err error) 
 			}
 		}
 		args = []string{"serve", "--tun", tunDev, "--addr", stackIP + prefix, "--port", strconv.Itoa(port), "--app", app}
+		if o.queues > 1 {
+			args = append(args, "--queues", strconv.Itoa(o.queues))
+		}
 		bin = o.bins.synack
 		if peer == "gvisor" {
 			bin = o.bins.gvisor
@@ -260,4 +263,14 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// tuntap is the ip(8) command that makes the persistent TUN device: one
+// of several queues for synack with -queues.
+func tuntap(dev, peer string, queues int) []string {
+	a := []string{"tuntap", "add", "dev", dev, "mode", "tun"}
+	if peer == "synack" && queues > 1 {
+		a = append(a, "multi_queue")
+	}
+	return a
 }

@@ -49,6 +49,7 @@ type opts struct {
 	abSock  time.Duration // ab's socket timeout (-s) during a SYN flood
 	gro     bool          // gVisor's fdbased GRO
 	peers   []string
+	queues  int // synack serve's --queues
 	rows    []string
 	logDir  string
 	keep    bool
@@ -167,6 +168,7 @@ func mainErr() (code int) {
 	flag.IntVar(&o.conns, "conns", 10000, "idle connections held for the memory rows")
 	flag.IntVar(&o.floodN, "flood-requests", 2000, "ab requests made during each SYN flood")
 	flag.BoolVar(&o.gro, "gro", false, "turn on gVisor fdbased's GRO (generic receive offload)")
+	flag.IntVar(&o.queues, "queues", 1, "synack serve's TUN queues and stack shards (--queues)")
 	flag.StringVar(&peers, "peers", strings.Join(allPeers, ","), "peers to run, comma-separated")
 	flag.StringVar(&rows, "rows", "", "rows to run: comma-separated prefixes of test ids (default: all); -list shows them")
 	list := flag.Bool("list", false, "list the test ids and their rows, and exit")
