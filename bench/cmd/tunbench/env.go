@@ -28,11 +28,16 @@ const (
 )
 
 // Peers, in the order of the columns.
-var allPeers = []string{"synack", "gvisor", "kernel"}
+var allPeers = []string{"synack", "synack-2q", "gvisor", "kernel", "reflect"}
+
+// defaultPeers run unless -peers says otherwise. Asked for by name:
+// synack-2q, synack serve on a two-queue TUN with two shards; reflect,
+// the TUN path's floor (cmd/tun-reflect), for the rows it can answer.
+var defaultPeers = []string{"synack", "gvisor", "kernel"}
 
 // bins are the server programs.
 type bins struct {
-	synack, gvisor, kernel string
+	synack, gvisor, kernel, reflect string
 }
 
 // env is one peer set up for one measurement: the namespaces, the server
@@ -80,12 +85,16 @@ func newEnv(o *opts, peer string, mtu int, app, tag string) (e *env, err error) 
 	var bin string
 	var args []string
 	switch peer {
-	case "synack", "gvisor":
+	case "synack", "synack-2q", "gvisor", "reflect":
+		queues := o.queues
+		if peer == "synack-2q" {
+			queues = 2
+		}
 		e.dev = tunDev
 		// A persistent TUN device, so that it is configured before the
 		// server attaches; it goes with the namespace.
 		for _, a := range [][]string{
-			tuntap(tunDev, peer, o.queues),
+			tuntap(tunDev, peer, queues),
 			{"link", "set", tunDev, "mtu", strconv.Itoa(mtu)},
 			{"addr", "add", clientIP + prefix, "dev", tunDev},
 			{"link", "set", tunDev, "up"},
@@ -95,10 +104,13 @@ func newEnv(o *opts, peer string, mtu int, app, tag string) (e *env, err error) 
 			}
 		}
 		args = []string{"serve", "--tun", tunDev, "--addr", stackIP + prefix, "--port", strconv.Itoa(port), "--app", app}
-		if o.queues > 1 {
-			args = append(args, "--queues", strconv.Itoa(o.queues))
+		if queues > 1 {
+			args = append(args, "--queues", strconv.Itoa(queues))
 		}
 		bin = o.bins.synack
+		if peer == "reflect" {
+			bin, args = o.bins.reflect, args[1:]
+		}
 		if peer == "gvisor" {
 			bin = o.bins.gvisor
 			args = args[1:]
@@ -269,7 +281,7 @@ func lastLines(s string, n int) string {
 // of several queues for synack with -queues.
 func tuntap(dev, peer string, queues int) []string {
 	a := []string{"tuntap", "add", "dev", dev, "mode", "tun"}
-	if peer == "synack" && queues > 1 {
+	if strings.HasPrefix(peer, "synack") && queues > 1 {
 		a = append(a, "multi_queue")
 	}
 	return a

@@ -95,6 +95,7 @@ func bulk(e *env, dur time.Duration, r *result) error {
 	if e.app == "echo" {
 		gib *= 2 // in and out
 	}
+	r.v["cpu"] = cpu / gib
 	r.notef("%.2f GiB in %.2fs, server CPU %.2fs/GiB", float64(bytes)/(1<<30), el, cpu/gib)
 	return nil
 }

@@ -79,11 +79,20 @@ type test struct {
 	metrics []metric
 	// counters: the server counters worth a note after this test
 	counters bool
+	// reflects: tun-reflect can answer this test's client (one segment
+	// in flight each way, echo): it runs on the reflect peer.
+	reflects bool
 }
 
 func tests() []test {
 	bulkRun := func(o *opts, e *env, r *result) error { return bulk(e, o.dur, r) }
 	gbps := func(label string) []metric { return []metric{{"gbps", label, "Gbit/s", 2, false}} }
+	// The server process's user + system CPU per GiB moved (in and out for
+	// echo). The kernel's TCP runs in softirq too, partly charged to
+	// whichever process was running, so its figure is a lower bound.
+	bulkMetrics := func(label string) []metric {
+		return append(gbps(label), metric{"cpu", label + ": server CPU", "s/GiB", 2, false})
+	}
 	floodTest := func(iv string, rate string) test {
 		arg, name := "-i "+iv, "flood-"+iv
 		if iv == "flood" {
@@ -98,21 +107,21 @@ func tests() []test {
 			}}
 	}
 	return []test{
-		{id: "bulk-1500", app: "discard", mtu: 1500, run: bulkRun, metrics: gbps("bulk kernel → stack, MTU 1500")},
-		{id: "bulk-65535", app: "discard", mtu: 65535, run: bulkRun, metrics: gbps("bulk kernel → stack, MTU 65535")},
-		{id: "echo-1500", app: "echo", mtu: 1500, run: bulkRun, metrics: gbps("bulk echo both ways (each way), MTU 1500")},
-		{id: "echo-65535", app: "echo", mtu: 65535, run: bulkRun, metrics: gbps("bulk echo both ways (each way), MTU 65535")},
-		{id: "pingpong", app: "echo", mtu: 1500,
+		{id: "bulk-1500", app: "discard", mtu: 1500, run: bulkRun, metrics: bulkMetrics("bulk kernel → stack, MTU 1500")},
+		{id: "bulk-65535", app: "discard", mtu: 65535, run: bulkRun, metrics: bulkMetrics("bulk kernel → stack, MTU 65535")},
+		{id: "echo-1500", app: "echo", mtu: 1500, run: bulkRun, metrics: bulkMetrics("bulk echo both ways (each way), MTU 1500")},
+		{id: "echo-65535", app: "echo", mtu: 65535, run: bulkRun, metrics: bulkMetrics("bulk echo both ways (each way), MTU 65535")},
+		{id: "pingpong", app: "echo", mtu: 1500, reflects: true,
 			run: func(o *opts, e *env, r *result) error { return pingpong(e, o.dur, r) },
 			metrics: []metric{
 				{"rts", "1-byte ping-pong", "rt/s", 0, false},
 				{"p50", "1-byte ping-pong p50", "µs", 1, false},
 				{"p99", "1-byte ping-pong p99", "µs", 1, false},
 			}},
-		{id: "conn-1", app: "echo", mtu: 1500,
+		{id: "conn-1", app: "echo", mtu: 1500, reflects: true,
 			run:     func(o *opts, e *env, r *result) error { return connRate(e, o.dur, 1, r) },
 			metrics: []metric{{"cps", "connect + 1-byte echo + close, 1 client", "conn/s", 0, false}}},
-		{id: "conn-32", app: "echo", mtu: 1500,
+		{id: "conn-32", app: "echo", mtu: 1500, reflects: true,
 			run:     func(o *opts, e *env, r *result) error { return connRate(e, o.dur, 32, r) },
 			metrics: []metric{{"cps", "connect + 1-byte echo + close, 32 clients", "conn/s", 0, false}}},
 		{id: "idle-echo", app: "echo", mtu: 1500,
@@ -169,7 +178,7 @@ func mainErr() (code int) {
 	flag.IntVar(&o.floodN, "flood-requests", 2000, "ab requests made during each SYN flood")
 	flag.BoolVar(&o.gro, "gro", false, "turn on gVisor fdbased's GRO (generic receive offload)")
 	flag.IntVar(&o.queues, "queues", 1, "synack serve's TUN queues and stack shards (--queues)")
-	flag.StringVar(&peers, "peers", strings.Join(allPeers, ","), "peers to run, comma-separated")
+	flag.StringVar(&peers, "peers", strings.Join(defaultPeers, ","), "peers to run, comma-separated, of "+strings.Join(allPeers, ", "))
 	flag.StringVar(&rows, "rows", "", "rows to run: comma-separated prefixes of test ids (default: all); -list shows them")
 	list := flag.Bool("list", false, "list the test ids and their rows, and exit")
 	flag.BoolVar(&o.keep, "keep", false, "keep the servers' logs (the directory is printed)")
@@ -287,6 +296,9 @@ func mainErr() (code int) {
 	for round := 1; round <= o.rounds; round++ {
 		for _, t := range sel {
 			for _, peer := range o.peers {
+				if peer == "reflect" && !t.reflects {
+					continue
+				}
 				tag := fmt.Sprintf("r%d-%s", round, t.id)
 				t0 := time.Now()
 				r, err := measure(o, t, peer, tag)
@@ -343,7 +355,7 @@ func measure(o *opts, t test, peer, tag string) (*result, error) {
 	out := e.close()
 	if t.counters || err != nil {
 		switch peer {
-		case "synack":
+		case "synack", "synack-2q":
 			if c := counters(out, "PassiveOpens", "SynCookiesSent", "SynCookiesRecv", "SynCookiesFailed", "ListenOverflows",
 				"Drop/syn-queue-full", "Drop/accept-queue-full", "RetransSegs", "InErrs"); c != "" {
 				r.notef("server:%s", c)
@@ -383,14 +395,16 @@ func build(dir string) (bins, error) {
 		}
 	}
 	b = bins{
-		synack: filepath.Join(dir, "synack"),
-		gvisor: filepath.Join(dir, "gvisor-serve"),
-		kernel: filepath.Join(dir, "kernel-serve"),
+		synack:  filepath.Join(dir, "synack"),
+		gvisor:  filepath.Join(dir, "gvisor-serve"),
+		kernel:  filepath.Join(dir, "kernel-serve"),
+		reflect: filepath.Join(dir, "tun-reflect"),
 	}
 	for _, x := range []struct{ dir, out, pkg string }{
 		{filepath.Dir(benchDir), b.synack, "./cmd/synack"},
 		{benchDir, b.gvisor, "./cmd/gvisor-serve"},
 		{benchDir, b.kernel, "./cmd/kernel-serve"},
+		{benchDir, b.reflect, "./cmd/tun-reflect"},
 	} {
 		cmd := exec.Command("go", "build", "-o", x.out, x.pkg)
 		cmd.Dir = x.dir
@@ -442,14 +456,28 @@ func printTable(w io.Writer, o *opts, sel []test, results map[string]map[string]
 	fmt.Fprintf(w, "\n%s, %s, %d CPUs (%s), %s; %d round(s), medians; %s a timed row; %d idle connections; gVisor fdbased GRO %s; took %v; load average %s before, %s after\n\n",
 		time.Now().Format("2006-01-02 15:04 MST"), host, runtime.NumCPU(), cpuModel(), kernelRelease(),
 		o.rounds, o.dur, o.conns, map[bool]string{true: "on", false: "off"}[o.gro], took.Round(time.Second), load0, load1)
-	fmt.Fprintf(w, "| metric | synack | gVisor | kernel | synack/gVisor |\n|---|---|---|---|---|\n")
+	// Columns: every peer known, in order; synack-2q only when it ran.
+	cols := slices.DeleteFunc(slices.Clone(allPeers), func(p string) bool {
+		return !slices.Contains(defaultPeers, p) && !slices.Contains(o.peers, p)
+	})
+	twoQ := slices.Contains(cols, "synack-2q")
+	names := map[string]string{"synack": "synack", "synack-2q": "synack, 2 queues", "gvisor": "gVisor", "kernel": "kernel", "reflect": "floor (tun-reflect)"}
+	fmt.Fprintf(w, "| metric |")
+	for _, p := range cols {
+		fmt.Fprintf(w, " %s |", names[p])
+	}
+	fmt.Fprintf(w, " synack/gVisor |")
+	if twoQ {
+		fmt.Fprintf(w, " 2 queues/1 |")
+	}
+	fmt.Fprintf(w, "\n|%s\n", strings.Repeat("---|", len(cols)+2+map[bool]int{true: 1}[twoQ]))
 	for _, t := range sel {
 		for _, m := range t.metrics {
 			cells := map[string]string{}
 			meds := map[string]float64{}
-			for _, p := range allPeers {
+			for _, p := range cols {
 				rs := results[t.id][p]
-				if !slices.Contains(o.peers, p) {
+				if !slices.Contains(o.peers, p) || p == "reflect" && !t.reflects {
 					cells[p] = "—"
 					continue
 				}
@@ -482,7 +510,21 @@ func printTable(w io.Writer, o *opts, sel []test, results map[string]map[string]
 					ratio = fmt.Sprintf("%.2f×", s/g)
 				}
 			}
-			fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s |\n", m.label, m.unit, cells["synack"], cells["gvisor"], cells["kernel"], ratio)
+			fmt.Fprintf(w, "| %s (%s) |", m.label, m.unit)
+			for _, p := range cols {
+				fmt.Fprintf(w, " %s |", cells[p])
+			}
+			fmt.Fprintf(w, " %s |", ratio)
+			if twoQ {
+				q := "—"
+				if s, ok := meds["synack"]; ok && s != 0 {
+					if s2, ok := meds["synack-2q"]; ok {
+						q = fmt.Sprintf("%.2f×", s2/s)
+					}
+				}
+				fmt.Fprintf(w, " %s |", q)
+			}
+			fmt.Fprintln(w)
 		}
 	}
 	fmt.Fprintf(w, "\nDetails (per round; servers' counters that are not zero):\n\n")
