@@ -133,6 +133,12 @@ func (c *Conn) opError(op string, err error) error {
 func (c *Conn) Read(b []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	return c.read(b, false)
+}
+
+// read is Read under rmu. With peek it takes nothing: it waits until a
+// Read would not block and returns how many bytes are waiting.
+func (c *Conn) read(b []byte, peek bool) (int, error) {
 	s := c.s
 	for {
 		// As poll.FD.Read: closed first, then a zero-length read
@@ -143,14 +149,18 @@ func (c *Conn) Read(b []byte) (int, error) {
 		case c.closed:
 			s.mu.Unlock()
 			return 0, c.opError("read", net.ErrClosed)
-		case len(b) == 0:
+		case len(b) == 0 && !peek:
 			s.mu.Unlock()
 			return 0, nil
 		case expired:
 			s.mu.Unlock()
 			return 0, c.opError("read", os.ErrDeadlineExceeded)
 		}
-		n, err := c.sc.Read(s.now(), b)
+		var n int
+		var err error
+		if n = c.sc.Readable(); !peek || n == 0 {
+			n, err = c.sc.Read(s.now(), b)
+		}
 		if n == 0 && err == nil && c.readClosed {
 			err = io.EOF
 		}
@@ -168,6 +178,48 @@ func (c *Conn) Read(b []byte) (int, error) {
 		select {
 		case <-sig:
 		case <-c.rdl.wait():
+		}
+	}
+}
+
+// copyBufs lend WriteTo its buffers.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// WriteTo writes the connection's data to w until EOF or an error, and
+// is what io.Copy from a Conn uses (as *net.TCPConn's WriteTo). Each
+// chunk goes through a pooled buffer taken only once data is waiting, so
+// an io.Copy waiting on an idle connection holds no buffer of its own
+// (io.Copy's would be 32 KiB per connection).
+func (c *Conn) WriteTo(w io.Writer) (int64, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	var total int64
+	for {
+		if _, err := c.read(nil, true); err != nil {
+			if err == io.EOF {
+				return total, nil
+			}
+			return total, err
+		}
+		bp := copyBufs.Get().(*[]byte)
+		n, err := c.read(*bp, false)
+		var werr error
+		if n > 0 {
+			var m int
+			m, werr = w.Write((*bp)[:n])
+			total += int64(m)
+			if werr == nil && m < n {
+				werr = io.ErrShortWrite
+			}
+		}
+		copyBufs.Put(bp)
+		switch {
+		case werr != nil:
+			return total, werr
+		case err == io.EOF:
+			return total, nil
+		case err != nil:
+			return total, err
 		}
 	}
 }

@@ -119,6 +119,6 @@
 //
 // Name resolution; a per-family wildcard listener (":80" with "tcp4"
 // also accepts IPv6); SetLinger with sec > 0 blocking Close (it behaves
-// as sec < 0, which Go documents as allowed); ReadFrom, WriteTo and
-// SyscallConn of *net.TCPConn; MultipathTCP.
+// as sec < 0, which Go documents as allowed); ReadFrom and SyscallConn
+// of *net.TCPConn; MultipathTCP.
 package netconn

@@ -11,8 +11,8 @@
 //
 // It answers IPv4 TCP to --addr:--port only, and only what the ping-pong
 // and connection-rate clients send (at most one segment in flight each
-// way): a SYN gets a SYN+ACK (ISN from the ports, MSS 1460, no other
-// option), data gets the same bytes back with the ACK, a FIN gets FIN+ACK
+// way): a SYN gets a SYN+ACK (ISN from the ports, MSS 1460, timestamps
+// if the SYN had them, no window scale or SACK), data gets the same bytes back with the ACK, a FIN gets FIN+ACK
 // (the client closes first), and a bare ACK or RST gets nothing. It does
 // not retransmit: a lost segment is the kernel's to repeat. Anything else
 // is counted and dropped. SIGINT or SIGTERM prints the counters on stdout
@@ -143,8 +143,22 @@ func answer(p, r []byte, local [4]byte, port uint16) int {
 
 	var rseq, rack uint32
 	var rflags byte
-	var opts []byte
 	var data []byte
+	// Timestamps (RFC 7323) when the peer sends them: the kernel client
+	// reuses a TIME-WAIT port for a new connection only if they were on
+	// (tcp_tw_reuse), as they are with synack, gVisor and the kernel.
+	var optBuf [16]byte
+	opts := optBuf[:0]
+	tsVal, hasTS := timestamp(t[20:doff])
+	if flags&syn != 0 {
+		opts = append(opts, 2, 4, 0x05, 0xb4) // MSS 1460
+	}
+	if hasTS {
+		clock++ // ours only grows: PAWS (RFC 7323 §5) on the kernel's side
+		opts = append(opts, 1, 1, 8, 10)
+		opts = binary.BigEndian.AppendUint32(opts, clock)
+		opts = binary.BigEndian.AppendUint32(opts, tsVal)
+	}
 	switch {
 	case flags&rst != 0:
 		return 0
@@ -154,7 +168,6 @@ func answer(p, r []byte, local [4]byte, port uint16) int {
 		rseq = uint32(sport)<<16 | uint32(dport)
 		rack = sq + 1
 		rflags = syn | ack
-		opts = []byte{2, 4, 0x05, 0xb4} // MSS 1460
 	case len(payload) > 0 || flags&fin != 0:
 		rseq, rack = ak, sq+uint32(len(payload))
 		rflags = ack
@@ -198,6 +211,30 @@ func answer(p, r []byte, local [4]byte, port uint16) int {
 	ps := sum(r[12:20], 0) + 6 + uint32(len(u))
 	binary.BigEndian.PutUint16(u[16:], ^fold(sum(u, ps)))
 	return n
+}
+
+// clock is the TSval sent.
+var clock uint32
+
+// timestamp finds the TSval of a TCP option list.
+func timestamp(o []byte) (uint32, bool) {
+	for len(o) > 0 {
+		switch o[0] {
+		case 0:
+			return 0, false
+		case 1:
+			o = o[1:]
+			continue
+		}
+		if len(o) < 2 || int(o[1]) < 2 || int(o[1]) > len(o) {
+			return 0, false
+		}
+		if o[0] == 8 && o[1] == 10 {
+			return binary.BigEndian.Uint32(o[2:]), true
+		}
+		o = o[o[1]:]
+	}
+	return 0, false
 }
 
 func sum(b []byte, s uint32) uint32 {
