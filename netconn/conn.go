@@ -32,8 +32,10 @@ type Conn struct {
 	// anything happens to the connection, by Close, and by Conn's own
 	// calls that can unblock the other direction; a waiter that wakes
 	// looks again. Guarded by Stack.mu, and made by the first call that
-	// has to wait (readSig, writeSig): an idle connection nobody reads
-	// holds none.
+	// has to wait (readSig, writeSig), not by one the buffers satisfy at
+	// once: a connection whose application only writes (and never blocks)
+	// holds none, and one blocked in Read holds rsig alone. Dial drops
+	// the wsig it waited on once the connection is established.
 	rsig, wsig chan struct{}
 	// rmu and wmu let one Read and one Write in at a time. A waiter needs
 	// no channel of its own to see a deadline or Close: the call inside
@@ -155,16 +157,18 @@ func (c *Conn) Read(b []byte) (int, error) {
 			err = io.EOF
 		}
 		s.rearm()
-		sig := c.readSig()
-		s.mu.Unlock()
-		switch {
-		case n > 0:
-			return n, nil
-		case err == io.EOF:
-			return 0, io.EOF
-		case err != nil:
+		if n > 0 || err != nil {
+			s.mu.Unlock()
+			if n > 0 {
+				return n, nil
+			}
+			if err == io.EOF {
+				return 0, io.EOF
+			}
 			return 0, c.opError("read", err)
 		}
+		sig := c.readSig() // only a Read that waits makes it
+		s.mu.Unlock()
 		select {
 		case <-sig:
 		case <-c.rdl.wait():
@@ -195,15 +199,16 @@ func (c *Conn) Write(b []byte) (int, error) {
 		}
 		n, err := c.sc.Write(s.now(), b[total:])
 		s.rearm()
-		sig := c.writeSig()
-		s.mu.Unlock()
 		total += n
-		if err != nil {
-			return total, c.opError("write", err)
-		}
-		if total == len(b) {
+		if err != nil || total == len(b) {
+			s.mu.Unlock()
+			if err != nil {
+				return total, c.opError("write", err)
+			}
 			return total, nil
 		}
+		sig := c.writeSig() // only a Write that waits makes it
+		s.mu.Unlock()
 		select {
 		case <-sig:
 		case <-c.wdl.wait():
