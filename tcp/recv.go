@@ -39,6 +39,9 @@ func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
 		before := c.rcvWnd()
 		n := c.rcv.read(p)
 		copies.Add(copies.ReadOut, n)
+		if c.rcv.n == 0 && len(c.ooo) == 0 {
+			c.rcv.release(c.pool()) // drained, nothing held ahead: the buffer goes round
+		}
 		c.maybeWindowUpdate(now, before)
 		return n, nil
 	}
@@ -102,7 +105,7 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 		c.stats.BytesIn += len(data)
 		c.rcvMSS = max(c.rcvMSS, len(data))
 		if sq == c.rcvNxt {
-			c.rcv.writeAt(c.rcv.n, data)
+			c.rcv.writeAt(c.pool(), c.rcv.n, data)
 			copies.Add(copies.RecvRing, len(data))
 			c.rcv.n += len(data)
 			c.rcvNxt = c.rcvNxt.Add(seq.Size(len(data)))
@@ -118,7 +121,7 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 		} else {
 			var ok bool
 			if c.ooo, ok = addSpan(c.ooo, sq, sq.Add(seq.Size(len(data))), c.cfg.MaxOutOfOrder); ok {
-				c.rcv.writeAt(c.rcv.n+int(c.rcvNxt.Size(sq)), data)
+				c.rcv.writeAt(c.pool(), c.rcv.n+int(c.rcvNxt.Size(sq)), data)
 				copies.Add(copies.RecvRing, len(data))
 				c.oooLast = sq
 			}
