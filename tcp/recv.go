@@ -16,18 +16,18 @@ import (
 type recvSpace struct {
 	irs, rcvNxt seq.Num
 	rcvAdv      seq.Num // right edge of the window we last advertised; never moves left
-	finRcvd     bool    // the peer's FIN arrived ahead of RCV.NXT and waits for the gap
 	finRcvdSeq  seq.Num
-	peerFin     bool    // the peer's FIN has been received in order: EOF after the buffer
-	rcvMSS      int     // largest segment received, for "every second full-sized segment"
 	oooLast     seq.Num // start of the most recent out-of-order segment (RFC 2018 §4)
+	finRcvd     bool    // the peer's FIN arrived ahead of RCV.NXT and waits for the gap
+	peerFin     bool    // the peer's FIN has been received in order: EOF after the buffer
+	ackOwed     bool    // an ACK is owed but may be delayed
+	ackNow      bool    // an ACK is owed at once (RFC 5681 §4.2)
+	rcvMSS      int     // largest segment received, for "every second full-sized segment"
 
 	rcv ring
 	ooo []span // ranges held ahead of RCV.NXT, sorted and disjoint
 
-	ackOwed     bool // an ACK is owed but may be delayed
-	ackNow      bool // an ACK is owed at once (RFC 5681 §4.2)
-	rcvdUnacked int  // bytes received since the last ACK we sent
+	rcvdUnacked int // bytes received since the last ACK we sent
 }
 
 // Receive copies received data into p (RFC 9293 §3.10.3). It returns io.EOF

@@ -19,15 +19,15 @@ type sendSpace struct {
 	sndWnd, maxSndWnd           uint32 // RFC 9293 SND.WND (scaled), RFC 5961 §5 MAX.SND.WND
 	sndWl1, sndWl2              seq.Num
 
-	closing bool    // the user called CLOSE: a FIN follows the queued data
-	finSeq  seq.Num // sequence number of our FIN, valid when closing
+	closing     bool    // the user called CLOSE: a FIN follows the queued data
+	noDelay     bool    // Nagle's algorithm is off (Config.NoDelay, SetNoDelay)
+	swsOverride bool    // the persist timer forces a small segment out (RFC 9293 §3.8.6.2.1)
+	pmtuResend  bool    // sendData is resending after a path MTU drop
+	finSeq      seq.Num // sequence number of our FIN, valid when closing
 
 	snd ring // its payloads wrapping around the end are copied into Scratch.wrap
 
-	noDelay     bool // Nagle's algorithm is off (Config.NoDelay, SetNoDelay)
-	swsOverride bool // the persist timer forces a small segment out (RFC 9293 §3.8.6.2.1)
-	pmtuResend  bool // sendData is resending after a path MTU drop
-	gsoMax      int  // the most payload one super-segment may carry (TSO); 0: one segment at a time
+	gsoMax int // the most payload one super-segment may carry (TSO); 0: one segment at a time
 }
 
 // SetGSOMax lets the sender hand out super-segments of up to n payload
