@@ -21,9 +21,8 @@ import (
 // Reads (or Writes) wait for each other, deadlines and Close included, so
 // that the bytes of one Write are never interleaved with another's.
 type Conn struct {
-	s       *shard      // the shard the connection lives in
-	sc      *stack.Conn // guarded by Stack.mu
-	network string
+	s  *shard      // the shard the connection lives in
+	sc *stack.Conn // guarded by Stack.mu
 	// The addresses as net.Addr, made when first asked for: sc's 4-tuple
 	// never changes, so no lock is needed to read it.
 	laddr, raddr atomic.Pointer[net.TCPAddr]
@@ -44,11 +43,27 @@ type Conn struct {
 	rmu, wmu sync.Mutex
 	rdl, wdl deadline
 
-	// Guarded by Stack.mu.
-	closed     bool // Close was called: every method returns net.ErrClosed
-	readClosed bool // CloseRead: Read returns io.EOF once the buffer is empty
-	linger     int  // SetLinger's sec; < 0 the default
-	keepAlive  bool // keepalive on, as the TCB has it
+	// Guarded by Stack.mu; the flags and network share a word, so that a
+	// Conn is 128 bytes, a size class of its own (TestConnSizeClass).
+	linger     int   // SetLinger's sec; < 0 the default
+	closed     bool  // Close was called: every method returns net.ErrClosed
+	readClosed bool  // CloseRead: Read returns io.EOF once the buffer is empty
+	keepAlive  bool  // keepalive on, as the TCB has it
+	network    uint8 // index in networks; never changes
+}
+
+// networks are the names Conn.network indexes: the ones parseAddr
+// accepts.
+var networks = [...]string{"tcp", "tcp4", "tcp6"}
+
+// networkIndex returns network's index in networks (parseAddr has checked it).
+func networkIndex(network string) uint8 {
+	for i, n := range networks {
+		if n == network {
+			return uint8(i)
+		}
+	}
+	return 0
 }
 
 // connNotifier is a Conn seen by the stack.
@@ -103,7 +118,7 @@ func (s *shard) newConn(sc *stack.Conn, network string) *Conn {
 	c := &Conn{
 		s:         s,
 		sc:        sc,
-		network:   network,
+		network:   networkIndex(network),
 		linger:    -1,
 		keepAlive: s.st.Config().TCP.KeepAlive,
 	}
@@ -124,7 +139,7 @@ func (c *Conn) markClosed() {
 }
 
 func (c *Conn) opError(op string, err error) error {
-	return &net.OpError{Op: op, Net: c.network, Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+	return &net.OpError{Op: op, Net: networks[c.network], Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
 // Read reads data from the connection. It returns io.EOF once the peer's

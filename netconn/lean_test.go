@@ -4,6 +4,7 @@ import (
 	"io"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/synack/synack/stack"
 )
@@ -77,5 +78,13 @@ func waitFor(t *testing.T, cond func() bool) {
 		if time.Now().After(end) {
 			t.Fatal("timed out")
 		}
+	}
+}
+
+// A Conn is one allocation per connection, and the heap rounds it up to a
+// size class: it fits the 128-byte one (the next is 144).
+func TestConnSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 128 {
+		t.Errorf("netconn.Conn is %d bytes, over the 128-byte size class", n)
 	}
 }
