@@ -19,6 +19,15 @@ const spareMax = 256
 // (DeliverOwned): beyond it, packets are copied.
 const ownedMax = 64
 
+// ownedMin is the smallest packet whose link buffer the backlog keeps
+// rather than copying it. A link's buffer is as large as its largest
+// packet (64 KiB for a TUN with offloads), so keeping it for a SYN or a
+// bare ACK would hold 64 KiB for a few dozen bytes, and make the link
+// allocate another; while many connections open at once (the handshakes
+// of 10,000 idle ones) that churn grows the heap and the RSS that stays
+// after it. A copy of so few bytes costs less than the buffer.
+const ownedMin = 512
+
 // lock is the Stack's mutex with Linux's socket backlog: a packet that
 // arrives while an application call (or the timer) holds the lock is
 // queued instead of waited for, and whoever holds the lock delivers the
@@ -111,6 +120,10 @@ func (l *lock) deliverOwned(pkt []byte, trusted bool, release func([]byte)) bool
 		l.s.deliverLocked(l.one[:], trusted)
 		l.one[0] = nil
 		l.Unlock()
+		return false
+	}
+	if len(pkt) < ownedMin {
+		l.deliver([][]byte{pkt}, trusted) // copied: see ownedMin
 		return false
 	}
 	l.qmu.Lock()

@@ -21,9 +21,8 @@ import (
 // Reads (or Writes) wait for each other, deadlines and Close included, so
 // that the bytes of one Write are never interleaved with another's.
 type Conn struct {
-	s       *shard      // the shard the connection lives in
-	sc      *stack.Conn // guarded by Stack.mu
-	network string
+	s  *shard      // the shard the connection lives in
+	sc *stack.Conn // guarded by Stack.mu
 	// The addresses as net.Addr, made when first asked for: sc's 4-tuple
 	// never changes, so no lock is needed to read it.
 	laddr, raddr atomic.Pointer[net.TCPAddr]
@@ -32,8 +31,10 @@ type Conn struct {
 	// anything happens to the connection, by Close, and by Conn's own
 	// calls that can unblock the other direction; a waiter that wakes
 	// looks again. Guarded by Stack.mu, and made by the first call that
-	// has to wait (readSig, writeSig): an idle connection nobody reads
-	// holds none.
+	// has to wait (readSig, writeSig), not by one the buffers satisfy at
+	// once: a connection whose application only writes (and never blocks)
+	// holds none, and one blocked in Read holds rsig alone. Dial drops
+	// the wsig it waited on once the connection is established.
 	rsig, wsig chan struct{}
 	// rmu and wmu let one Read and one Write in at a time. A waiter needs
 	// no channel of its own to see a deadline or Close: the call inside
@@ -42,11 +43,27 @@ type Conn struct {
 	rmu, wmu sync.Mutex
 	rdl, wdl deadline
 
-	// Guarded by Stack.mu.
-	closed     bool // Close was called: every method returns net.ErrClosed
-	readClosed bool // CloseRead: Read returns io.EOF once the buffer is empty
-	linger     int  // SetLinger's sec; < 0 the default
-	keepAlive  bool // keepalive on, as the TCB has it
+	// Guarded by Stack.mu; the flags and network share a word, so that a
+	// Conn is 128 bytes, a size class of its own (TestConnSizeClass).
+	linger     int   // SetLinger's sec; < 0 the default
+	closed     bool  // Close was called: every method returns net.ErrClosed
+	readClosed bool  // CloseRead: Read returns io.EOF once the buffer is empty
+	keepAlive  bool  // keepalive on, as the TCB has it
+	network    uint8 // index in networks; never changes
+}
+
+// networks are the names Conn.network indexes: the ones parseAddr
+// accepts.
+var networks = [...]string{"tcp", "tcp4", "tcp6"}
+
+// networkIndex returns network's index in networks (parseAddr has checked it).
+func networkIndex(network string) uint8 {
+	for i, n := range networks {
+		if n == network {
+			return uint8(i)
+		}
+	}
+	return 0
 }
 
 // connNotifier is a Conn seen by the stack.
@@ -101,7 +118,7 @@ func (s *shard) newConn(sc *stack.Conn, network string) *Conn {
 	c := &Conn{
 		s:         s,
 		sc:        sc,
-		network:   network,
+		network:   networkIndex(network),
 		linger:    -1,
 		keepAlive: s.st.Config().TCP.KeepAlive,
 	}
@@ -122,7 +139,7 @@ func (c *Conn) markClosed() {
 }
 
 func (c *Conn) opError(op string, err error) error {
-	return &net.OpError{Op: op, Net: c.network, Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+	return &net.OpError{Op: op, Net: networks[c.network], Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
 // Read reads data from the connection. It returns io.EOF once the peer's
@@ -165,16 +182,18 @@ func (c *Conn) read(b []byte, peek bool) (int, error) {
 			err = io.EOF
 		}
 		s.rearm()
-		sig := c.readSig()
-		s.mu.Unlock()
-		switch {
-		case n > 0:
-			return n, nil
-		case err == io.EOF:
-			return 0, io.EOF
-		case err != nil:
+		if n > 0 || err != nil {
+			s.mu.Unlock()
+			if n > 0 {
+				return n, nil
+			}
+			if err == io.EOF {
+				return 0, io.EOF
+			}
 			return 0, c.opError("read", err)
 		}
+		sig := c.readSig() // only a Read that waits makes it
+		s.mu.Unlock()
 		select {
 		case <-sig:
 		case <-c.rdl.wait():
@@ -247,15 +266,16 @@ func (c *Conn) Write(b []byte) (int, error) {
 		}
 		n, err := c.sc.Write(s.now(), b[total:])
 		s.rearm()
-		sig := c.writeSig()
-		s.mu.Unlock()
 		total += n
-		if err != nil {
-			return total, c.opError("write", err)
-		}
-		if total == len(b) {
+		if err != nil || total == len(b) {
+			s.mu.Unlock()
+			if err != nil {
+				return total, c.opError("write", err)
+			}
 			return total, nil
 		}
+		sig := c.writeSig() // only a Write that waits makes it
+		s.mu.Unlock()
 		select {
 		case <-sig:
 		case <-c.wdl.wait():

@@ -140,6 +140,10 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 			sh.mu.Unlock()
 			return fail(raddr, err)
 		case st.Synchronized():
+			// The channel the handshake was waited on goes: an idle
+			// connection need not keep it, and a Write that waits makes
+			// it again. Nothing else holds it yet (c is not returned).
+			c.wsig = nil
 			sh.mu.Unlock()
 			return c, nil
 		}

@@ -15,13 +15,13 @@ import (
 // nothing is there yet, and Notify says when to try again.
 type Conn struct {
 	tcp     tcp.Conn
-	s       *Stack
 	t       tuple
+	inTable bool // beside t, in its padding: Conn is 760 bytes, a 768-byte size class (TestTCBSizeClass)
+	fwdSlot bool // holds a forwarder in-flight slot until the handshake ends
+	s       *Stack
 	l       *Listener // accept queue holding it, until Accept
 	at      int64     // earliest timer, Unix ns; 0 = none
 	slotIdx int
-	inTable bool
-	fwdSlot bool // holds a forwarder in-flight slot until the handshake ends
 	notify  Notifier
 
 	// User is free for the code that drives the stack (netconn, the

@@ -50,6 +50,9 @@ func (c *Conn) ackAdvance(now time.Time, s *wire.Segment) {
 	if s.Ack.GreaterThan(start) {
 		data = min(int(start.Size(s.Ack)), c.snd.n)
 		c.snd.discard(data)
+		if c.snd.n == 0 {
+			c.snd.release(c.pool()) // all acknowledged: the buffer goes round
+		}
 	}
 	if c.sndNxt.LessThan(c.sndUna) {
 		c.sndNxt = c.sndUna

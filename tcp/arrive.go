@@ -372,7 +372,7 @@ func (c *Conn) arriveTimeWait(now time.Time, s *wire.Segment) bool {
 		return false
 	}
 	if mutantNoTimeWaitSeqCheck && len(s.Payload) > 0 {
-		c.rcv.write(s.Payload) // broken on purpose: data of a dead connection delivered
+		c.rcv.write(c.pool(), s.Payload) // broken on purpose: data of a dead connection delivered
 		return false
 	}
 	if !c.acceptable(s) || len(s.Payload) > 0 || fin || syn || (ack && s.Ack.GreaterThan(c.sndMax)) {

@@ -45,10 +45,10 @@ func (c *Conn) Abort(now time.Time) {
 	case StateClosed:
 	case StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait:
 		c.sendRST(now, c.acceptableSeq(), c.rcvNxt, true, CauseAbort)
-		c.rcv.release()
+		c.rcv.release(c.pool())
 		c.closeWith(now, nil, CauseAbort)
 	default:
-		c.rcv.release()
+		c.rcv.release(c.pool())
 		c.closeWith(now, nil, CauseAbortQuiet)
 	}
 }
@@ -66,12 +66,12 @@ func (c *Conn) Detach(now time.Time) {
 	case StateSynReceived, StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait:
 		if c.rcv.n > 0 {
 			c.sendRST(now, c.acceptableSeq(), c.rcvNxt, true, CauseUnreadData)
-			c.rcv.release()
+			c.rcv.release(c.pool())
 			c.closeWith(now, nil, CauseUnreadData)
 			return
 		}
 	}
-	c.rcv.release()
+	c.rcv.release(c.pool())
 	switch c.state {
 	case StateFinWait2:
 		c.setTimer(now, TimerFinWait2, c.cfg.FinWait2Timeout)

@@ -54,24 +54,45 @@ type Conn struct {
 }
 
 // Scratch is the room a connection hands its segments and events out
-// of. Connections driven from one goroutine, which never emit while
-// another is emitting, may share one (SetScratch), sparing each TCB 184
-// bytes; the stack does so.
+// of, and the pool its send and receive buffers come from and go back to.
+// Connections driven from one goroutine, which never emit while another
+// is emitting, may share one (SetScratch), sparing each TCB 208 bytes and
+// sharing their free buffers (at most PoolMax bytes of them); the stack
+// does so, one per stack (a netconn shard's).
 type Scratch struct {
-	seg wire.Segment
-	ev  Event
+	seg  wire.Segment
+	ev   Event
+	wrap []byte // a segment's payload that wraps around the send ring, copied whole
+	pool bufPool
+	own  bool // made by ioScratch for c alone: no pool
 }
 
-// SetScratch makes c hand out its segments and events from s, which other
-// connections driven from the same goroutine may share. An OPEN keeps it.
+// SetScratch makes c hand out its segments and events from s, and take
+// its buffers from s's pool, which other connections driven from the
+// same goroutine may share. An OPEN keeps it. Set it before the
+// connection holds a buffer.
 func (c *Conn) SetScratch(s *Scratch) { c.io = s }
+
+// PoolBytes returns the bytes of free buffers s keeps for its
+// connections.
+func (s *Scratch) PoolBytes() int { return s.pool.held }
 
 // ioScratch returns c's Scratch, made if c has none.
 func (c *Conn) ioScratch() *Scratch {
 	if c.io == nil {
-		c.io = new(Scratch)
+		c.io = &Scratch{own: true}
 	}
 	return c.io
+}
+
+// pool returns the pool c's buffers come from: its shared Scratch's, or
+// nil (the collector's) for a connection that shares none, whose pool
+// would keep only its own drained buffers.
+func (c *Conn) pool() *bufPool {
+	if c.io == nil || c.io.own {
+		return nil
+	}
+	return &c.io.pool
 }
 
 // Stats are one connection's counters.
@@ -159,9 +180,8 @@ func (c *Conn) setState(now time.Time, to State, cause Cause) {
 				c.cancelTimer(now, t)
 			}
 		}
-		c.snd.release()
+		c.snd.release(c.pool())
 		c.ooo = nil
-		c.scratch = nil
 		c.ackOwed, c.ackNow = false, false // a delayed ACK is a timer too
 		if to != StateTimeWait {
 			c.cancelTimer(now, TimerTimeWait)
@@ -181,7 +201,7 @@ func (c *Conn) closeWith(now time.Time, err error, cause Cause) {
 			c.err = err
 			c.user(now, "error", err, cause)
 		}
-		c.rcv.release()
+		c.rcv.release(c.pool())
 	}
 	c.setState(now, StateClosed, cause)
 }

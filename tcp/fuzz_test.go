@@ -432,8 +432,19 @@ func (fz *fuzzer) check(before State, quiet bool) {
 			t.Fatalf("RCV.WND %d + %d buffered > RCV.BUFF %d: out-of-order data could overrun the buffer", c.rcvWnd(), c.rcv.n, c.cfg.RcvBuf)
 		}
 	}
-	if cap(c.scratch) > int(c.cfg.MSS)+1500 {
-		t.Fatalf("scratch of %d bytes", cap(c.scratch))
+	if c.io != nil && cap(c.io.wrap) > int(c.cfg.MSS)+1500 {
+		t.Fatalf("scratch of %d bytes", cap(c.io.wrap))
+	}
+	if c.io != nil {
+		held := 0
+		for _, l := range c.io.pool.free {
+			for _, b := range l {
+				held += cap(b)
+			}
+		}
+		if held != c.io.pool.held || held > PoolMax {
+			t.Fatalf("pool holds %d bytes, counts %d (max %d)", held, c.io.pool.held, PoolMax)
+		}
 	}
 	if next, ok := c.NextDeadline(); ok && !next.After(h.now) {
 		t.Fatalf("a timer is due at %v but did not fire (now %v)", next, h.now)

@@ -83,6 +83,7 @@ func newHarness(t *testing.T, mod ...func(*Config)) *harness {
 	}
 	h.cfg = h.cfg.Defaults()
 	h.c = NewConn(&h.cfg, h, h)
+	h.c.SetScratch(new(Scratch)) // as the stack's: buffers from its pool
 	return h
 }
 

@@ -10,10 +10,12 @@ import (
 // RFC 2018 §2) and the segment size that follows from it and the path;
 // timestamps, which the SYNs agree too, have a part of their own (tsState).
 type negotiated struct {
+	// The small fields first, packed together (the TCB's size is a heap
+	// size class: see stack's TestTCBSizeClass).
 	wsOK, sackOK       bool
 	sndShift, rcvShift uint8  // window scales: the peer's, ours
-	sndMSS             int    // payload bytes per segment we send
 	advMSS             uint16 // OpenOptions.MSS; 0 means Config.MSS
+	sndMSS             int    // payload bytes per segment we send
 	pathMSS            int    // MSS the path carries, from ICMP (RFC 1191); 0 unknown
 }
 

@@ -71,6 +71,10 @@ func newPair(t *testing.T, cfgA, cfgB Config) *pair {
 	ca, cb := cfgA.Defaults(), cfgB.Defaults()
 	p.a = NewConn(&ca, pairOut{p, "A"}, pairObs{p, "A"})
 	p.b = NewConn(&cb, pairOut{p, "B"}, pairObs{p, "B"})
+	// One Scratch, as a stack's TCBs share it: their buffers go round.
+	sc := new(Scratch)
+	p.a.SetScratch(sc)
+	p.b.SetScratch(sc)
 	return p
 }
 

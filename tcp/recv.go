@@ -16,18 +16,18 @@ import (
 type recvSpace struct {
 	irs, rcvNxt seq.Num
 	rcvAdv      seq.Num // right edge of the window we last advertised; never moves left
-	finRcvd     bool    // the peer's FIN arrived ahead of RCV.NXT and waits for the gap
 	finRcvdSeq  seq.Num
-	peerFin     bool    // the peer's FIN has been received in order: EOF after the buffer
-	rcvMSS      int     // largest segment received, for "every second full-sized segment"
 	oooLast     seq.Num // start of the most recent out-of-order segment (RFC 2018 §4)
+	finRcvd     bool    // the peer's FIN arrived ahead of RCV.NXT and waits for the gap
+	peerFin     bool    // the peer's FIN has been received in order: EOF after the buffer
+	ackOwed     bool    // an ACK is owed but may be delayed
+	ackNow      bool    // an ACK is owed at once (RFC 5681 §4.2)
+	rcvMSS      int     // largest segment received, for "every second full-sized segment"
 
 	rcv ring
 	ooo []span // ranges held ahead of RCV.NXT, sorted and disjoint
 
-	ackOwed     bool // an ACK is owed but may be delayed
-	ackNow      bool // an ACK is owed at once (RFC 5681 §4.2)
-	rcvdUnacked int  // bytes received since the last ACK we sent
+	rcvdUnacked int // bytes received since the last ACK we sent
 }
 
 // Receive copies received data into p (RFC 9293 §3.10.3). It returns io.EOF
@@ -39,6 +39,9 @@ func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
 		before := c.rcvWnd()
 		n := c.rcv.read(p)
 		copies.Add(copies.ReadOut, n)
+		if c.rcv.n == 0 && len(c.ooo) == 0 {
+			c.rcv.release(c.pool()) // drained, nothing held ahead: the buffer goes round
+		}
 		c.maybeWindowUpdate(now, before)
 		return n, nil
 	}
@@ -102,7 +105,7 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 		c.stats.BytesIn += len(data)
 		c.rcvMSS = max(c.rcvMSS, len(data))
 		if sq == c.rcvNxt {
-			c.rcv.writeAt(c.rcv.n, data)
+			c.rcv.writeAt(c.pool(), c.rcv.n, data)
 			copies.Add(copies.RecvRing, len(data))
 			c.rcv.n += len(data)
 			c.rcvNxt = c.rcvNxt.Add(seq.Size(len(data)))
@@ -118,7 +121,7 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 		} else {
 			var ok bool
 			if c.ooo, ok = addSpan(c.ooo, sq, sq.Add(seq.Size(len(data))), c.cfg.MaxOutOfOrder); ok {
-				c.rcv.writeAt(c.rcv.n+int(c.rcvNxt.Size(sq)), data)
+				c.rcv.writeAt(c.pool(), c.rcv.n+int(c.rcvNxt.Size(sq)), data)
 				copies.Add(copies.RecvRing, len(data))
 				c.oooLast = sq
 			}

@@ -19,16 +19,15 @@ type sendSpace struct {
 	sndWnd, maxSndWnd           uint32 // RFC 9293 SND.WND (scaled), RFC 5961 §5 MAX.SND.WND
 	sndWl1, sndWl2              seq.Num
 
-	closing bool    // the user called CLOSE: a FIN follows the queued data
-	finSeq  seq.Num // sequence number of our FIN, valid when closing
+	closing     bool    // the user called CLOSE: a FIN follows the queued data
+	noDelay     bool    // Nagle's algorithm is off (Config.NoDelay, SetNoDelay)
+	swsOverride bool    // the persist timer forces a small segment out (RFC 9293 §3.8.6.2.1)
+	pmtuResend  bool    // sendData is resending after a path MTU drop
+	finSeq      seq.Num // sequence number of our FIN, valid when closing
 
-	snd     ring
-	scratch []byte // a segment whose payload wraps in the send ring is copied here
+	snd ring // its payloads wrapping around the end are copied into Scratch.wrap
 
-	noDelay     bool // Nagle's algorithm is off (Config.NoDelay, SetNoDelay)
-	swsOverride bool // the persist timer forces a small segment out (RFC 9293 §3.8.6.2.1)
-	pmtuResend  bool // sendData is resending after a path MTU drop
-	gsoMax      int  // the most payload one super-segment may carry (TSO); 0: one segment at a time
+	gsoMax int // the most payload one super-segment may carry (TSO); 0: one segment at a time
 }
 
 // SetGSOMax lets the sender hand out super-segments of up to n payload
@@ -59,7 +58,7 @@ func (c *Conn) Send(now time.Time, p []byte) (int, error) {
 	default:
 		return 0, syscall.EPIPE // "connection closing"
 	}
-	n := c.snd.write(p)
+	n := c.snd.write(c.pool(), p)
 	copies.Add(copies.SendRing, n)
 	if c.state.synchronized() {
 		c.flush(now)
@@ -77,16 +76,17 @@ func (c *Conn) canSend() bool {
 }
 
 // payload returns n bytes of the send ring at data offset off as one slice,
-// copying into scratch only when they wrap around the ring.
+// copying into the Scratch only when they wrap around the ring.
 func (c *Conn) payload(off, n int) []byte {
 	a, b := c.snd.peek(off, n)
 	if len(b) == 0 {
 		return a
 	}
-	if cap(c.scratch) < n {
-		c.scratch = make([]byte, max(n, c.sndMSS))
+	io := c.ioScratch()
+	if cap(io.wrap) < n {
+		io.wrap = make([]byte, max(n, c.sndMSS))
 	}
-	p := c.scratch[:n]
+	p := io.wrap[:n]
 	copy(p[copy(p, a):], b)
 	copies.Add(copies.Packet, n) // and once more into the packet
 	return p

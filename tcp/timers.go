@@ -14,15 +14,16 @@ import (
 type timerState struct {
 	deadline [numTimers]int64 // Unix ns (int64s keep the TCB small and pointer-free); 0 means not armed
 
-	rtt      rttEstimator
-	backoff  int     // RTO doublings in force: kept until a valid RTT sample (Karn, RFC 6298 §5)
-	retries  int     // consecutive retransmission timeouts without progress (Linux icsk_retransmits)
-	timing   bool    // a segment is being timed (RFC 6298 §3: one at a time)
-	rttSeq   seq.Num // an ACK at or beyond it ends the timing
-	rttStart int64   // when the timed segment was sent, Unix ns
+	rtt       rttEstimator
+	backoff   int     // RTO doublings in force: kept until a valid RTT sample (Karn, RFC 6298 §5)
+	retries   int     // consecutive retransmission timeouts without progress (Linux icsk_retransmits)
+	timing    bool    // a segment is being timed (RFC 6298 §3: one at a time)
+	keepalive bool    // keepalive probes on (Config.KeepAlive, SetKeepAlive)
+	rttSeq    seq.Num // an ACK at or beyond it ends the timing
+	rttStart  int64   // when the timed segment was sent, Unix ns
 
-	// Per-connection settings, initialised from Config.
-	keepalive    bool
+	// Per-connection settings, initialised from Config (keepalive too,
+	// above, where it shares timing's word).
 	keepIdle     time.Duration
 	keepInterval time.Duration
 	keepCount    int

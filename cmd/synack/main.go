@@ -17,12 +17,20 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/synack/synack/internal/memprof"
 )
 
 // errUsage marks a command-line mistake: usage was printed, exit 2.
 var errUsage = errors.New("usage")
 
 func main() {
+	// The TUN benchmark's figures of the stack's heap (off unless
+	// SYNACK_MEMPROFILE is set; see serve's usage).
+	defer memprof.Start(memprof.Owners{
+		Stack: []string{"github.com/synack/synack"},
+		App:   []string{"github.com/synack/synack/internal/apps", "main"},
+	})()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	endProfile := startProfile()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)

@@ -36,6 +36,9 @@ Applications:
   http     a small net/http page
 
 SIGINT or SIGTERM closes every connection, prints the counters and exits.
+With SYNACK_MEMPROFILE=FILE in the environment, SIGUSR1 writes the bytes of
+heap in use by the stack's packages and by the application's to FILE, and
+a heap profile to FILE.pprof (every allocation is sampled then: slower).
 
 options:
 `

@@ -9,7 +9,8 @@
 //
 // The kernel's side of the device is configured by whoever created it, as
 // for `synack serve`. SIGINT or SIGTERM closes every connection, prints
-// the stack's TCP counters on stdout and exits.
+// the stack's TCP counters on stdout and exits; with SYNACK_MEMPROFILE
+// set, SIGUSR1 writes the stack's heap in use, as synack serve's does.
 package main
 
 import (
@@ -28,6 +29,7 @@ import (
 
 	"github.com/synack/synack/bench"
 	"github.com/synack/synack/internal/apps"
+	"github.com/synack/synack/internal/memprof"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
@@ -46,6 +48,12 @@ func (a *addrList) String() string     { return strings.Join(*a, ",") }
 func (a *addrList) Set(s string) error { *a = append(*a, s); return nil }
 
 func main() {
+	// The TUN benchmark's figures of the stack's heap, as synack serve's
+	// (off unless SYNACK_MEMPROFILE is set; see internal/memprof).
+	defer memprof.Start(memprof.Owners{
+		Stack: []string{"gvisor.dev/gvisor"},
+		App:   []string{"github.com/synack/synack/internal/apps", "main"},
+	})()
 	var addrs addrList
 	tunName := flag.String("tun", "", "TUN device to use; created if it does not exist (required)")
 	flag.Var(&addrs, "addr", "the stack's address, IP/PREFIX; once IPv4 and once IPv6 for a dual-stack host (required)")

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -53,10 +54,14 @@ type env struct {
 	logDir string
 	tag    string // for file names
 	target string // host:port of the server
+	// memprof is where the server writes its heap figures on SIGUSR1
+	// (SYNACK_MEMPROFILE, internal/memprof); "" when it does not.
+	memprof string
 }
 
-// newEnv sets up peer with the server running app on a link of this MTU.
-func newEnv(o *opts, peer string, mtu int, app, tag string) (e *env, err error) {
+// newEnv sets up peer with the server running app on a link of this MTU;
+// with memprof, the server writes its heap figures when asked (heapFigures).
+func newEnv(o *opts, peer string, mtu int, app, tag string, memprof bool) (e *env, err error) {
 	e = &env{peer: peer, mtu: mtu, app: app, logDir: o.logDir, tag: tag,
 		target: net.JoinHostPort(stackIP, strconv.Itoa(port))}
 	defer func() {
@@ -164,7 +169,12 @@ func newEnv(o *opts, peer string, mtu int, app, tag string) (e *env, err error) 
 		return e, fmt.Errorf("unknown peer %q", peer)
 	}
 	errLog := e.logPath("stderr")
-	if e.srv, err = start(e.server, e.logPath("stdout"), errLog, bin, args...); err != nil {
+	var environ []string
+	if memprof {
+		e.memprof = e.logPath("memprof")
+		environ = []string{"SYNACK_MEMPROFILE=" + e.memprof}
+	}
+	if e.srv, err = startEnv(e.server, environ, e.logPath("stdout"), errLog, bin, args...); err != nil {
 		return e, err
 	}
 	// Ready when it logs "serving".
@@ -285,4 +295,37 @@ func tuntap(dev, peer string, queues int) []string {
 		a = append(a, "multi_queue")
 	}
 	return a
+}
+
+// heapFigures asks the server for its heap figures (SIGUSR1) and returns
+// them: bytes in use by the stack's packages, by the application's, and
+// the lines naming the stack's largest allocation sites.
+func (e *env) heapFigures() (stack, app int64, sites []string, err error) {
+	os.Remove(e.memprof)
+	e.srv.signal(syscall.SIGUSR1)
+	var b []byte
+	for end := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if b, err = os.ReadFile(e.memprof); err == nil {
+			break
+		}
+		if e.srv.exited() || time.Now().After(end) {
+			return 0, 0, nil, fmt.Errorf("no heap figures from %s: %v", e.srv.name, err)
+		}
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "stack":
+			stack = v
+		case "app":
+			app = v
+		case "site":
+			sites = append(sites, strings.Join(f[1:], " "))
+		}
+	}
+	return stack, app, sites, nil
 }

@@ -231,6 +231,14 @@ func connRate(e *env, dur time.Duration, clients int, r *result) error {
 // n. For the kernel peer, the machine's slab growth over n too (both ends
 // of each connection are the kernel's then; it is the whole machine's, so
 // other load shows in it).
+//
+// When the server profiles its heap (e.memprof), the stack's share the
+// same way: the growth of the heap in use by the stack's own packages
+// (internal/memprof's attribution: the innermost frame of the stack's or
+// the application's packages on each allocation's call stack), over n.
+// That leaves out the application's goroutines and buffers, the same code
+// on every stack, whose cost the kernel server's RSS bounds from above:
+// its process holds little but them.
 func idleMemory(e *env, n int, settle time.Duration, r *result) error {
 	first, err := e.dial(5 * time.Second)
 	if err != nil {
@@ -266,6 +274,12 @@ func idleMemory(e *env, n int, settle time.Duration, r *result) error {
 		return fmt.Errorf("%v (server: %v)", err, e.srv.err)
 	}
 	slab0, _ := slabKB()
+	var stack0, app0 int64
+	if e.memprof != "" {
+		if stack0, app0, _, err = e.heapFigures(); err != nil {
+			return err
+		}
+	}
 
 	const workers = 16
 	var mu sync.Mutex
@@ -349,5 +363,14 @@ func idleMemory(e *env, n int, settle time.Duration, r *result) error {
 	r.v["kb"] = float64(rss1-rss0) / per
 	r.v["slab"] = float64(slab1-slab0) / per
 	r.notef("%d connections, RSS %d → %d KiB, machine slab Δ %.2f KiB/conn", got, rss0, rss1, r.v["slab"])
+	if e.memprof != "" {
+		stack1, app1, sites, err := e.heapFigures()
+		if err != nil {
+			return err
+		}
+		r.v["stack"] = float64(stack1-stack0) / 1024 / per
+		r.notef("heap in use by the stack %d → %d KiB, by the app %d → %d KiB (%.2f KiB/conn); the stack's largest: %s",
+			stack0>>10, stack1>>10, app0>>10, app1>>10, float64(app1-app0)/1024/per, strings.Join(sites[:min(len(sites), 6)], ", "))
+	}
 	return nil
 }

@@ -82,6 +82,18 @@ type test struct {
 	// reflects: tun-reflect can answer this test's client (one segment
 	// in flight each way, echo): it runs on the reflect peer.
 	reflects bool
+	// memprof: the server runs with SYNACK_MEMPROFILE set (internal/memprof)
+	memprof bool
+	// peers it runs on, if not every one
+	peers []string
+}
+
+// runsOn reports whether t runs on peer.
+func (t test) runsOn(peer string) bool {
+	if peer == "reflect" {
+		return t.reflects
+	}
+	return len(t.peers) == 0 || slices.Contains(t.peers, peer)
 }
 
 func tests() []test {
@@ -130,6 +142,15 @@ func tests() []test {
 		{id: "idle-sink", app: "sink", mtu: 1500,
 			run:     func(o *opts, e *env, r *result) error { return idleMemory(e, o.conns, o.settle, r) },
 			metrics: []metric{{"kb", "memory per idle connection, sink app (process RSS)", "KiB", 2, false}}},
+		// The stack's share: the heap in use by the stack's own packages
+		// per idle connection, from the server's heap profile (see
+		// idleMemory); the kernel's is not in a Go heap.
+		{id: "idle-echo-stack", app: "echo", mtu: 1500, memprof: true, peers: []string{"synack", "gvisor"},
+			run:     func(o *opts, e *env, r *result) error { return idleMemory(e, o.conns, o.settle, r) },
+			metrics: []metric{{"stack", "the stack's share per idle connection, echo app (heap in use by its packages)", "KiB", 2, false}}},
+		{id: "idle-sink-stack", app: "sink", mtu: 1500, memprof: true, peers: []string{"synack", "gvisor"},
+			run:     func(o *opts, e *env, r *result) error { return idleMemory(e, o.conns, o.settle, r) },
+			metrics: []metric{{"stack", "the stack's share per idle connection, sink app (heap in use by its packages)", "KiB", 2, false}}},
 		{id: "iperf-1500", app: "discard", mtu: 1500, tool: "iperf",
 			run:     func(o *opts, e *env, r *result) error { return iperf2(e, o.dur, r) },
 			metrics: gbps("iperf2 → discard, MTU 1500")},
@@ -195,7 +216,7 @@ func mainErr() (code int) {
 			for _, m := range t.metrics {
 				labels = append(labels, m.label)
 			}
-			fmt.Printf("%-12s %s\n", t.id, strings.Join(labels, "; "))
+			fmt.Printf("%-16s %s\n", t.id, strings.Join(labels, "; "))
 		}
 		return 0
 	}
@@ -296,7 +317,7 @@ func mainErr() (code int) {
 	for round := 1; round <= o.rounds; round++ {
 		for _, t := range sel {
 			for _, peer := range o.peers {
-				if peer == "reflect" && !t.reflects {
+				if !t.runsOn(peer) {
 					continue
 				}
 				tag := fmt.Sprintf("r%d-%s", round, t.id)
@@ -343,7 +364,7 @@ func mainErr() (code int) {
 // measure runs test t once on peer: fresh namespaces and server, the
 // measurement, teardown.
 func measure(o *opts, t test, peer, tag string) (*result, error) {
-	e, err := newEnv(o, peer, t.mtu, t.app, tag)
+	e, err := newEnv(o, peer, t.mtu, t.app, tag, t.memprof)
 	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
@@ -477,7 +498,7 @@ func printTable(w io.Writer, o *opts, sel []test, results map[string]map[string]
 			meds := map[string]float64{}
 			for _, p := range cols {
 				rs := results[t.id][p]
-				if !slices.Contains(o.peers, p) || p == "reflect" && !t.reflects {
+				if !slices.Contains(o.peers, p) || !t.runsOn(p) {
 					cells[p] = "—"
 					continue
 				}

@@ -186,7 +186,15 @@ type proc struct {
 // The process dies with tunbench if tunbench is killed (Pdeathsig), and
 // is registered so that cleanup ends it.
 func start(n *netns, stdoutPath, stderrPath string, bin string, args ...string) (*proc, error) {
+	return startEnv(n, nil, stdoutPath, stderrPath, bin, args...)
+}
+
+// startEnv is start with environ added to the program's environment.
+func startEnv(n *netns, environ []string, stdoutPath, stderrPath string, bin string, args ...string) (*proc, error) {
 	cmd := exec.Command("ip", append([]string{"netns", "exec", n.name, bin}, args...)...)
+	if len(environ) > 0 {
+		cmd.Env = append(os.Environ(), environ...)
+	}
 	// Its own process group, so that a ^C at the terminal reaches
 	// tunbench only, which then stops everything in order.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
