@@ -23,6 +23,7 @@ const (
 	abortAfter                 // ABORT wait after establishment
 	exitAfter                  // close(2) wait after establishment, whatever is unread (FIN, or RST with unread data)
 	closeEarly                 // CLOSE at virtual time wait, even before the handshake completes
+	abortOnEOF                 // ABORT wait after reading end-of-file: an ABORT in CLOSE-WAIT (RFC 9293 §3.10.5)
 )
 
 // plan is what one application does on its connection.
@@ -37,7 +38,7 @@ type plan struct {
 // orderly reports whether the plan ends the connection with CLOSE, not
 // ABORT or an early exit.
 func (p plan) orderly() bool {
-	return p.close != abortAfter && p.close != exitAfter && p.close != closeEarly
+	return p.close != abortAfter && p.close != exitAfter && p.close != closeEarly && p.close != abortOnEOF
 }
 
 // app is one application: it writes its stream, reads the peer's checking
@@ -180,6 +181,11 @@ func (a *app) step() bool {
 			} else {
 				w.net.After(a.p.wait, func() { a.closeWrite(); a.pump() })
 			}
+		}
+	case abortOnEOF:
+		if a.eof && !a.closeArmed {
+			a.closeArmed = true
+			w.net.After(a.p.wait, a.abort)
 		}
 	case closeAt:
 		if a.closeDue && a.estab && written {

@@ -164,6 +164,11 @@ func drawWorkload(seed uint64) *workload {
 		case x < 45: // the client closes first
 			s.client.close, s.server.close = closeEstablished, closeOnEOF
 			s.server.wait = time.Duration(r.IntN(3)) * 100 * time.Millisecond
+			if r.IntN(10) == 0 {
+				// ABORT instead, from CLOSE-WAIT: a row of the table
+				// that otherwise only a forged RST in that state takes.
+				s.server.close = abortOnEOF
+			}
 		case x < 70: // the server closes first
 			s.client.close, s.server.close = closeOnEOF, closeEstablished
 		case x < 80: // both close at about the same time

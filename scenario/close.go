@@ -208,8 +208,8 @@ func init() {
 
 	// The simultaneous-close family: both applications close at the same
 	// instant, a second after the handshake.
-	simClose := func(w *World) {
-		w.setup(nil, nil)
+	simClose := func(w *World, mod func(*stack.Config)) {
+		w.setup(mod, mod)
 		ln := w.Listen(w.B, PortB)
 		w.Serve(w.B, ln, func(c *stack.Conn) *App {
 			return &App{OnEstablished: func() { w.At(time.Second, func() { w.Close(w.B, c) }) }}
@@ -237,7 +237,7 @@ func init() {
 			},
 			Check: func(r *Result) []string { return append(timeWaitLasted(r, "A"), timeWaitLasted(r, "B")...) },
 		},
-		run: simClose,
+		run: func(w *World) { simClose(w, nil) },
 	})
 
 	register(&Scenario{
@@ -245,10 +245,10 @@ func init() {
 		Summary: "simultaneous close with A's ACK lost: B retransmits its FIN, A (in TIME-WAIT) ACKs it",
 		Doc: "As in simultaneous-close, but A's ACK of B's FIN is lost. A reaches TIME-WAIT when B's ACK of " +
 			"its own FIN arrives; B stays in CLOSING until its retransmission timer resends the FIN, which A " +
-			"acknowledges again from TIME-WAIT (restarting 2MSL). Both end CLOSED.",
+			"acknowledges again from TIME-WAIT (restarting 2MSL). Both end CLOSED. The retransmission timer is what this case is about, so tail loss probes (RFC 8985, on by default) are off here.",
 		Zh: Text{"同时关闭时 A 的 ACK 丢失：B 重传 FIN，处于 TIME-WAIT 的 A 再次确认",
 			"与 simultaneous-close 相同，但 A 对 B 的 FIN 的确认丢失。A 收到 B 对自己 FIN 的确认后进入 TIME-WAIT；" +
-				"B 停留在 CLOSING，直到重传计时器再次发送 FIN，A 在 TIME-WAIT 中再次确认（并重启 2MSL）。双方最终都进入 CLOSED。"},
+				"B 停留在 CLOSING，直到重传计时器再次发送 FIN，A 在 TIME-WAIT 中再次确认（并重启 2MSL）。双方最终都进入 CLOSED。本例讲的是重传计时器，因此关闭了尾部丢失探测（RFC 8985，默认开启）。"},
 		Expect: Expect{
 			States: map[string][]tcp.State{"A": simStates, "B": states(cl, ls, sr, es, fw1, cg, tw, cl)},
 			Segments: []Seg{
@@ -259,7 +259,7 @@ func init() {
 			Timers: []Timer{{"B", "retransmit", "fire"}},
 		},
 		run: func(w *World) {
-			simClose(w)
+			simClose(w, rtoOnly)
 			w.script(&sim.Rule{Name: "lose A's ACK of B's FIN", From: "A", Match: bareACK, Skip: 1, Count: 1, Action: sim.ActDrop})
 		},
 	})
@@ -270,10 +270,10 @@ func init() {
 		Doc: "Both ACKs of the crossing FINs are lost; both sides sit in CLOSING. Each retransmits its FIN " +
 			"when its timer fires; each retransmitted FIN is old to the receiver, which answers with an ACK " +
 			"that acknowledges it — and that ACK is what the other side was missing. Both reach TIME-WAIT, " +
-			"then CLOSED.",
+			"then CLOSED. The retransmission timer is what this case is about, so tail loss probes (RFC 8985, on by default) are off here.",
 		Zh: Text{"同时关闭时两个 ACK 都丢失：双方的 FIN 都被重传并得到确认",
 			"交错的两个 FIN 的确认都丢失了，双方都停在 CLOSING。计时器超时后各自重传 FIN；对接收方来说这是旧报文段，" +
-				"它回复的 ACK 确认了该 FIN——这正是对方缺少的确认。双方都进入 TIME-WAIT，然后 CLOSED。"},
+				"它回复的 ACK 确认了该 FIN——这正是对方缺少的确认。双方都进入 TIME-WAIT，然后 CLOSED。本例讲的是重传计时器，因此关闭了尾部丢失探测（RFC 8985，默认开启）。"},
 		Expect: Expect{
 			States: map[string][]tcp.State{"A": simStates, "B": states(cl, ls, sr, es, fw1, cg, tw, cl)},
 			Segments: []Seg{
@@ -290,7 +290,7 @@ func init() {
 			},
 		},
 		run: func(w *World) {
-			simClose(w)
+			simClose(w, rtoOnly)
 			w.script(&sim.Rule{Name: "lose A's ACK of B's FIN", From: "A", Match: bareACK, Skip: 1, Count: 1, Action: sim.ActDrop})
 			w.script(&sim.Rule{Name: "lose B's ACK of A's FIN", From: "B", Match: bareACK, Count: 1, Action: sim.ActDrop})
 		},
@@ -300,9 +300,9 @@ func init() {
 		Name: "lost-fin", From: "000",
 		Summary: "A's FIN is lost and retransmitted with the same sequence number",
 		Doc: "The request to release is lost. A's retransmission timer detects it and sends the FIN again, " +
-			"with the same sequence number; the close then completes as usual.",
+			"with the same sequence number; the close then completes as usual. The retransmission timer is what this case is about, so tail loss probes (RFC 8985, on by default) are off here.",
 		Zh: Text{"A 的 FIN 丢失，以相同的序号重传",
-			"释放请求丢失。A 的重传计时器发现了这一点，以相同的序号再次发送 FIN；之后关闭照常完成。"},
+			"释放请求丢失。A 的重传计时器发现了这一点，以相同的序号再次发送 FIN；之后关闭照常完成。本例讲的是重传计时器，因此关闭了尾部丢失探测（RFC 8985，默认开启）。"},
 		Expect: Expect{
 			States: map[string][]tcp.State{"A": fourWayA, "B": fourWayB},
 			Segments: []Seg{
@@ -313,7 +313,7 @@ func init() {
 			Timers: []Timer{{"A", "retransmit", "fire"}},
 		},
 		run: func(w *World) {
-			w.setup(nil, nil)
+			w.setup(rtoOnly, rtoOnly)
 			w.script(&sim.Rule{Name: "lose A's FIN", From: "A", Match: isFIN, Count: 1, Action: sim.ActDrop})
 			w.fourWay(time.Second)
 		},
@@ -323,9 +323,9 @@ func init() {
 		Name: "lost-fin-ack", From: "000",
 		Summary: "the ACK of A's FIN is lost: A retransmits its FIN and B ACKs again",
 		Doc: "B acknowledges A's FIN but the ACK is lost (the response to the release request). A's timer " +
-			"fires and it resends the FIN; B, in CLOSE-WAIT, sees an old segment and acknowledges it again.",
+			"fires and it resends the FIN; B, in CLOSE-WAIT, sees an old segment and acknowledges it again. The retransmission timer is what this case is about, so tail loss probes (RFC 8985, on by default) are off here.",
 		Zh: Text{"对 A 的 FIN 的确认丢失：A 重传 FIN，B 再次确认",
-			"B 确认了 A 的 FIN，但这个 ACK（对释放请求的应答）丢失了。A 的计时器超时后重发 FIN；处于 CLOSE-WAIT 的 B 看到一个旧报文段，再次确认。"},
+			"B 确认了 A 的 FIN，但这个 ACK（对释放请求的应答）丢失了。A 的计时器超时后重发 FIN；处于 CLOSE-WAIT 的 B 看到一个旧报文段，再次确认。本例讲的是重传计时器，因此关闭了尾部丢失探测（RFC 8985，默认开启）。"},
 		Expect: Expect{
 			States: map[string][]tcp.State{"A": fourWayA, "B": fourWayB},
 			Segments: []Seg{
@@ -337,7 +337,7 @@ func init() {
 			Timers: []Timer{{"A", "retransmit", "fire"}},
 		},
 		run: func(w *World) {
-			w.setup(nil, nil)
+			w.setup(rtoOnly, rtoOnly)
 			w.script(&sim.Rule{Name: "lose B's ACK of A's FIN", From: "B", Match: bareACK, Count: 1, Action: sim.ActDrop})
 			w.fourWay(2 * time.Second)
 		},
@@ -349,10 +349,10 @@ func init() {
 		Doc: "The sender of the last message can never know it arrived (the two-army problem). A's last ACK " +
 			"is lost; B, in LAST-ACK, retransmits its FIN after its RTO. A is still in TIME-WAIT — that is " +
 			"one of the two reasons TIME-WAIT lasts 2MSL — so it ACKs the FIN again and restarts its 2MSL " +
-			"timer. Both end CLOSED.",
+			"timer. Both end CLOSED. The retransmission timer is what this case is about, so tail loss probes (RFC 8985, on by default) are off here.",
 		Zh: Text{"最后一个 ACK 丢失：B 重传 FIN；处于 TIME-WAIT 的 A 再次确认并重启 2MSL",
 			"最后一条消息的发送方永远无法确知它已送达（两军问题）。A 的最后一个 ACK 丢失；处于 LAST-ACK 的 B 在 RTO 后重传 FIN。" +
-				"A 仍在 TIME-WAIT 中——这正是 TIME-WAIT 要持续 2MSL 的两个原因之一——于是再次确认该 FIN 并重启 2MSL 计时器。双方最终都进入 CLOSED。"},
+				"A 仍在 TIME-WAIT 中——这正是 TIME-WAIT 要持续 2MSL 的两个原因之一——于是再次确认该 FIN 并重启 2MSL 计时器。双方最终都进入 CLOSED。本例讲的是重传计时器，因此关闭了尾部丢失探测（RFC 8985，默认开启）。"},
 		Expect: Expect{
 			States: map[string][]tcp.State{"A": fourWayA, "B": fourWayB},
 			Segments: []Seg{
@@ -365,7 +365,7 @@ func init() {
 			Check:  func(r *Result) []string { return timeWaitLasted(r, "A") },
 		},
 		run: func(w *World) {
-			w.setup(nil, nil)
+			w.setup(rtoOnly, rtoOnly)
 			w.script(&sim.Rule{Name: "lose A's last ACK", From: "A", Match: bareACK, Skip: 1, Count: 1, Action: sim.ActDrop})
 			w.fourWay(time.Second)
 		},
@@ -377,10 +377,10 @@ func init() {
 		Doc: "A closes; from then on nothing from B gets through. A retransmits its FIN with exponential " +
 			"back-off and, as an orphan (its application has closed), gives up after 8 retransmissions " +
 			"(Linux's tcp_orphan_retries) and is CLOSED. B, whose ACKs and FIN all vanish, does the same " +
-			"from LAST-ACK: timers on both sides protect against a dead network.",
+			"from LAST-ACK: timers on both sides protect against a dead network. The retransmission timer is what this case is about, so tail loss probes (RFC 8985, on by default) are off here.",
 		Zh: Text{"A 发出 FIN 之后 B 的所有报文段都丢失：A 指数退避重传，重试耗尽后放弃，进入 CLOSED",
 			"A 关闭后，B 发出的任何报文段都无法到达。A 以指数退避重传 FIN，作为孤儿连接（应用已关闭）在 8 次重传后放弃" +
-				"（Linux 的 tcp_orphan_retries），进入 CLOSED。B 的 ACK 和 FIN 全部丢失，它在 LAST-ACK 中同样放弃：双方的计时器防止了网络失效带来的无限等待。"},
+				"（Linux 的 tcp_orphan_retries），进入 CLOSED。B 的 ACK 和 FIN 全部丢失，它在 LAST-ACK 中同样放弃：双方的计时器防止了网络失效带来的无限等待。本例讲的是重传计时器，因此关闭了尾部丢失探测（RFC 8985，默认开启）。"},
 		Expect: Expect{
 			States: map[string][]tcp.State{"A": states(cl, ss, es, fw1, cl), "B": fourWayB},
 			Segments: []Seg{
@@ -403,7 +403,7 @@ func init() {
 			},
 		},
 		run: func(w *World) {
-			w.setup(nil, nil)
+			w.setup(rtoOnly, rtoOnly)
 			w.fourWay(0)
 			w.At(time.Second+time.Millisecond, func() {
 				w.Note("B", "from now on every segment from B is lost")
@@ -457,3 +457,9 @@ func init() {
 		},
 	})
 }
+
+// rtoOnly turns tail loss probes off (Config.TLP, Linux tcp_early_retrans)
+// for a seed case about the retransmission timer: with them on, as by
+// default, a lost lone FIN is resent by a probe (RFC 8985 §7) at
+// min(2·SRTT + RTOMin, RTO) instead of by the timer this case teaches.
+func rtoOnly(c *stack.Config) { c.TCP.TLP = tcp.Off }

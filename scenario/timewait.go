@@ -18,10 +18,10 @@ func init() {
 		Doc: "A's final ACK is held in the network for three minutes. B retransmits its FIN, A re-ACKs from " +
 			"TIME-WAIT and B closes; A's TIME-WAIT ends 2MSL later. When the old ACK finally reaches B, no " +
 			"connection exists: B answers it with RST <SEQ=SEG.ACK> (RFC 9293 §3.10.7.1) and creates " +
-			"nothing; A, which knows nothing either, never answers a RST.",
+			"nothing; A, which knows nothing either, never answers a RST. The retransmission timer is what this case is about, so tail loss probes (RFC 8985, on by default) are off here.",
 		Zh: Text{"旧连接的 ACK 在双方都 CLOSED 后才到达：以 RST 回应，不建立任何状态",
 			"A 的最后一个 ACK 在网络中滞留了三分钟。B 重传 FIN，A 在 TIME-WAIT 中再次确认，B 关闭；A 的 TIME-WAIT 在 2MSL 后结束。" +
-				"当旧 ACK 最终到达 B 时，连接已不存在：B 以 RST <SEQ=SEG.ACK> 回应（RFC 9293 §3.10.7.1），不建立任何状态；A 同样一无所知，而 RST 永远不会被回应。"},
+				"当旧 ACK 最终到达 B 时，连接已不存在：B 以 RST <SEQ=SEG.ACK> 回应（RFC 9293 §3.10.7.1），不建立任何状态；A 同样一无所知，而 RST 永远不会被回应。本例讲的是重传计时器，因此关闭了尾部丢失探测（RFC 8985，默认开启）。"},
 		Expect: Expect{
 			States: map[string][]tcp.State{"A": fourWayA, "B": fourWayB},
 			Segments: []Seg{
@@ -49,7 +49,7 @@ func init() {
 			},
 		},
 		run: func(w *World) {
-			w.setup(nil, nil)
+			w.setup(rtoOnly, rtoOnly)
 			w.script(&sim.Rule{Name: "A's last ACK wanders for 3 minutes", From: "A", Match: bareACK, Skip: 1, Count: 1, Action: sim.ActDelay, Delay: 3 * time.Minute})
 			w.fourWay(time.Second)
 		},

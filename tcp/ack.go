@@ -27,9 +27,42 @@ func (c *Conn) processAck(now time.Time, s *wire.Segment) bool {
 		return true
 	}
 	c.ackAnswers(now)
-	if s.Ack.GreaterThan(c.sndUna) {
+	if c.sackOK && c.sndUna != c.sndMax {
+		// The SACK blocks first, so that what they newly cover counts as
+		// delivered before the cumulative ACK trims the scoreboard.
+		var si sackInfo
+		delivered := 0
+		mark := func(a, b seq.Num) {
+			delivered += int(a.Size(b))
+			if c.rackOn() {
+				c.rackDelivered(now, a, b)
+			}
+		}
+		if s.Ack.GreaterThan(c.sndUna) {
+			// Newly acknowledged, less what was SACKed before.
+			at := c.sndUna
+			for _, r := range c.sacked {
+				if !r.start.LessThan(s.Ack) {
+					break
+				}
+				if at.LessThan(r.start) {
+					mark(at, r.start)
+				}
+				at = seq.Max(at, r.end)
+			}
+			if at.LessThan(s.Ack) {
+				mark(at, s.Ack)
+			}
+		}
+		si = c.takeSACK(s, mark)
+		advanced := s.Ack.GreaterThan(c.sndUna)
+		if advanced {
+			c.ackAdvance(now, s)
+		}
+		c.sackAck(now, s.Ack, advanced, delivered, si)
+	} else if s.Ack.GreaterThan(c.sndUna) {
 		c.ackAdvance(now, s)
-	} else if c.isDupAck(s) {
+	} else if !c.sackOK && c.isDupAck(s) {
 		c.onDupAck(now)
 	}
 	c.updateWindow(now, s)
@@ -65,9 +98,10 @@ func (c *Conn) ackAdvance(now time.Time, s *wire.Segment) {
 	// restart it.
 	if c.sndUna == c.sndMax {
 		c.cancelTimer(now, TimerRetransmit)
+		c.cancelTimer(now, TimerLossProbe)
 		c.cancelTimer(now, TimerUserTimeout)
 	} else {
-		c.setTimer(now, TimerRetransmit, c.rtt.timeout(c.cfg, c.backoff))
+		c.armXmitTimer(now, true)
 		if c.userTimeout > 0 {
 			c.setTimer(now, TimerUserTimeout, c.userTimeout)
 		}

@@ -87,6 +87,12 @@ const (
 	CauseData
 	CauseOutOfWindow
 	CauseDuplicateSeg
+	CauseRACKLost
+	CauseSACKLost
+	CauseSACKHole
+	CauseRescue
+	CauseTLP
+	CauseTLPNewData
 
 	// Rules of the stack around the TCBs (package stack).
 	CauseTWReuse
@@ -186,6 +192,12 @@ var causeText = [numCauses]string{
 	CauseData:                "RFC 9293 §3.10.2: SEND",
 	CauseOutOfWindow:         "RFC 9293 §3.10.7.4: data beyond the receive window trimmed",
 	CauseDuplicateSeg:        "RFC 9293 §3.10.7.4: segment wholly before RCV.NXT",
+	CauseRACKLost:            "RFC 8985 §6.2: RACK: a later segment was delivered and this one's RTT plus reordering window passed, retransmit",
+	CauseSACKLost:            "RFC 6675 §4 NextSeg (1): DupThresh segments SACKed above this hole, retransmit",
+	CauseSACKHole:            "RFC 6675 §4 NextSeg (3): retransmit the next hole not yet retransmitted",
+	CauseRescue:              "RFC 6675 §4 NextSeg (4): rescue retransmission of the highest unSACKed segment",
+	CauseTLP:                 "RFC 8985 §7.3: tail loss probe: no ACK within the probe timeout, resend the last segment",
+	CauseTLPNewData:          "RFC 8985 §7.3: tail loss probe: no ACK within the probe timeout, send one new segment",
 	CauseTWReuse:             "tcp_tw_reuse (Linux): Dial reuses a 4-tuple in TIME-WAIT; the new ISN lies beyond the old SND.NXT",
 	CauseTWOverflow:          "TIME-WAIT table full (Linux tcp_max_tw_buckets): the connection is dropped at once",
 	CauseCookieSent:          "RFC 4987 §3.6: SYN queue full or cookies always on, send SYN+ACK with a SYN cookie; keep no state",
@@ -229,7 +241,7 @@ func SplitCause(s string) (ref, words string) {
 // sent again.
 func (c Cause) Retransmission() bool {
 	switch c {
-	case CauseRetransmit, CauseFastRetransmit, CausePartialAck:
+	case CauseRetransmit, CauseFastRetransmit, CausePartialAck, CauseRACKLost, CauseSACKLost, CauseSACKHole, CauseRescue, CauseTLP:
 		return true
 	}
 	return false

@@ -13,6 +13,8 @@ type Config struct {
 	WindowScaling Switch // RFC 7323 §2 window scaling (Linux tcp_window_scaling); default On
 	Timestamps    Switch // RFC 7323 §3 timestamps (Linux tcp_timestamps); default On
 	SACK          Switch // RFC 2018 SACK-permitted (Linux tcp_sack); default On
+	RACK          Switch // RFC 8985 RACK loss detection when SACK is in use (Linux tcp_recovery bit 1); Off: RFC 6675 IsLost; default On
+	TLP           Switch // RFC 8985 §7 tail loss probes with RACK (Linux tcp_early_retrans 3); default On
 
 	RTOInitial time.Duration // RFC 6298 §2.1; default 1 s
 	RTOMin     time.Duration // RFC 6298 §2.4; default 200 ms (Linux)

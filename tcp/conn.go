@@ -99,6 +99,15 @@ func (c *Conn) pool() *bufPool {
 type Stats struct {
 	SegsIn, SegsOut, Retrans, Dropped int
 	ChallengeACKs, BytesIn, BytesOut  int
+
+	// Loss recovery, named after Linux's nstat counters.
+	Timeouts            int // retransmission timeouts (TCPTimeouts)
+	RenoRecoveries      int // NewReno fast recoveries, peer without SACK (TCPRenoRecovery)
+	SACKRecoveries      int // RFC 6675 recoveries (TCPSackRecovery)
+	LossProbes          int // tail loss probes sent (TCPLossProbes)
+	LossProbeRecoveries int // losses a probe repaired (TCPLossProbeRecovery)
+	LostRetransmits     int // retransmissions RACK found lost again (TCPLostRetransmit)
+	DSACKRecv           int // duplicate SACKs received (TCPDSACKRecv)
 }
 
 // NewConn returns a CLOSED connection. cfg must already have Defaults
@@ -239,9 +248,21 @@ type Status struct {
 	SRTT, RTTVar, RTO           time.Duration
 	CWnd, SSThresh              int
 	MSS                         int
-	WScale, Timestamps, SACK    bool
-	Timers                      map[Timer]time.Time
-	Err                         error
+
+	// Loss recovery (RFC 6675, RFC 8985, RFC 6937).
+	InRecovery               bool          // in fast recovery (NewReno's, or RFC 6675's with SACK)
+	Pipe                     int           // RFC 6675 pipe: bytes taken to be in the network
+	SACKed, Lost             int           // bytes the scoreboard holds as SACKed, and as lost not yet resent
+	ReoWnd                   time.Duration // RACK reordering window now
+	MinRTT                   time.Duration // RACK's minimum RTT
+	Retransmits              int           // segments retransmitted
+	Recoveries               int           // fast recoveries entered
+	Timeouts                 int           // retransmission timeouts
+	LossProbes               int           // tail loss probes sent
+	RecoverySndCnt           int           // RFC 6937 sndcnt: what PRR lets out now
+	WScale, Timestamps, SACK bool
+	Timers                   map[Timer]time.Time
+	Err                      error
 }
 
 // Status returns a snapshot of the connection.
@@ -257,6 +278,17 @@ func (c *Conn) Status() Status {
 	if c.cc != nil {
 		st.CWnd, st.SSThresh = c.cc.CWnd(), c.cc.SSThresh()
 	}
+	st.InRecovery, st.SACKed, st.Lost = c.inRecovery, c.sackedBytes(), c.lostBytes()
+	st.Pipe = int(c.sndUna.Size(c.sndMax))
+	if c.sackOK {
+		st.Pipe = c.pipe()
+		if c.rackOn() {
+			st.ReoWnd = c.reoWnd()
+		}
+	}
+	st.MinRTT, st.RecoverySndCnt = c.minRTT, c.sndcnt
+	st.Retransmits, st.Timeouts, st.LossProbes = c.stats.Retrans, c.stats.Timeouts, c.stats.LossProbes
+	st.Recoveries = c.stats.RenoRecoveries + c.stats.SACKRecoveries
 	for t, d := range c.deadline {
 		if d != 0 {
 			if st.Timers == nil {

@@ -21,10 +21,12 @@ const (
 	TimerPersist                  // persist: zero-window probe
 	TimerDelayedACK               // delayed-ack
 	TimerUserTimeout              // user-timeout: RFC 5482
+	TimerLossProbe                // loss-probe: RFC 8985 §7.2 tail loss probe (Linux ICSK_TIME_LOSS_PROBE)
+	TimerReorder                  // reorder: RFC 8985 §6.3 RACK reordering timer (Linux ICSK_TIME_REO_TIMEOUT)
 	numTimers
 )
 
-var timerNames = [numTimers]string{"retransmit", "syn-retry", "time-wait", "fin-wait-2", "keepalive", "persist", "delayed-ack", "user-timeout"}
+var timerNames = [numTimers]string{"retransmit", "syn-retry", "time-wait", "fin-wait-2", "keepalive", "persist", "delayed-ack", "user-timeout", "loss-probe", "reorder"}
 
 // String returns the name used in traces: "retransmit", "time-wait".
 func (t Timer) String() string {

@@ -101,6 +101,7 @@ func (c *Conn) PathMTU(now time.Time, quoted seq.Num, mss int) bool {
 	if c.sndMax.GreaterThan(c.dataStart()) && c.canSend() {
 		c.timing = false // Karn's rule: the resent segments are not timed
 		c.sndNxt = c.dataStart()
+		c.resetLog() // resent in sequence order: RACK's times start afresh
 		c.pmtuResend = true
 		c.sendData(now)
 		c.pmtuResend = false

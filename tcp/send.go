@@ -96,7 +96,11 @@ func (c *Conn) payload(off, n int) []byte {
 // timers that depend on what is outstanding.
 func (c *Conn) flush(now time.Time) {
 	if c.canSend() {
-		c.sendData(now)
+		if c.inRecovery && c.sackOK {
+			c.recoverySend(now)
+		} else {
+			c.sendData(now)
+		}
 	}
 	if c.ackNow {
 		c.sendAck(now, CauseAck)
@@ -107,8 +111,8 @@ func (c *Conn) flush(now time.Time) {
 		return
 	}
 	// Data or our FIN in flight; a SYN alone has the syn-retry timer.
-	if c.dataStart() != c.sndMax && !c.armed(TimerRetransmit) {
-		c.setTimer(now, TimerRetransmit, c.rtt.timeout(c.cfg, c.backoff))
+	if c.dataStart() != c.sndMax && !c.xmitTimerArmed() {
+		c.armXmitTimer(now, false)
 	}
 	// RFC 9293 §3.8.6.1, §3.8.6.2.1: with data waiting and nothing in
 	// flight, no ACK will come to move things on. Whether the window is zero
@@ -133,15 +137,51 @@ func (ss *sendSpace) unsent() int {
 // RFC 896 (Nagle), bounded by the congestion and send windows; a FIN rides
 // on the last data segment once the user has called CLOSE.
 func (c *Conn) sendData(now time.Time) {
+	sent := c.stats.SegsOut
+	c.sendSegments(now)
+	if c.stats.SegsOut != sent && !c.probeOne {
+		// Linux tcp_write_xmit schedules a loss probe after each write
+		// (tcp_schedule_loss_probe), else the RTO watches.
+		c.armXmitTimer(now, false)
+	}
+}
+
+func (c *Conn) sendSegments(now time.Time) {
 	for range 1 << 16 { // bounded: each pass sends a segment or stops
 		start := c.dataStart()
 		if c.closing && c.sndNxt.GreaterThan(c.finSeq) {
 			return // data and FIN all sent
 		}
+		resending := c.sndNxt.LessThan(c.sndMax)
+		limit := 1 << 30 // with SACK, a resend stops short of what the peer holds
+		if resending && len(c.sacked) > 0 {
+			for _, r := range c.sacked {
+				if c.sndNxt.InRange(r.start, r.end) {
+					c.sndNxt = r.end // RFC 6675 §5.1: never resend what is SACKed
+				} else if c.sndNxt.LessThan(r.start) {
+					limit = int(c.sndNxt.Size(r.start))
+					break
+				}
+			}
+			if c.sndNxt == c.sndMax {
+				continue
+			}
+		}
 		off := int(start.Size(seq.Max(c.sndNxt, start)))
-		avail := c.snd.n - off
+		avail := min(c.snd.n-off, limit)
 		inflight := int(c.sndUna.Size(c.sndNxt))
 		usable := max(c.window()-inflight, 0)
+		if len(c.sacked) > 0 && !c.inRecovery {
+			// What the peer SACKed is not in flight (Linux
+			// tcp_packets_in_flight): after an RTO the resend skips it.
+			usable = max(c.window()-inflight+c.sackedBelow(c.sndNxt), 0)
+		}
+		if c.probeOne {
+			// RFC 8985 §7.3: the probe goes even past the congestion
+			// window (Linux tcp_write_xmit with push_one = 2), not past
+			// the peer's.
+			usable = max(int(c.sndWnd)-inflight, 0)
+		}
 		mss := c.segMSS()
 		n := min(avail, mss, usable)
 		gso := 0
@@ -157,7 +197,7 @@ func (c *Conn) sendData(now time.Time) {
 				n, gso = k*mss, mss
 			}
 		}
-		fin := c.closing && off+n == c.snd.n
+		fin := c.closing && off+n == c.snd.n && limit == 1<<30
 		if n == 0 && !fin {
 			return
 		}
@@ -167,7 +207,7 @@ func (c *Conn) sendData(now time.Time) {
 		if n > 0 && n < mss && !retrans {
 			sws := n < avail && n < int(c.maxSndWnd)/2 // window-limited small segment
 			nagle := n == avail && !c.noDelay && inflight > 0 && !fin
-			if (sws || nagle) && !c.swsOverride {
+			if (sws || nagle) && !c.swsOverride && !c.probeOne {
 				return
 			}
 		}
@@ -199,11 +239,33 @@ func (c *Conn) sendData(now time.Time) {
 		if c.sndNxt.GreaterThan(c.sndMax) {
 			c.sndMax = c.sndNxt
 		}
+		if c.probeOne {
+			why = CauseTLPNewData
+		}
+		c.logSegment(now, &s)
+		c.sentInRecovery(int(s.Len()))
 		c.emit(now, &s, why)
-		if !c.armed(TimerRetransmit) {
-			c.setTimer(now, TimerRetransmit, c.rtt.timeout(c.cfg, c.backoff))
+		if c.probeOne {
+			return
 		}
 	}
+}
+
+// logSegment records a segment sendData sent for RACK, a super-segment as
+// the segments it will be cut into.
+func (c *Conn) logSegment(now time.Time, s *wire.Segment) {
+	if !c.sackOK {
+		return
+	}
+	a, end := s.Seq, s.Seq.Add(s.Len())
+	if s.GSOSize > 0 {
+		for a.Add(seq.Size(s.GSOSize)).LessThan(end) {
+			b := a.Add(seq.Size(s.GSOSize))
+			c.logSend(now, a, b, false)
+			a = b
+		}
+	}
+	c.logSend(now, a, end, false)
 }
 
 // segMSS is the payload a data segment may carry now: the send MSS less

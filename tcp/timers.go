@@ -76,6 +76,10 @@ func (c *Conn) fire(now time.Time, t Timer) {
 		if c.ackOwed || c.ackNow {
 			c.sendAck(now, CauseDelayedACK)
 		}
+	case TimerLossProbe:
+		c.sendLossProbe(now)
+	case TimerReorder:
+		c.reorderTimeout(now)
 	case TimerUserTimeout:
 		if c.sndUna != c.sndMax || c.unsent() > 0 {
 			c.closeWith(now, c.timeoutErr(), CauseUserTimeout)
