@@ -123,7 +123,7 @@ func (c *cubic) reduce(flight int) {
 		c.wMax = c.cwnd
 	}
 	c.cwndPrior = c.cwnd
-	c.ssthresh = max(float64(flight)*cubicBeta, 2*c.mss)
+	c.ssthresh = max(float64(flight*7/10), 2*c.mss) // β_cubic = 0.7 in integers: no 62999.99
 	c.epoch = 0
 	c.hs.state = hsDone // RFC 9406 §4.2: a loss ends HyStart++
 }
