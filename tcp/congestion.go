@@ -31,6 +31,12 @@ type Congestion interface {
 	// reduction (OnLoss or OnTimeout), which loss recovery found spurious
 	// (RFC 9438 §4.9; Linux tcp_undo_cwnd_reduction). It does nothing if
 	// there was no reduction since the last Undo.
+	//
+	// Issue 13 asks for undo or F-RTO (RFC 5682): undo it is, because it
+	// covers a spurious fast retransmit as well as a spurious timeout,
+	// because Linux's undo (DSACK or timestamps) is what peers meet, and
+	// because RFC 9438 §4.9 specifies what CUBIC restores. Detection
+	// belongs to loss recovery (the DSACK of its scoreboard, RFC 2883).
 	Undo()
 }
 
