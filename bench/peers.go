@@ -25,7 +25,9 @@ import (
 	"github.com/synack/synack/link"
 	"github.com/synack/synack/netconn"
 	sstack "github.com/synack/synack/stack"
+	stcp "github.com/synack/synack/tcp"
 
+	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -55,6 +57,11 @@ type linkOpts struct {
 	mtu  int     // IP MTU of the link
 	loss float64 // probability of dropping each packet, each direction
 	seed uint64  // seeds the loss PRNG of each direction
+
+	bn  *bottleneck // if set, each direction goes through a shaper (shaper.go), after the loss
+	buf int         // send and receive buffers of both user-space stacks; 0: bufSize
+
+	cc stcp.CongestionControl // synack's congestion control (set by the peer's name)
 }
 
 // errNoLoss: the kernel's loopback cannot lose packets for us.
@@ -78,11 +85,14 @@ var (
 func newPeer(name string, o linkOpts) (peer, error) {
 	switch name {
 	case "synack":
-		return newSynackPeer(o)
+		return newSynackPeer("synack", o)
+	case "synack-reno":
+		o.cc = stcp.CongestionReno
+		return newSynackPeer("synack-reno", o)
 	case "gvisor":
 		return newGvisorPeer(o)
 	case "linux":
-		if o.loss > 0 {
+		if o.loss > 0 || o.bn != nil {
 			return nil, errNoLoss
 		}
 		return linuxPeer{}, nil
@@ -93,11 +103,18 @@ func newPeer(name string, o linkOpts) (peer, error) {
 // ---- synack ----
 
 type synackPeer struct {
+	peerName       string
 	client, server *netconn.Stack
+	dataLink       *shaper // the client→server shaper of a bottleneck, or nil
 }
 
-func newSynackPeer(o linkOpts) (*synackPeer, error) {
+func newSynackPeer(name string, o linkOpts) (*synackPeer, error) {
 	ea, eb := link.Pipe(o.mtu)
+	var dataLink *shaper
+	if o.bn != nil {
+		sa, sb := newShapedEndpoint(ea, *o.bn), newShapedEndpoint(eb, *o.bn)
+		ea, eb, dataLink = sa, sb, sa.s
+	}
 	if o.loss > 0 {
 		// Faults apply to what each end sends: both directions lose.
 		ea = link.NewFaulty(ea, link.Faults{Loss: o.loss}, o.seed)
@@ -108,7 +125,9 @@ func newSynackPeer(o linkOpts) (*synackPeer, error) {
 	// on loopback, and as the gvisor peer gets), so that connection cycles
 	// do not run out of ephemeral ports.
 	cfg := sstack.Config{TWReuse: sstack.TWReuseOn}
-	p := &synackPeer{client: netconn.New(cfg), server: netconn.New(cfg)}
+	cfg.TCP.CongestionControl = o.cc
+	cfg.TCP.RcvBuf, cfg.TCP.SndBuf = o.buf, o.buf // 0: the default, bufSize
+	p := &synackPeer{peerName: name, client: netconn.New(cfg), server: netconn.New(cfg), dataLink: dataLink}
 	if err := p.client.AddLink(ea, netip.PrefixFrom(clientAddr, 24)); err != nil {
 		p.close()
 		return nil, err
@@ -120,7 +139,7 @@ func newSynackPeer(o linkOpts) (*synackPeer, error) {
 	return p, nil
 }
 
-func (p *synackPeer) name() string { return "synack" }
+func (p *synackPeer) name() string { return p.peerName }
 
 func (p *synackPeer) listen() (net.Listener, error) {
 	// Keepalive off, as gonet's connections have it.
@@ -145,6 +164,7 @@ type gvisorPeer struct {
 	cancel         context.CancelFunc
 	wg             sync.WaitGroup
 	forwarded      [2]atomic.Uint64 // packets passed client→server, server→client
+	shapers        [2]*shaper       // client→server, server→client, with a bottleneck
 }
 
 const gvisorNIC tcpip.NICID = 1
@@ -169,16 +189,19 @@ func SetGvisorTCP(s *gstack.Stack, buf int) error {
 	return nil
 }
 
-func newGvisorHost(ep *channel.Endpoint, addr netip.Addr) (*gstack.Stack, error) {
+func newGvisorHost(ep *channel.Endpoint, addr netip.Addr, buf int) (*gstack.Stack, error) {
 	s := gstack.New(gstack.Options{
 		NetworkProtocols:   []gstack.NetworkProtocolFactory{ipv4.NewProtocol},
-		TransportProtocols: []gstack.TransportProtocolFactory{tcp.NewProtocol}, // NewReno, as synack's default
+		TransportProtocols: []gstack.TransportProtocolFactory{tcp.NewProtocol}, // gVisor's default, NewReno
 	})
 	fail := func(what string, err tcpip.Error) (*gstack.Stack, error) {
 		s.Destroy()
 		return nil, fmt.Errorf("gvisor %s: %s", what, err)
 	}
-	if err := SetGvisorTCP(s, bufSize); err != nil {
+	if buf == 0 {
+		buf = bufSize
+	}
+	if err := SetGvisorTCP(s, buf); err != nil {
 		s.Destroy()
 		return nil, err
 	}
@@ -202,27 +225,37 @@ func newGvisorHost(ep *channel.Endpoint, addr netip.Addr) (*gstack.Stack, error)
 func newGvisorPeer(o linkOpts) (*gvisorPeer, error) {
 	ea := channel.New(linkQueueLen, uint32(o.mtu), "")
 	eb := channel.New(linkQueueLen, uint32(o.mtu), "")
-	client, err := newGvisorHost(ea, clientAddr)
+	client, err := newGvisorHost(ea, clientAddr, o.buf)
 	if err != nil {
 		return nil, err
 	}
-	server, err := newGvisorHost(eb, serverAddr)
+	server, err := newGvisorHost(eb, serverAddr, o.buf)
 	if err != nil {
 		client.Destroy()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &gvisorPeer{client: client, server: server, cancel: cancel}
+	if o.bn != nil {
+		for i, to := range []*channel.Endpoint{eb, ea} {
+			p.shapers[i] = newShaper(*o.bn, func(b []byte) {
+				np := gstack.NewPacketBuffer(gstack.PacketBufferOptions{Payload: buffer.MakeWithData(b)})
+				to.InjectInbound(ipv4.ProtocolNumber, np)
+				np.DecRef()
+			})
+		}
+	}
 	p.wg.Add(2)
-	go p.forward(ctx, ea, eb, o.loss, o.seed, &p.forwarded[0])
-	go p.forward(ctx, eb, ea, o.loss, o.seed+1, &p.forwarded[1])
+	go p.forward(ctx, ea, eb, o.loss, o.seed, &p.forwarded[0], p.shapers[0])
+	go p.forward(ctx, eb, ea, o.loss, o.seed+1, &p.forwarded[1], p.shapers[1])
 	return p, nil
 }
 
 // forward is one direction of the wire: it takes what from's stack sent and
 // injects it into to's stack as a fresh packet, as gVisor's own
-// link/pipe does, losing a fraction loss of them by a seeded PRNG.
-func (p *gvisorPeer) forward(ctx context.Context, from, to *channel.Endpoint, loss float64, seed uint64, count *atomic.Uint64) {
+// link/pipe does, losing a fraction loss of them by a seeded PRNG. With a
+// shaper, the packet is copied into it instead, which injects it later.
+func (p *gvisorPeer) forward(ctx context.Context, from, to *channel.Endpoint, loss float64, seed uint64, count *atomic.Uint64, sh *shaper) {
 	defer p.wg.Done()
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	for {
@@ -232,6 +265,14 @@ func (p *gvisorPeer) forward(ctx context.Context, from, to *channel.Endpoint, lo
 		}
 		if loss > 0 && rng.Float64() < loss {
 			pkt.DecRef()
+			continue
+		}
+		if sh != nil {
+			b := pkt.ToBuffer()
+			sh.send(b.Flatten())
+			b.Release()
+			pkt.DecRef()
+			count.Add(1)
 			continue
 		}
 		np := gstack.NewPacketBuffer(gstack.PacketBufferOptions{Payload: pkt.ToBuffer()})
@@ -265,6 +306,11 @@ func (p *gvisorPeer) dial(addr string) (net.Conn, error) {
 func (p *gvisorPeer) close() {
 	p.cancel()
 	p.wg.Wait()
+	for _, s := range p.shapers {
+		if s != nil {
+			s.close()
+		}
+	}
 	p.client.Destroy()
 	p.server.Destroy()
 }
@@ -477,4 +523,40 @@ func (p *gvisorPeer) diag() string {
 	}
 	fmt.Fprintf(&b, "\npackets forwarded client→server %d, server→client %d", p.forwarded[0].Load(), p.forwarded[1].Load())
 	return b.String()
+}
+
+// retransmitter is implemented by the user-space peers: segments
+// retransmitted by both hosts so far.
+type retransmitter interface{ retrans() uint64 }
+
+func (p *synackPeer) retrans() uint64 {
+	var n uint64
+	for _, s := range []*netconn.Stack{p.client, p.server} {
+		if c, err := s.Counters(); err == nil {
+			n += c.RetransSegs
+		}
+	}
+	return n
+}
+
+func (p *gvisorPeer) retrans() uint64 {
+	return p.client.Stats().TCP.Retransmits.Value() + p.server.Stats().TCP.Retransmits.Value()
+}
+
+// dataLinkBytes is the IP bytes the client→server bottleneck has carried
+// (queued and not dropped), for its utilisation; 0 without one.
+type dataLinker interface{ dataLinkBytes() uint64 }
+
+func (p *synackPeer) dataLinkBytes() uint64 {
+	if p.dataLink == nil {
+		return 0
+	}
+	return p.dataLink.sentBytes.Load()
+}
+
+func (p *gvisorPeer) dataLinkBytes() uint64 {
+	if p.shapers[0] == nil {
+		return 0
+	}
+	return p.shapers[0].sentBytes.Load()
 }

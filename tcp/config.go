@@ -41,7 +41,11 @@ type Config struct {
 	ZeroWindowProbeData bool          // probe with one byte of data instead of Linux's empty segment at SND.UNA-1
 	MaxOutOfOrder       int           // out-of-order ranges kept; default 32
 
-	// Congestion chooses the congestion control; nil means NewReno.
+	// CongestionControl names the congestion control (Linux
+	// tcp_congestion_control); default cubic.
+	CongestionControl CongestionControl
+	// Congestion, if set, makes each connection's congestion control and
+	// overrides CongestionControl.
 	Congestion func(mss int) Congestion
 }
 
@@ -97,7 +101,7 @@ func (c Config) Defaults() Config {
 	def(&c.ChallengeACK, 500*time.Millisecond)
 	defi(&c.MaxOutOfOrder, 32)
 	if c.Congestion == nil {
-		c.Congestion = NewReno
+		c.Congestion = c.CongestionControl.New()
 	}
 	return c
 }

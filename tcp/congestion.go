@@ -1,5 +1,11 @@
 package tcp
 
+import (
+	"time"
+
+	"github.com/synack/synack/seq"
+)
+
 // Congestion is a congestion-control algorithm (RFC 5681). Loss recovery —
 // duplicate-ACK counting, fast retransmit and NewReno's partial ACKs — lives
 // in the connection; an algorithm only sizes the window, so CUBIC or a SACK
@@ -9,8 +15,8 @@ type Congestion interface {
 	CWnd() int
 	// SSThresh is the slow-start threshold in bytes.
 	SSThresh() int
-	// OnAck reports newly acknowledged bytes outside recovery.
-	OnAck(acked int)
+	// OnAck reports an ACK of new data outside recovery.
+	OnAck(a Ack)
 	// OnLoss reports a loss detected by duplicate ACKs with flight bytes
 	// outstanding; the algorithm lowers ssthresh (RFC 5681 §3.2 step 2).
 	OnLoss(flight int)
@@ -21,6 +27,67 @@ type Congestion interface {
 	// OnSynLoss reports a handshake whose SYN or SYN+ACK was lost: the
 	// initial window is one segment (RFC 5681 §3.1).
 	OnSynLoss()
+	// Undo restores the window and threshold from before the last
+	// reduction (OnLoss or OnTimeout), which loss recovery found spurious
+	// (RFC 9438 §4.9; Linux tcp_undo_cwnd_reduction). It does nothing if
+	// there was no reduction since the last Undo.
+	//
+	// Issue 13 asks for undo or F-RTO (RFC 5682): undo it is, because it
+	// covers a spurious fast retransmit as well as a spurious timeout,
+	// because Linux's undo (DSACK or timestamps) is what peers meet, and
+	// because RFC 9438 §4.9 specifies what CUBIC restores. Detection
+	// belongs to loss recovery (the DSACK of its scoreboard, RFC 2883).
+	Undo()
+}
+
+// Ack is what an algorithm learns from one ACK of new data. The core never
+// reads a clock: Now is the time the ACK is processed.
+type Ack struct {
+	Now    time.Time
+	Acked  int           // newly acknowledged bytes of data
+	Flight int           // bytes outstanding before this ACK
+	RTT    time.Duration // this ACK's RTT sample (RFC 6298 §3, RFC 7323 §4); 0: none
+	SRTT   time.Duration // smoothed RTT after the sample; 0: none yet
+	Seq    seq.Num       // SEG.ACK
+	SndMax seq.Num       // the highest sequence number sent
+}
+
+// CongestionControl names an algorithm as Linux's
+// net.ipv4.tcp_congestion_control does.
+type CongestionControl uint8
+
+// The algorithms. CUBIC is the default, as on Linux.
+const (
+	CongestionCubic CongestionControl = iota // "cubic": RFC 9438 with HyStart++ (RFC 9406)
+	CongestionReno                           // "reno": RFC 5681 with NewReno recovery (RFC 6582)
+)
+
+func (cc CongestionControl) String() string {
+	switch cc {
+	case CongestionCubic:
+		return "cubic"
+	case CongestionReno:
+		return "reno"
+	}
+	return "CongestionControl(?)"
+}
+
+// ParseCongestionControl parses "cubic" or "reno".
+func ParseCongestionControl(s string) (CongestionControl, bool) {
+	for cc := CongestionCubic; cc <= CongestionReno; cc++ {
+		if cc.String() == s {
+			return cc, true
+		}
+	}
+	return 0, false
+}
+
+// New returns cc's constructor.
+func (cc CongestionControl) New() func(mss int) Congestion {
+	if cc == CongestionReno {
+		return NewReno
+	}
+	return NewCubic
 }
 
 // NewReno returns RFC 5681 slow start and congestion avoidance, the
@@ -32,12 +99,15 @@ func NewReno(mss int) Congestion {
 type reno struct {
 	mss, cwnd, ssthresh int
 	acc                 int // bytes acked towards the next increase in congestion avoidance
+
+	priorCwnd, priorSSThresh int // before the last reduction, for Undo; 0: none
 }
 
 func (r *reno) CWnd() int     { return r.cwnd }
 func (r *reno) SSThresh() int { return r.ssthresh }
 
-func (r *reno) OnAck(acked int) {
+func (r *reno) OnAck(a Ack) {
+	acked := a.Acked
 	if r.cwnd < r.ssthresh {
 		r.cwnd += min(acked, 2*r.mss) // RFC 5681 §3.1 eq. 2 with RFC 3465 L = 2
 		return
@@ -49,7 +119,10 @@ func (r *reno) OnAck(acked int) {
 	}
 }
 
+func (r *reno) save() { r.priorCwnd, r.priorSSThresh = r.cwnd, r.ssthresh }
+
 func (r *reno) OnLoss(flight int) {
+	r.save()
 	r.ssthresh = max(flight/2, 2*r.mss) // RFC 5681 eq. 4
 	r.acc = 0
 }
@@ -59,7 +132,28 @@ func (r *reno) OnRecoveryExit() { r.cwnd = r.ssthresh }
 func (r *reno) OnSynLoss() { r.cwnd = r.mss }
 
 func (r *reno) OnTimeout(flight int) {
+	r.save()
 	r.ssthresh = max(flight/2, 2*r.mss)
 	r.cwnd = r.mss // loss window, RFC 5681 §3.1
 	r.acc = 0
+}
+
+// Undo is Linux's tcp_undo_cwnd_reduction with tcp_reno_undo_cwnd: the
+// window and threshold go back up to what they were, never down.
+func (r *reno) Undo() {
+	if r.priorCwnd == 0 {
+		return
+	}
+	r.cwnd = max(r.cwnd, r.priorCwnd)
+	r.ssthresh = max(r.ssthresh, r.priorSSThresh)
+	r.priorCwnd, r.priorSSThresh = 0, 0
+}
+
+// ccAck tells the congestion control of an ACK of new data outside
+// recovery: acked sequence numbers, data of them bytes of the send buffer.
+func (c *Conn) ccAck(now time.Time, ack seq.Num, acked, data int) {
+	c.cc.OnAck(Ack{
+		Now: now, Acked: data, Flight: acked + int(c.sndUna.Size(c.sndMax)),
+		RTT: c.rtt.latest, SRTT: c.rtt.srtt, Seq: ack, SndMax: c.sndMax,
+	})
 }

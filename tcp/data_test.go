@@ -133,7 +133,7 @@ func TestMaxOutOfOrder(t *testing.T) {
 // partial ACK retransmits the next hole; further duplicate ACKs inflate the
 // window; a full ACK ends recovery with cwnd = ssthresh.
 func TestFastRetransmitNewReno(t *testing.T) {
-	h := newHarness(t).established()
+	h := newHarness(t, func(c *Config) { c.CongestionControl = CongestionReno }).established()
 	h.send(bytesN(5 * 1460))
 	h.wantOut("five segments", ". 1001:2461(1460) ack 5001", ". 2461:3921(1460) ack 5001", ". 3921:5381(1460) ack 5001",
 		". 5381:6841(1460) ack 5001", "P. 6841:8301(1460) ack 5001")

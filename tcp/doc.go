@@ -14,6 +14,8 @@
 //   - RFC 6298: the retransmission timer and Karn's rule
 //   - RFC 7323: window scaling, timestamps, PAWS
 //   - RFC 5681 and RFC 6582: congestion control and NewReno fast recovery
+//   - RFC 9438 and RFC 9406: CUBIC with HyStart++, the default congestion
+//     control (Config.CongestionControl "cubic"; "reno" is RFC 5681's)
 //   - RFC 1122 §4.2: keepalive, delayed ACKs, zero-window probes, ICMP
 //   - RFC 1337: TIME-WAIT assassination (Config.RFC1337)
 //   - RFC 4987: SYN floods and SYN cookies (the compact records below)
@@ -96,8 +98,10 @@
 //     transmit (RFC 3042), no PRR (RFC 6937) and no undo of spurious
 //     retransmissions (F-RTO, RFC 5682; only a spurious SYN retransmission
 //     is recognised, from its timestamp, as Linux does).
-//   - Congestion control is NewReno only; Config.Congestion can plug in
-//     another window algorithm.
+//   - Congestion control is CUBIC or NewReno; Config.Congestion can plug
+//     in another window algorithm. The algorithms can undo a spurious
+//     reduction (Congestion.Undo, RFC 9438 §4.9), but nothing detects one
+//     yet (DSACK, RFC 2883, or timestamps, RFC 3522, as Linux).
 //   - No TCP Fast Open (RFC 7413): data on a SYN or SYN+ACK is not kept
 //     (nor acknowledged), and the peer sends it again after the handshake.
 //   - No urgent data (RFC 9293 §3.8.5): the URG flag and the urgent

@@ -66,7 +66,7 @@ func (c *Conn) recoveryAck(now time.Time, ack seq.Num, acked, data int) {
 			c.retransmitFirst(now, CausePartialAck)
 		}
 	} else if c.cc != nil {
-		c.cc.OnAck(data)
+		c.ccAck(now, ack, acked, data)
 	}
 }
 

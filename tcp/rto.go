@@ -10,6 +10,7 @@ import (
 type rttEstimator struct {
 	srtt, rttvar time.Duration
 	rto          time.Duration // before back-off
+	latest       time.Duration // the sample of the ACK being processed; 0: none (RFC 9406 currRTT)
 	valid        bool
 	fallback     bool // no sample from the handshake: rto is RTOFallback
 }
@@ -31,6 +32,7 @@ func (r *rttEstimator) sample(m time.Duration, cfg *Config) {
 	if m <= 0 {
 		m = time.Millisecond // clock granularity G
 	}
+	r.latest = m
 	if !r.valid {
 		r.srtt, r.rttvar, r.valid, r.fallback = m, m/2, true, false
 	} else {
@@ -81,6 +83,7 @@ func (c *Conn) echoRTT(now time.Time, ecr uint32) (time.Duration, bool) {
 // too: a middlebox or peer can write any TSecr.
 func (c *Conn) sampleRTT(now time.Time, s *wire.Segment) {
 	sampled := false
+	c.rtt.latest = 0
 	if c.timing && s.Ack.GreaterThanEq(c.rttSeq) {
 		c.rtt.sample(since(now, c.rttStart), c.cfg)
 		c.timing, sampled = false, true

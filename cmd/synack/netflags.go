@@ -39,6 +39,7 @@ type netFlags struct {
 	msl                 time.Duration
 	pcap                string
 	syncookies          string
+	congestion          string
 	backlog             int
 	offload             bool
 	queues              int
@@ -72,6 +73,7 @@ func (f *netFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.msl, "msl", d.MSL, "maximum segment lifetime; TIME-WAIT lasts 2*MSL")
 	fs.StringVar(&f.pcap, "pcap", "", "write every packet crossing the TUN device (after the faults) to this pcap file")
 	fs.StringVar(&f.syncookies, "syncookies", "auto", "SYN cookies: auto (when the SYN queue is full), always or never")
+	fs.StringVar(&f.congestion, "congestion", d.CongestionControl.String(), "congestion control, as Linux's tcp_congestion_control: cubic (RFC 9438 with HyStart++) or reno (NewReno)")
 	fs.IntVar(&f.backlog, "backlog", 128, "accept queue length")
 	fs.Float64Var(&f.loss, "loss", 0, "probability that synack's link loses a packet, each way (0..1)")
 	fs.Float64Var(&f.dup, "dup", 0, "probability that synack's link duplicates a packet (0..1)")
@@ -136,6 +138,10 @@ func (f *netFlags) config() (stack.Config, []netip.Prefix, error) {
 	if !ok {
 		return cfg, nil, fmt.Errorf("--syncookies must be auto, always or never, not %q", f.syncookies)
 	}
+	cc, ok := tcp.ParseCongestionControl(f.congestion)
+	if !ok {
+		return cfg, nil, fmt.Errorf("--congestion must be cubic or reno, not %q", f.congestion)
+	}
 	if f.logFormat != "text" && f.logFormat != "json" {
 		return cfg, nil, fmt.Errorf("--log-format must be text or json, not %q", f.logFormat)
 	}
@@ -154,6 +160,8 @@ func (f *netFlags) config() (stack.Config, []netip.Prefix, error) {
 			KeepInterval:    f.keepInterval,
 			KeepCount:       f.keepCount,
 			UserTimeout:     f.userTimeout,
+
+			CongestionControl: cc,
 		},
 		Backlog:    f.backlog,
 		SynCookies: mode,

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io"
 	"net"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/synack/synack/interop"
 	"github.com/synack/synack/link/tun"
+	"github.com/synack/synack/tcp"
 )
 
 // Mistakes in serve's and dial's flags print one clear line and exit 2,
@@ -47,6 +49,7 @@ func TestServeDialUsageErrors(t *testing.T) {
 		{"serve", append(ok, "--port", "80", "--app", "echo", "--loss", "1.5"), "--loss must be between 0 and 1"},
 		{"serve", append(ok, "--port", "80", "--app", "echo", "--syncookies", "sometimes"), "--syncookies must be auto, always or never"},
 		{"serve", append(ok, "--port", "80", "--app", "echo", "--log-format", "xml"), "--log-format must be text or json"},
+		{"serve", append(ok, "--port", "80", "--app", "echo", "--congestion", "bbr"), `--congestion must be cubic or reno, not "bbr"`},
 		{"serve", append(ok, "--port", "80", "--app", "echo", "--msl", "0s"), "--msl must be positive"},
 		{"serve", append(ok, "--port", "80", "--app", "echo", "--mss", "20"), "--mss must be between 88 and 65495"},
 		{"serve", append(ok, "--port", "80", "--app", "echo", "--no-such-flag"), "flag provided but not defined"},
@@ -405,5 +408,32 @@ func TestDial(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Errorf("dial --app echo did not exit after the echo:\n%s", r.stderr)
+	}
+}
+
+// --congestion names the algorithm as Linux's tcp_congestion_control; the
+// default is cubic, as Linux's.
+func TestCongestionFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want tcp.CongestionControl
+	}{
+		{nil, tcp.CongestionCubic},
+		{[]string{"--congestion", "reno"}, tcp.CongestionReno},
+		{[]string{"--congestion", "cubic"}, tcp.CongestionCubic},
+	} {
+		var f netFlags
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		f.register(fs)
+		if err := fs.Parse(append([]string{"--tun", "tun0", "--addr", "192.0.2.2/24"}, tc.args...)); err != nil {
+			t.Fatal(err)
+		}
+		cfg, _, err := f.config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.TCP.CongestionControl != tc.want {
+			t.Errorf("%v: congestion control %v, want %v", tc.args, cfg.TCP.CongestionControl, tc.want)
+		}
 	}
 }
