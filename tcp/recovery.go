@@ -51,7 +51,7 @@ func (c *Conn) recoveryAck(now time.Time, ack seq.Num, acked, data int) {
 			c.cc.OnRecoveryExit()
 			c.rackRecoveryDone()
 		} else if !c.inRecovery && c.cc != nil {
-			c.cc.OnAck(data)
+			c.ccAck(now, ack, acked, data)
 		}
 		return
 	}

@@ -75,7 +75,9 @@ func (h *harness) checkBoard() {
 // sackEstablished is ESTABLISHED with SACK, MSS 1000 and an RTT of 10 ms
 // measured on the handshake (SRTT 10 ms, RTO clamped to 200 ms).
 func sackEstablished(t *testing.T, mods ...func(*Config)) *harness {
-	h := newHarness(t, append([]func(*Config){func(c *Config) { c.SACK = On }}, mods...)...)
+	// NewReno's window (ssthresh flight/2, RFC 5681 §3.2): these tests
+	// check the recovery rules, not CUBIC's β.
+	h := newHarness(t, append([]func(*Config){func(c *Config) { c.SACK = On; c.CongestionControl = CongestionReno }}, mods...)...)
 	h.listen()
 	h.in("S 5000:5000(0) win 65535 <mss 1000,sackOK>")
 	h.wantOut("SYN+ACK", "S. 1000:1000(0) ack 5001")
@@ -370,7 +372,7 @@ func TestScoreboardBounded(t *testing.T) {
 	h := sackEstablished(t, func(c *Config) { c.SndBuf = 1 << 20; c.RACK = Off })
 	h.c.cc = NewReno(1000)
 	for range 10 {
-		h.c.cc.OnAck(100000) // a large window without a long slow start
+		h.c.cc.OnAck(Ack{Acked: 100000}) // a large window without a long slow start (NewReno grows on Acked alone)
 	}
 	h.send(bytesN(200000))
 	h.out = nil
