@@ -46,9 +46,15 @@ func TestPcapCleanRun(t *testing.T) {
 		// The kernel now and then writes a TCP checksum as 0xffff rather
 		// than 0x0000 (both verify; Wireshark warns, citing RFC 1624):
 		// about one packet in 65,536 of the kernel's, none of synack's.
+		filter := "_ws.malformed || (_ws.expert.severity >= warning && !tcp.analysis.window_full && !(tcp.checksum.ffff && ip.src == " + interop.KernelV4 + ")) || (tcp.analysis.flags && !tcp.analysis.window_update && !tcp.analysis.window_full)"
+		if *queues > 1 {
+			// The kernel spreads a flow's packets over the queues, so
+			// data can come up out of order, and synack's duplicate ACK
+			// for it is RFC 5681 §4.2's immediate ACK, not a fault.
+			filter = "(" + filter + ") && !(tcp.analysis.duplicate_ack && ip.src == " + interop.SynackV4 + ")"
+		}
 		bad := tsharktest.Run(t, "-r", path, "-n",
-			"-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
-			"-Y", "_ws.malformed || (_ws.expert.severity >= warning && !tcp.analysis.window_full && !(tcp.checksum.ffff && ip.src == "+interop.KernelV4+")) || (tcp.analysis.flags && !tcp.analysis.window_update && !tcp.analysis.window_full)")
+			"-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-Y", filter)
 		s := strings.TrimSpace(bad)
 		if s == "" {
 			t.Logf("%d packets, no warning (the process was unscheduled for %v at most)", len(pkts), gap.Round(time.Millisecond))
