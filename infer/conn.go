@@ -20,13 +20,17 @@ type Conn struct {
 	// Delay is the estimated one-way delay from the capture point to
 	// each end, from the handshake (zero when it is not in the capture).
 	Delay [2]time.Duration
+	// Near says an end answered the handshake at once: it is beside the
+	// capture point, which then sees its arrivals as they happen.
+	Near [2]bool
 
 	Hosts [2]*Host
 
 	// Anomalies are the connection's findings in a sentence each.
 	Anomalies []string
 
-	events []event // each end's replayed timeline
+	events []event       // each end's replayed timeline
+	end    time.Duration // the capture's last packet
 }
 
 // Host is what the capture shows of one end.
@@ -75,9 +79,15 @@ func key(s *Seg) tuple {
 // same ISN again is a retransmitted SYN.
 func (c *Capture) group() {
 	cur := map[tuple]*Conn{}
+	all := map[tuple][]*Conn{}
 	for _, s := range c.Segs {
 		k := key(s)
 		cn := cur[k]
+		if old := earlier(all[k], s); old != nil {
+			s.conn, s.from = old, old.side(s.Src)
+			old.Segs = append(old.Segs, s)
+			continue
+		}
 		if s.has(wire.FlagSYN) && !s.has(wire.FlagACK) && cn != nil {
 			side := cn.side(s.Src)
 			if isn, ok := cn.isn(side); ok && isn != s.Seq {
@@ -92,10 +102,51 @@ func (c *Capture) group() {
 			cn.MidStream = !s.has(wire.FlagSYN) && !s.has(wire.FlagRST)
 			c.Conns = append(c.Conns, cn)
 			cur[k] = cn
+			all[k] = append(all[k], cn)
 		}
 		s.conn, s.from = cn, cn.side(s.Src)
 		cn.Segs = append(cn.Segs, s)
 	}
+}
+
+// earlier finds the earlier incarnation a handshake-time segment
+// belongs to: an ACK of exactly an earlier ISN (a SYN+ACK answering an old
+// duplicate SYN, the ACK of a refused one) or an RST whose sequence
+// number is one past it, when the latest incarnation's ISN differs.
+func earlier(conns []*Conn, s *Seg) *Conn {
+	if len(conns) < 2 || s.has(wire.FlagSYN) && !s.has(wire.FlagACK) {
+		return nil
+	}
+	cur := conns[len(conns)-1]
+	match := func(cn *Conn) bool {
+		if s.has(wire.FlagACK) {
+			if n, ok := cn.isn(1 - cn.side(s.Src)); ok && s.Ack == n+1 {
+				return true
+			}
+		}
+		if s.has(wire.FlagRST) && !s.has(wire.FlagACK) {
+			if n, ok := cn.isn(1 - cn.side(s.Src)); ok && s.Seq == n+1 && cn.side(s.Src) == 0 {
+				return false
+			}
+			// An RST carries the ACK field it answers as its sequence
+			// number (§3.10.7.3): one past the SYN+ACK's peer ISN.
+			for _, o := range cn.Segs {
+				if o.from != cn.side(s.Src) && o.has(wire.FlagSYN) && o.has(wire.FlagACK) && s.Seq == o.Ack {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if match(cur) {
+		return nil
+	}
+	for i := len(conns) - 2; i >= 0; i-- {
+		if match(conns[i]) {
+			return conns[i]
+		}
+	}
+	return nil
 }
 
 func (cn *Conn) side(a netip.AddrPort) int {

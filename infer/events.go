@@ -40,43 +40,67 @@ func (cn *Conn) Events(o EventOptions) []trace.Event {
 		r := v - *base
 		return &r
 	}
-	var out []trace.Event
-	for _, e := range cn.events {
-		s := e.seg
-		from, to := s.from, 1-s.from
-		ev := trace.Event{T: e.t, Packet: uint64(s.Frame), Flags: s.Flags.String(), Seq: s.Seq, Ack: s.Ack, Len: s.Len, Win: s.Win}
-		ev.RSeq = rel(s.Seq, isn[from])
-		if s.has(wire.FlagACK) {
-			ev.RAck = rel(s.Ack, isn[to])
+	// Each segment's send, then the changes it made at its sender, then
+	// its arrival (or loss), then the changes there; a stable sort by
+	// time keeps that order among events of the same instant.
+	byFrame := map[int][2]*event{}
+	for i := range cn.events {
+		e := &cn.events[i]
+		v := byFrame[e.seg.Frame]
+		if e.send {
+			v[0] = e
+		} else {
+			v[1] = e
 		}
-		if s.has(wire.FlagSYN) || s.Opts.NumSACK > 0 {
-			ev.Opts = s.Opts.String()
-		}
-		switch {
-		case e.send:
-			ev.Host, ev.Peer, ev.Event, ev.Conn = name[from], name[to], trace.KindSend, conn[from]
-			ev.Cause = markText(s, o.Lang)
-			ev.Rule = markRule(s)
-			out = append(out, ev)
-		case e.lost:
-			ev.Host, ev.Peer, ev.Event, ev.Conn = name[from], name[to], trace.KindDrop, conn[from]
-			ev.T = s.T
-			ev.Cause = tr("lost beyond the capture point (inferred from the ACKs)", o.Lang)
-			out = append(out, ev)
-		default:
-			ev.Host, ev.Peer, ev.Event, ev.Conn = name[to], name[from], trace.KindRecv, conn[to]
-			out = append(out, ev)
-		}
+		byFrame[e.seg.Frame] = v
 	}
+	changes := [2]map[int][]Change{{}, {}}
 	for h := range 2 {
 		for _, c := range cn.Hosts[h].Changes {
+			changes[h][c.Frame] = append(changes[h][c.Frame], c)
+		}
+	}
+	var out []trace.Event
+	states := func(h, frame int) {
+		for _, c := range changes[h][frame] {
 			ev := trace.Event{T: c.T, Host: name[h], Event: trace.KindState, Conn: conn[h], From: c.From, To: c.To, Cause: c.Cause}
 			ev.Rule, _ = tcp.ParseCause(c.Cause)
 			out = append(out, ev)
 		}
+		delete(changes[h], frame)
 	}
-	// A state change shows after the segment that caused it, at the
-	// same instant: stable sort by time, segments before states.
+	for _, s := range cn.Segs {
+		from, to := s.from, 1-s.from
+		base := trace.Event{Packet: uint64(s.Frame), Flags: s.Flags.String(), Seq: s.Seq, Ack: s.Ack, Len: s.Len, Win: s.Win}
+		base.RSeq = rel(s.Seq, isn[from])
+		if s.has(wire.FlagACK) {
+			base.RAck = rel(s.Ack, isn[to])
+		}
+		if s.has(wire.FlagSYN) || s.Opts.NumSACK > 0 {
+			base.Opts = s.Opts.String()
+		}
+		v := byFrame[s.Frame]
+		if e := v[0]; e != nil {
+			ev := base
+			ev.T, ev.Host, ev.Peer, ev.Event, ev.Conn = e.t, name[from], name[to], trace.KindSend, conn[from]
+			ev.Cause = markText(s, o.Lang)
+			ev.Rule = markRule(s)
+			out = append(out, ev)
+		}
+		states(from, s.Frame)
+		if e := v[1]; e != nil {
+			ev := base
+			switch {
+			case e.lost:
+				ev.T, ev.Host, ev.Peer, ev.Event, ev.Conn = max(s.T, v[0].t), name[from], name[to], trace.KindDrop, conn[from]
+				ev.Cause = tr("beyond the capture point (inferred from the ACKs)", o.Lang)
+			default:
+				ev.T, ev.Host, ev.Peer, ev.Event, ev.Conn = max(e.t, v[0].t), name[to], name[from], trace.KindRecv, conn[to]
+			}
+			out = append(out, ev)
+		}
+		states(to, s.Frame)
+	}
 	slices.SortStableFunc(out, func(a, b trace.Event) int {
 		switch {
 		case a.T < b.T:
@@ -86,7 +110,6 @@ func (cn *Conn) Events(o EventOptions) []trace.Event {
 		}
 		return 0
 	})
-	out = orderStates(out)
 	var end trace.Event
 	if n := len(out); n > 0 {
 		end = out[n-1]
@@ -101,10 +124,6 @@ func (cn *Conn) Events(o EventOptions) []trace.Event {
 	}
 	return out
 }
-
-// orderStates puts each state change right after the segment (frame)
-// behind it, where the stable sort by time left it before.
-func orderStates(ev []trace.Event) []trace.Event { return ev }
 
 // markText is the send's cause: its marks' rules, the RTT it samples.
 func markText(s *Seg, lang string) string {

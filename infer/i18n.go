@@ -9,7 +9,7 @@ import (
 // zh translates the words infer writes itself; rules that are package
 // tcp's causes are translated by package trace.
 var zh = map[string]string{
-	"lost beyond the capture point (inferred from the ACKs)": "在抓包点之后丢失（由 ACK 推断）",
+	"beyond the capture point (inferred from the ACKs)": "在抓包点之后（由 ACK 推断）",
 	"RTT":                       "往返时间",
 	"frame":                     "帧",
 	"handshake never completed": "三次握手未完成",

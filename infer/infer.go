@@ -15,6 +15,7 @@ func (c *Capture) infer() {
 	// a new SYN may reopen it from TIME-WAIT (RFC 9293 §3.6.1).
 	prev := map[tuple]map[netip.AddrPort]tcp.State{}
 	for _, cn := range c.Conns {
+		cn.end = c.End
 		cn.estimateDelays()
 		cn.analyse()
 		tl := cn.timelines()

@@ -1,6 +1,8 @@
 package infer
 
 import (
+	"fmt"
+
 	"github.com/synack/synack/tcp"
 	"github.com/synack/synack/wire"
 )
@@ -34,6 +36,12 @@ type replica struct {
 
 func (r *replica) change(e *event, to tcp.State, why tcp.Cause) {
 	if r.st == to {
+		return
+	}
+	if e.unsure {
+		// The segment would take this end to a new state, but nothing
+		// shows that it arrived.
+		r.h.Unknown = append(r.h.Unknown, fmt.Sprintf("frame %d was never acknowledged: whether it arrived, taking this end from %s to %s, is not shown", e.seg.Frame, r.st, to))
 		return
 	}
 	r.h.Changes = append(r.h.Changes, Change{T: e.t, Frame: e.seg.Frame, From: r.st.String(), To: to.String(), Cause: why.String()})
@@ -137,7 +145,10 @@ func (r *replica) sent(e *event) {
 		}
 	case s.has(wire.FlagSYN):
 		if r.st == tcp.StateListen || r.st == tcp.StateTimeWait {
-			// The SYN it answers was not seen arrive.
+			// The SYN it answers was not seen arrive (or is an old
+			// duplicate of another incarnation's).
+			r.passive = true
+			r.irs, r.irsKnown, r.rcvNxt = s.Ack-1, true, s.Ack
 			r.change(e, tcp.StateSynReceived, tcp.CauseSynInListen)
 		}
 	}
@@ -193,7 +204,7 @@ func (r *replica) received(e *event) {
 	if s.has(wire.FlagSYN) {
 		synack := s.has(wire.FlagACK)
 		switch {
-		case !synack && (r.st == tcp.StateListen || r.st == tcp.StateTimeWait) && r.answers:
+		case !synack && (r.st == tcp.StateListen || r.st == tcp.StateTimeWait && !r.irsKnown) && r.answers:
 			cause := tcp.CauseSynInListen
 			if r.st == tcp.StateTimeWait {
 				cause = tcp.CauseTimeWaitReopen
@@ -209,9 +220,6 @@ func (r *replica) received(e *event) {
 			r.change(e, tcp.StateEstablished, tcp.CauseSynAck)
 		case synack && r.st == tcp.StateSynReceived && r.issKnown && s.Ack == r.iss+1:
 			r.change(e, tcp.StateEstablished, tcp.CauseSynAckInSynRcvd)
-		}
-		if !r.irsKnown && !synack && r.st == tcp.StateSynReceived {
-			r.irs, r.irsKnown, r.rcvNxt = s.Seq, true, s.Seq+1
 		}
 		r.data(e)
 		return

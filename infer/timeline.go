@@ -14,7 +14,11 @@ type event struct {
 	seg  *Seg
 	send bool // the end sent it; else it is the peer's segment arriving
 	lost bool // the peer's segment never arrived (lost beyond the capture point)
-	host int
+	// unsure: the peer's segment was never acknowledged and no later copy
+	// came, so whether it arrived is not shown (the capture ends first,
+	// or this end's answers were lost before the capture point).
+	unsure bool
+	host   int
 }
 
 func after(a, b uint32) bool   { return seq.Num(a).GreaterThan(seq.Num(b)) }
@@ -48,10 +52,17 @@ func (cn *Conn) estimateDelays() {
 		return
 	}
 	cn.Delay[1] = max(0, (firstSA.T-syn.T)/2)
+	cn.Near[1] = cn.Delay[1] < nearDelay
 	if ack != nil {
 		cn.Delay[0] = max(0, (ack.T-lastSA.T)/2)
+		cn.Near[0] = cn.Delay[0] < nearDelay
 	}
 }
+
+// nearDelay: an end that answers within this of the capture point is
+// taken to be beside it (tcpdump on that host, or one hop away), so what
+// reached the capture point reached it.
+const nearDelay = 500 * time.Microsecond
 
 // timelines builds each end's replay: its own segments when they left
 // it, the peer's when they reached it, and which of the peer's were lost
@@ -73,10 +84,13 @@ func (cn *Conn) timelines() [2][]event {
 				continue
 			}
 			e := event{t: s.T + d, seg: s, host: h}
-			if s.SeqLen() > 0 {
+			switch {
+			case cn.Near[h]:
+				// Beside the capture point: what was captured arrived.
+			case s.SeqLen() > 0:
 				cn.placeSeq(&e, sends, i, slack)
-			} else if s.has(wire.FlagACK) && !s.has(wire.FlagRST) {
-				e.lost = cn.ackLost(&e, sends, slack)
+			case s.has(wire.FlagACK) && !s.has(wire.FlagRST):
+				cn.ackLost(&e, sends, slack)
 			}
 			out[h] = append(out[h], e)
 		}
@@ -114,49 +128,88 @@ func (cn *Conn) placeSeq(e *event, sends []*Seg, i int, slack time.Duration) {
 		}
 	}
 	for _, a := range sends {
-		if a.T < s.T || !a.has(wire.FlagACK) {
+		if a.T < s.T && a.has(wire.FlagACK) && !a.has(wire.FlagRST) && atLeast(a.Ack, end) {
+			// A copy of what this end had acknowledged already: whether
+			// it arrived matters only for its ACK field.
+			cn.ackLost(e, sends, slack)
+			return
+		}
+	}
+	notYet := false // this end showed, after the segment should have arrived, that it had not
+	for _, a := range sends {
+		if a.T < s.T {
 			continue
 		}
 		at := a.T - d
-		if atLeast(a.Ack, end) {
+		if a.has(wire.FlagACK) && !a.has(wire.FlagRST) && atLeast(a.Ack, end) {
 			e.t = min(e.t, at) // it arrived before the ACK left
 			return
 		}
-		if at > e.t+slack && atLeast(a.Ack, s.Seq) {
-			if later {
-				e.lost = true
-				return
-			}
-			e.t = at + 1 // not yet: it came after this ACK
+		if at <= e.t+slack {
+			continue
 		}
+		switch {
+		case a.has(wire.FlagACK) && !a.has(wire.FlagRST) && atLeast(a.Ack, s.Seq):
+			// It had everything before the segment, not the segment.
+		case a.has(wire.FlagSYN) && !a.has(wire.FlagACK) && s.has(wire.FlagSYN) && s.has(wire.FlagACK):
+			// Still sending SYNs: the SYN+ACK had not come.
+		default:
+			continue
+		}
+		if later {
+			e.lost = true
+			return
+		}
+		notYet = true
+		e.t = at + 1 // not yet: it may have come after this
 	}
 	// Never acknowledged. A later copy is what arrived, if any did; with
-	// none, the capture ends before this end answered (or its answer was
-	// lost before the capture point), and it is taken to have arrived.
-	if later {
+	// none, whether it arrived is not shown.
+	switch {
+	case later:
 		e.lost = true
+	case notYet || !s.has(wire.FlagRST):
+		e.unsure = true
 	}
 }
 
-// ackLost reports whether the peer's ACK was lost beyond the capture
-// point: this end, after the ACK should have reached it, sent again
-// something the ACK acknowledged.
-func (cn *Conn) ackLost(e *event, sends []*Seg, slack time.Duration) bool {
+// ackLost decides whether the peer's ACK reached this end. It was lost
+// beyond the capture point if this end, after the ACK should have reached
+// it, sent again something the ACK acknowledged. It is unsure if this end
+// was retransmitting what it acknowledges and the capture ends before the
+// next retransmission was due: silence then shows nothing.
+func (cn *Conn) ackLost(e *event, sends []*Seg, slack time.Duration) {
 	s := e.seg
 	d := cn.Delay[e.host]
+	var last, prev time.Duration = -1, -1 // the two latest copies of the last segment it acknowledges
+	var lastSeq uint32
 	for _, a := range sends {
-		if a.T-d <= e.t+slack || a.SeqLen() == 0 {
+		if a.SeqLen() == 0 || !atLeast(s.Ack, a.Seq+a.SeqLen()) {
+			if a.T-d > e.t+slack && a.SeqLen() > 0 {
+				return // its next segment was new: the ACK had done its work
+			}
 			continue
 		}
-		if atLeast(s.Ack, a.Seq+a.SeqLen()) && s.has(wire.FlagACK) {
-			// Retransmitted what was acknowledged; a keepalive (one
-			// byte below the ACK) is no evidence.
-			if a.SeqLen() == 1 && a.Seq+1 == s.Ack && !a.has(wire.FlagSYN|wire.FlagFIN) {
-				continue
+		if a.T-d <= e.t+slack {
+			if a.T <= s.T {
+				if last >= 0 && a.Seq == lastSeq {
+					prev = last
+				} else {
+					prev = -1
+				}
+				last, lastSeq = a.T, a.Seq
 			}
-			return true
+			continue
 		}
-		break // its next segment was new: the ACK had done its work
+		// Retransmitted what was acknowledged; a keepalive (one byte
+		// below the ACK) is no evidence.
+		if a.SeqLen() == 1 && a.Seq+1 == s.Ack && !a.has(wire.FlagSYN|wire.FlagFIN) {
+			continue
+		}
+		e.lost = true
+		return
 	}
-	return false
+	if prev >= 0 && last > prev && cn.end-s.T < 2*(last-prev) {
+		e.unsure = true
+	}
 }

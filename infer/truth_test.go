@@ -77,7 +77,7 @@ func lcs(a, b []string) int {
 // wrong; a true state the inference does not have is unknown.
 type score struct {
 	wrong, unknown, states int
-	details            []string
+	details                []string
 }
 
 func compare(truth, inf map[pair][]string, hosts map[netip.Addr]string) score {
