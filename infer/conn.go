@@ -53,6 +53,9 @@ type Change struct {
 	Frame    int           // the segment that shows it
 	From, To string
 	Cause    string
+	// Unseen: the capture shows the change happened, not when or why
+	// (a TCB lost to a restart shows only in the RST that follows).
+	Unseen bool
 }
 
 // States returns the states the host went through, initial first.

@@ -32,10 +32,53 @@ type replica struct {
 	wscale, pscale uint8
 	scaled         bool
 	twAt           int // index of the change into TIME-WAIT, or -1
+	stale          bool
+	lastIn         *Seg // the peer's last segment to arrive
+}
+
+// staleSyn reports whether this end answered the SYN+ACK of its own SYN
+// with a RST carrying the SYN+ACK's ACK (§3.10.7.3, "If the state is
+// CLOSED ... <SEQ=SEG.ACK><CTL=RST>"): it had no connection then, so the
+// SYN was an old duplicate or its attempt had been abandoned, and none of
+// its states is shown.
+func (r *replica) staleSyn() bool {
+	isn, ok := r.cn.isn(r.side)
+	if !ok {
+		return false
+	}
+	var synack *Seg
+	for _, s := range r.cn.Segs {
+		switch {
+		case synack == nil && s.from != r.side && s.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN|wire.FlagACK && s.Ack == isn+1:
+			synack = s
+		case synack != nil && s.from == r.side:
+			return s.has(wire.FlagRST) && s.Seq == synack.Ack && !r.sendsAfterSyn(s)
+		}
+	}
+	return false
+}
+
+// sendsAfterSyn: the end sends nothing but RSTs after s in this
+// incarnation (a live SYN-SENT would have sent an ACK, or retried).
+func (r *replica) sendsAfterSyn(s *Seg) bool {
+	seen := false
+	for _, o := range r.cn.Segs {
+		if o == s {
+			seen = true
+			continue
+		}
+		if seen && o.from == r.side && !o.has(wire.FlagRST) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *replica) change(e *event, to tcp.State, why tcp.Cause) {
 	if r.st == to {
+		return
+	}
+	if r.stale {
 		return
 	}
 	if e.unsure {
@@ -83,12 +126,17 @@ func (r *replica) run(evs []event, prev tcp.State, hadPrev bool) {
 		r.st = tcp.StateClosed
 	}
 	h.Initial = r.st.String()
+	if r.side == 0 && r.staleSyn() {
+		r.stale = true
+		h.Unknown = append(h.Unknown, "answered the SYN+ACK of its SYN with RST (RFC 9293 §3.10.7.1): it had no connection then — the SYN was an old duplicate, or its attempt was abandoned — so its states are not shown")
+	}
 	for i := range evs {
 		e := &evs[i]
 		if e.send {
 			r.sent(e)
 		} else if !e.lost {
 			r.received(e)
+			r.lastIn = e.seg
 		}
 	}
 	h.Final = r.st.String()
@@ -187,8 +235,30 @@ func (r *replica) sentRST(e *event) {
 			r.change(e, tcp.StateClosed, tcp.CauseAbort)
 		}
 	default:
+		if !s.has(wire.FlagACK) && r.answersSegment(e) {
+			// <SEQ=SEG.ACK><CTL=RST>: the answer to a segment for no
+			// connection (§3.10.7.1). The TCB had gone before, unseen:
+			// a restart, or a timeout that sent nothing.
+			r.unseen(e, tcp.StateClosed, "RFC 9293 §3.10.7.1: answers with RST as for no connection: the connection was lost before, unseen (a restart, or a timeout)")
+			return
+		}
 		r.change(e, tcp.StateClosed, tcp.CauseAbort)
 	}
+}
+
+// answersSegment: the RST's sequence number is the ACK field of the
+// peer's last segment to arrive, as a reply to it carries.
+func (r *replica) answersSegment(e *event) bool {
+	return r.lastIn != nil && r.lastIn.has(wire.FlagACK) && e.seg.Seq == r.lastIn.Ack
+}
+
+// unseen records a change the capture implies but cannot date or cause.
+func (r *replica) unseen(e *event, to tcp.State, why string) {
+	if r.st == to || r.stale {
+		return
+	}
+	r.h.Changes = append(r.h.Changes, Change{T: e.t, Frame: e.seg.Frame, From: r.st.String(), To: to.String(), Cause: why, Unseen: true})
+	r.st = to
 }
 
 // received applies a peer's segment that reached this end.

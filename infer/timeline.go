@@ -91,6 +91,8 @@ func (cn *Conn) timelines() [2][]event {
 				cn.placeSeq(&e, sends, i, slack)
 			case s.has(wire.FlagACK) && !s.has(wire.FlagRST):
 				cn.ackLost(&e, sends, slack)
+			case s.has(wire.FlagRST):
+				e.unsure = cn.unanswered(h, s)
 			}
 			out[h] = append(out[h], e)
 		}
@@ -209,7 +211,35 @@ func (cn *Conn) ackLost(e *event, sends []*Seg, slack time.Duration) {
 		e.lost = true
 		return
 	}
-	if prev >= 0 && last > prev && cn.end-s.T < 2*(last-prev) {
+	// Copies closer than the least RTO (RFC 6298 §2.4's 1 s; Linux's
+	// 200 ms) are not a timer's: a SYN+ACK repeating a SYN in a
+	// simultaneous open.
+	if prev >= 0 && last-prev >= 200*time.Millisecond && cn.end-s.T < 2*(last-prev) {
 		e.unsure = true
 	}
+}
+
+// unanswered reports whether, when rst left, its sender was waiting on an
+// answer that never came from end h: a probe or a retransmission sent
+// after h's last segment. An end that answers nothing may be down, so
+// whether the RST reached it is not shown.
+func (cn *Conn) unanswered(h int, rst *Seg) bool {
+	var lastH time.Duration = -1
+	for _, s := range cn.Segs {
+		if s == rst {
+			break
+		}
+		if s.from == h {
+			lastH = s.T
+		}
+	}
+	for _, s := range cn.Segs {
+		if s == rst {
+			break
+		}
+		if s.from != h && s.T > lastH && (s.Has(MarkKeepalive) || s.Has(MarkRetransmission) || s.Has(MarkWindowProbe) || s.Has(MarkSynRetry)) {
+			return true
+		}
+	}
+	return false
 }

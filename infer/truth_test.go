@@ -48,6 +48,11 @@ func inferredStates(c *infer.Capture) map[pair][]string {
 		for h, host := range cn.Hosts {
 			k := pair{host.Addr, cn.Ends[1-h]}
 			for _, ch := range host.Changes {
+				if ch.Unseen {
+					// The simulator records no state change for a
+					// crash; the RST after a restart shows one.
+					continue
+				}
 				out[k] = appendState(out[k], ch.From, ch.To)
 			}
 		}
@@ -80,14 +85,20 @@ type score struct {
 	details                []string
 }
 
-func compare(truth, inf map[pair][]string, hosts map[netip.Addr]string) score {
+// partialTruth are the scenarios whose recorder keeps the states of some
+// connections only: syn-flood records the first legitimate connection of
+// each run, not the other nine nor the half-open ones of the spoofed SYNs.
+// Their other connections cannot be scored.
+var partialTruth = map[string]bool{"syn-flood": true}
+
+func compare(truth, inf map[pair][]string, hosts map[netip.Addr]string, partial bool) score {
 	var s score
 	keys := map[pair]bool{}
 	for k := range truth {
 		keys[k] = true
 	}
 	for k := range inf {
-		if _, sim := hosts[k.local.Addr()]; sim {
+		if _, sim := hosts[k.local.Addr()]; sim && !partial {
 			keys[k] = true
 		}
 	}
@@ -143,7 +154,7 @@ func TestCatalogueGroundTruth(t *testing.T) {
 	for _, s := range scenario.All() {
 		for _, at := range []string{"A", "B"} {
 			r, c := runCaptured(t, s, at, scenario.Params{})
-			sc := compare(truthStates(r.Events), inferredStates(c), simHosts(r.Events))
+			sc := compare(truthStates(r.Events), inferredStates(c), simHosts(r.Events), partialTruth[s.Name])
 			total.wrong += sc.wrong
 			total.unknown += sc.unknown
 			total.states += sc.states
