@@ -154,6 +154,19 @@ func (r *replica) run(evs []event, prev tcp.State, hadPrev bool) {
 	}
 }
 
+// issKnownBefore: this end had sent a SYN of this incarnation before e.
+func (r *replica) issKnownBefore(e *event) bool {
+	for _, s := range r.cn.Segs {
+		if s == e.seg {
+			return false
+		}
+		if s.from == r.side && s.has(wire.FlagSYN) {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *replica) sendsSyn() bool {
 	for _, s := range r.cn.Segs {
 		if s.from == r.side && s.has(wire.FlagSYN) && !s.has(wire.FlagACK) {
@@ -188,7 +201,10 @@ func (r *replica) sent(e *event) {
 	case s.has(wire.FlagRST):
 		r.sentRST(e)
 	case s.has(wire.FlagSYN) && !s.has(wire.FlagACK):
-		if r.st == tcp.StateClosed || r.st == tcp.StateTimeWait {
+		// A SYN with this incarnation's ISN is its first or a retry;
+		// a reopening one has a new ISN and starts a new incarnation
+		// (whose initial state is the old one's last).
+		if r.st == tcp.StateClosed || r.st == tcp.StateTimeWait && !r.issKnownBefore(e) {
 			r.change(e, tcp.StateSynSent, tcp.CauseActiveOpen)
 		}
 	case s.has(wire.FlagSYN):

@@ -20,6 +20,9 @@ import (
 	"syscall"
 )
 
+// stdin is what "synack draw -" reads; tests replace it.
+var stdin io.Reader = os.Stdin
+
 // errUsage marks a command-line mistake: usage was printed, exit 2.
 var errUsage = errors.New("usage")
 
@@ -74,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "explore":
 		return runExplore(ctx, args[1:], stdout, stderr)
 	case "draw":
-		return runDraw(ctx, args[1:], os.Stdin, stdout, stderr)
+		return runDraw(ctx, args[1:], stdin, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
