@@ -137,7 +137,8 @@ func (e *endpoint) WriteAnnotated(pkt []byte, why fmt.Stringer) error {
 		return net.ErrClosed
 	}
 	p := append([]byte(nil), pkt...)
-	if n.pcap != nil && (n.pcapAt == "" || n.pcapAt == e.host.Name) {
+	_, forged := why.(words) // Host.Send: not the host's stack
+	if n.pcap != nil && (n.pcapAt == "" || n.pcapAt == e.host.Name && !forged) {
 		n.pcap.WritePacket(n.now, p)
 	}
 	n.pktID++

@@ -66,7 +66,10 @@ func (n *Network) SetCapture(w *pcap.Writer) { n.pcap, n.pcapAt = w, "" }
 // the packets that reach it, after them — a packet lost on the way is
 // absent from the receiver's capture, a duplicate is there twice, a
 // delayed one is stamped when it arrives. A crashed host captures
-// nothing.
+// nothing. A packet put on the link with Host.Send (a forgery, a replayed
+// stale segment, a spoofed SYN) did not come from the host's stack: it
+// is left out of the sender's capture, as tcpdump on a host does not see
+// an attacker's packets elsewhere on the path, and is in the receiver's.
 func (n *Network) SetCaptureAt(w *pcap.Writer, host string) { n.pcap, n.pcapAt = w, host }
 
 // SetObserver sets who sees packets and connection events.
