@@ -56,6 +56,9 @@ type Change struct {
 	// Unseen: the capture shows the change happened, not when or why
 	// (a TCB lost to a restart shows only in the RST that follows).
 	Unseen bool
+	// Ambiguous: the capture fits this change and another history
+	// equally (see Host.Unknown).
+	Ambiguous bool
 }
 
 // States returns the states the host went through, initial first.

@@ -34,6 +34,12 @@ type replica struct {
 	twAt           int // index of the change into TIME-WAIT, or -1
 	stale          bool
 	lastIn         *Seg // the peer's last segment to arrive
+	sndUna         uint32
+	unaKnown       bool
+	peerWnd        uint16
+	// ambiguous: from here on the capture cannot tell two histories
+	// apart, and the changes inferred are one of them.
+	ambiguous bool
 }
 
 // staleSyn reports whether this end answered the SYN+ACK of its own SYN
@@ -87,14 +93,13 @@ func (r *replica) change(e *event, to tcp.State, why tcp.Cause) {
 		r.h.Unknown = append(r.h.Unknown, fmt.Sprintf("frame %d was never acknowledged: whether it arrived, taking this end from %s to %s, is not shown", e.seg.Frame, r.st, to))
 		return
 	}
-	r.h.Changes = append(r.h.Changes, Change{T: e.t, Frame: e.seg.Frame, From: r.st.String(), To: to.String(), Cause: why.String()})
+	r.h.Changes = append(r.h.Changes, Change{T: e.t, Frame: e.seg.Frame, From: r.st.String(), To: to.String(), Cause: why.String(), Ambiguous: r.ambiguous})
 	if to == tcp.StateTimeWait {
 		r.twAt = len(r.h.Changes) - 1
 	}
 	r.st = to
 }
 
-func (r *replica) synchronized() bool { return r.st.Synchronized() }
 
 // inWindow says whether a sequence number falls in what this end would
 // accept: [RCV.NXT, RCV.NXT+RCV.WND), at least RCV.NXT itself.
@@ -152,6 +157,20 @@ func (r *replica) run(evs []event, prev tcp.State, hadPrev bool) {
 		h.FinalKnown = false
 		h.Unknown = append(h.Unknown, "in FIN-WAIT-2 at the capture's end: an orphan's FIN-WAIT-2 timeout leaves no packet")
 	}
+}
+
+// closesLater: this end sends a FIN later in the incarnation.
+func (r *replica) closesLater(e *event) bool {
+	seen := false
+	for _, s := range r.cn.Segs {
+		if s == e.seg {
+			seen = true
+		}
+		if seen && s.from == r.side && s.has(wire.FlagFIN) {
+			return true
+		}
+	}
+	return false
 }
 
 // issKnownBefore: this end had sent a SYN of this incarnation before e.
@@ -313,6 +332,10 @@ func (r *replica) received(e *event) {
 	if !s.has(wire.FlagACK) {
 		return
 	}
+	if !r.unaKnown || after(s.Ack, r.sndUna) {
+		r.sndUna, r.unaKnown = s.Ack, true
+	}
+	r.peerWnd = s.Win
 	// §3.10.7.4, fifth: the ACK field.
 	ackOfFin := r.finSent && atLeast(s.Ack, r.finSeq+1)
 	switch r.st {
@@ -373,6 +396,13 @@ func (r *replica) consumeFin(e *event, arrived bool) {
 		return
 	}
 	r.finConsumed = true
+	if r.st == tcp.StateEstablished && !r.finSent && r.closesLater(e) && (r.unaKnown && after(r.sndNxt, r.sndUna) || r.peerWnd == 0) {
+		// Its application may have closed already, its FIN queued
+		// behind data still in flight (or held by a zero window): then
+		// this FIN led to CLOSING, not CLOSE-WAIT. No segment tells.
+		r.ambiguous = true
+		r.h.Unknown = append(r.h.Unknown, fmt.Sprintf("frame %d: a FIN arrived while its own data was still in flight; if its application had closed already (its FIN queued behind that data), this led to CLOSING, not CLOSE-WAIT: the states after are one reading of two", e.seg.Frame))
+	}
 	switch r.st {
 	case tcp.StateEstablished, tcp.StateSynReceived:
 		r.change(e, tcp.StateCloseWait, tcp.CauseFinInEstab)
