@@ -2,6 +2,7 @@ package explore
 
 import (
 	"fmt"
+	"github.com/synack/synack/link/pcap"
 	"io"
 	"slices"
 	"sort"
@@ -159,7 +160,26 @@ func (o *Outcome) OK() bool { return len(o.Problems) == 0 }
 
 // Run runs one token (an exhaustive case's schedule, or a random seed),
 // recording its trace if keep is true.
-func Run(t Token, keep bool) (Outcome, error) {
+func Run(t Token, keep bool) (Outcome, error) { return run(t, keep, nil) }
+
+// Capture is a capture point for RunCaptured: the packets host At ("A"
+// or "B") sends and receives, as tcpdump on its link would see them.
+type Capture struct {
+	W  *pcap.Writer
+	At string
+}
+
+// RunCaptured runs a random workload's token, recording its trace and
+// capturing its packets at c, so that what a capture shows can be checked
+// against what the hosts did (package infer's ground truth).
+func RunCaptured(t Token, c Capture) (Outcome, error) {
+	if t.Case != RandomCase {
+		return Outcome{Token: t}, fmt.Errorf("explore: RunCaptured runs random workloads, not %q", t.Case)
+	}
+	return run(t, true, &c)
+}
+
+func run(t Token, keep bool, capt *Capture) (Outcome, error) {
 	var rec *record.Recorder
 	if keep {
 		rec = record.New(sim.Epoch)
@@ -167,7 +187,7 @@ func Run(t Token, keep bool) (Outcome, error) {
 	out := Outcome{Token: t}
 	var res result
 	if t.Case == RandomCase {
-		res = executeRandom(t.Seed, rec, nil)
+		res = executeRandom(t.Seed, rec, nil, capt)
 	} else {
 		cs, ok := LookupCase(t.Case)
 		if !ok {

@@ -216,7 +216,7 @@ func (wl *workload) hasFault() bool {
 }
 
 // executeRandom runs the workload of seed to quiescence and checks it.
-func executeRandom(seed uint64, rec *record.Recorder, cov *Coverage) (res result) {
+func executeRandom(seed uint64, rec *record.Recorder, cov *Coverage, capt *Capture) (res result) {
 	var w *world
 	defer func() {
 		if p := recover(); p != nil {
@@ -235,6 +235,9 @@ func executeRandom(seed uint64, rec *record.Recorder, cov *Coverage) (res result
 		rec.Note(sim.Epoch, "", "random workload "+fmt.Sprint(seed)+": "+fmt.Sprint(wl.faults()))
 	}
 	w.net.SetObserver(w.chk)
+	if capt != nil {
+		w.net.SetCaptureAt(capt.W, capt.At)
+	}
 	cfg := stack.Config{TCP: randomConfig()}
 	a := w.net.AddHost("A", addrA, cfg)
 	b := w.net.AddHost("B", addrB, cfg)
@@ -446,7 +449,7 @@ func Random(o RandomOptions) RandomReport {
 		worker: func() func(uint64, *Coverage) (result, Token) {
 			return func(i uint64, cov *Coverage) (result, Token) {
 				seed := o.FirstSeed + i
-				return executeRandom(seed, nil, cov), Token{Case: RandomCase, Seed: seed}
+				return executeRandom(seed, nil, cov, nil), Token{Case: RandomCase, Seed: seed}
 			}
 		},
 	}

@@ -40,8 +40,11 @@ type Params struct {
 	RFC1337       bool
 
 	// Capture, if set, records the run's packets in pcap format with
-	// virtual timestamps.
-	Capture *pcap.Writer
+	// virtual timestamps, as tcpdump on host CaptureAt's link would see
+	// them (sim.Network.SetCaptureAt): its own packets as they leave,
+	// the other's as they arrive, after the link's faults.
+	Capture   *pcap.Writer
+	CaptureAt string // "A" (default), "B", ...
 }
 
 // Expect is what a scenario must show. Every list is checked in order as a

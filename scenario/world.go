@@ -38,7 +38,11 @@ func newWorld(s *Scenario, p Params) *World {
 	w := &World{S: s, P: p, Net: sim.New(p.Seed), Rec: record.New(sim.Epoch)}
 	w.Net.SetObserver(sim.Recording(w.Rec))
 	if p.Capture != nil {
-		w.Net.SetCapture(p.Capture)
+		at := p.CaptureAt
+		if at == "" {
+			at = "A"
+		}
+		w.Net.SetCaptureAt(p.Capture, at)
 	}
 	return w
 }

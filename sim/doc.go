@@ -32,5 +32,6 @@
 // trace's events, which trace draws as ladder diagrams, SVG and HTML.
 // Every packet a host puts on a link is reported sent, then each of its
 // copies delivered, dropped (with the fault) or corrupted; SetCapture's
-// pcap has one record per packet sent, as it left.
+// pcap has one record per packet sent, as it left; SetCaptureAt's has what
+// tcpdump on one host would see: its sends as they left, and what reached it.
 package sim

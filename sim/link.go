@@ -137,7 +137,8 @@ func (e *endpoint) WriteAnnotated(pkt []byte, why fmt.Stringer) error {
 		return net.ErrClosed
 	}
 	p := append([]byte(nil), pkt...)
-	if n.pcap != nil {
+	_, forged := why.(words) // Host.Send: not the host's stack
+	if n.pcap != nil && (n.pcapAt == "" || n.pcapAt == e.host.Name && !forged) {
 		n.pcap.WritePacket(n.now, p)
 	}
 	n.pktID++
@@ -250,6 +251,9 @@ func (e *endpoint) receive(p []byte, sent *PacketEvent, corrupted bool) {
 	if e.host.crashed {
 		e.reportFault(sent, PacketDropped, link.FaultHostDown, nil)
 		return
+	}
+	if n := e.net(); n.pcap != nil && n.pcapAt == e.host.Name {
+		n.pcap.WritePacket(n.now, p)
 	}
 	if corrupted && !intact(p) {
 		e.reportFault(sent, PacketCorrupted, link.FaultCorrupt, nil)

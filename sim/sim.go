@@ -33,6 +33,7 @@ type Network struct {
 	rules  []*Rule
 	obs    Observer
 	pcap   *pcap.Writer
+	pcapAt string // the host whose link is captured; "" is every sender
 	steps  uint64
 	pktID  uint64
 }
@@ -58,7 +59,18 @@ func (n *Network) Elapsed() time.Duration { return n.now.Sub(Epoch) }
 // SetCapture records every packet as its sender puts it on a link, with
 // virtual timestamps, as a capture on each sender's interface would: a
 // packet lost on the way is in the file, its duplicate is not.
-func (n *Network) SetCapture(w *pcap.Writer) { n.pcap = w }
+func (n *Network) SetCapture(w *pcap.Writer) { n.pcap, n.pcapAt = w, "" }
+
+// SetCaptureAt records what tcpdump on the named host's links would see:
+// the packets it sends as they leave it, before the link's faults, and
+// the packets that reach it, after them — a packet lost on the way is
+// absent from the receiver's capture, a duplicate is there twice, a
+// delayed one is stamped when it arrives. A crashed host captures
+// nothing. A packet put on the link with Host.Send (a forgery, a replayed
+// stale segment, a spoofed SYN) did not come from the host's stack: it
+// is left out of the sender's capture, as tcpdump on a host does not see
+// an attacker's packets elsewhere on the path, and is in the receiver's.
+func (n *Network) SetCaptureAt(w *pcap.Writer, host string) { n.pcap, n.pcapAt = w, host }
 
 // SetObserver sets who sees packets and connection events.
 func (n *Network) SetObserver(o Observer) { n.obs = o }

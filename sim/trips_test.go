@@ -64,6 +64,13 @@ var faultRuns = []faultRun{
 // runFaults runs fr with seed, recording its events and its capture.
 func runFaults(t *testing.T, fr faultRun, seed uint64) ([]trace.Event, []byte) {
 	t.Helper()
+	return runFaultsAt(t, fr, seed, "")
+}
+
+// runFaultsAt is runFaults with the capture at one host ("" for every
+// sender).
+func runFaultsAt(t *testing.T, fr faultRun, seed uint64, at string) ([]trace.Event, []byte) {
+	t.Helper()
 	n := sim.New(seed)
 	rec := record.New(sim.Epoch)
 	n.SetObserver(sim.Recording(rec))
@@ -72,7 +79,11 @@ func runFaults(t *testing.T, fr faultRun, seed uint64) ([]trace.Event, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.SetCapture(pw)
+	if at == "" {
+		n.SetCapture(pw)
+	} else {
+		n.SetCaptureAt(pw, at)
+	}
 	a := n.AddHost("A", addrA, stack.Config{})
 	b := n.AddHost("B", addrB, stack.Config{})
 	lc := fr.link
@@ -103,6 +114,39 @@ func runFaults(t *testing.T, fr faultRun, seed uint64) ([]trace.Event, []byte) {
 	c.Close(n.Now())
 	n.RunUntilIdle(10 * time.Minute)
 	return rec.Events, capture.Bytes()
+}
+
+// A capture at a host is what tcpdump there shows: the host's sends as
+// they left, lost or not, and what reached it, when it did — a
+// duplicate twice, a corrupted packet as it arrived, nothing while the
+// host was down.
+func TestCaptureAtHost(t *testing.T) {
+	for _, fr := range faultRuns {
+		for _, at := range []string{"A", "B"} {
+			events, capture := runFaultsAt(t, fr, 1, at)
+			recs := readPcap(t, capture)
+			var want []trace.Event
+			for _, e := range events {
+				switch {
+				case e.Event == trace.KindSend && e.Host == at && !strings.Contains(e.Cause, "forged"), e.Event == trace.KindRecv && e.Host == at,
+					e.Event == trace.KindDrop && e.Peer == at && strings.Contains(e.Cause, "corrupt"):
+					want = append(want, e)
+				}
+			}
+			if len(recs) != len(want) {
+				t.Errorf("%s at %s: %d packets captured, want %d", fr.name, at, len(recs), len(want))
+				continue
+			}
+			for i, r := range recs {
+				e := &want[i]
+				p, err := wire.ParsePacketTrusted(r.pkt)
+				if e.Event != trace.KindDrop && (err != nil || uint32(p.Segment.Seq) != e.Seq || p.Segment.Flags.String() != e.Flags) || r.t != e.T {
+					t.Errorf("%s at %s: packet %d at %v (%v), want the %s at %v of %s seq %d", fr.name, at, i, r.t, err, e.Event, e.T, e.Flags, e.Seq)
+					break
+				}
+			}
+		}
+	}
 }
 
 // Every segment a host puts on the wire is a send, and each copy of it

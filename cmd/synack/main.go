@@ -7,6 +7,7 @@
 //	synack scenario run NAME     one scenario: text, json, svg or html
 //	synack serve --tun IFACE ... serve an application over a TUN device
 //	synack dial --tun IFACE ...  connect over a TUN device
+//	synack draw FILE             draw a capture's connections, states inferred
 package main
 
 import (
@@ -20,6 +21,9 @@ import (
 
 	"github.com/synack/synack/internal/memprof"
 )
+
+// stdin is what "synack draw -" reads; tests replace it.
+var stdin io.Reader = os.Stdin
 
 // errUsage marks a command-line mistake: usage was printed, exit 2.
 var errUsage = errors.New("usage")
@@ -58,6 +62,8 @@ commands:
   dial       connect over a TUN device, like nc, or run an application on the connection
   explore    run the real stack through every fault schedule of opening and closing,
              and random workloads, checking invariants (deterministic simulation testing)
+  draw       draw the connections of a pcap or pcapng capture, both ends' states
+             inferred, with retransmissions, duplicate ACKs, RSTs and their reasons
   help       show this text
 
 Run "synack <command> --help" for a command's flags.
@@ -80,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDial(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "explore":
 		return runExplore(ctx, args[1:], stdout, stderr)
+	case "draw":
+		return runDraw(ctx, args[1:], stdin, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

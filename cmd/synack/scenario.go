@@ -164,7 +164,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 const scenarioUsage = `usage: synack scenario list [--lang en|zh]
-       synack scenario run NAME [--format text|json|svg|html] [-o FILE] [--pcap FILE] [flags]
+       synack scenario run NAME [--format text|json|svg|html] [-o FILE] [--pcap FILE [--pcap-at A|B]] [flags]
 
 list   one scenario a line: its name and what it shows
 run    runs one scenario in the simulator and draws it; exits 1 if its outcome
@@ -214,7 +214,8 @@ func scenarioRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	k.register(fs)
 	format := fs.String("format", "text", "output format: text, json, svg or html")
 	out := fs.String("o", "", "write the output to this file instead of standard output")
-	pcapFile := fs.String("pcap", "", "also write the run's packets to this pcap file (virtual timestamps)")
+	pcapFile := fs.String("pcap", "", "also write the run's packets to this pcap file (virtual timestamps), as tcpdump on --pcap-at's link sees them")
+	pcapAt := fs.String("pcap-at", "A", "the host whose link --pcap captures: its packets as they leave, the other's as they arrive after the link's faults")
 	fs.Usage = func() { fmt.Fprint(stderr, scenarioUsage+"\nflags:\n"); fs.PrintDefaults() }
 	// The name may come before or after the flags.
 	var name string
@@ -253,6 +254,10 @@ func scenarioRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stderr, "synack scenario run: %v\n", err)
 		return errUsage
 	}
+	if *pcapAt != "A" && *pcapAt != "B" {
+		fmt.Fprintf(stderr, "synack scenario run: --pcap-at must be A or B, not %q\n", *pcapAt)
+		return errUsage
+	}
 	if *pcapFile != "" {
 		f, err := os.Create(*pcapFile)
 		if err != nil {
@@ -263,7 +268,7 @@ func scenarioRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return err
 		}
-		k.p.Capture = pw
+		k.p.Capture, k.p.CaptureAt = pw, *pcapAt
 	}
 	if err := ctx.Err(); err != nil {
 		return err

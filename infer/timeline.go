@@ -1,0 +1,245 @@
+package infer
+
+import (
+	"slices"
+	"time"
+
+	"github.com/synack/synack/seq"
+	"github.com/synack/synack/wire"
+)
+
+// event is one segment in one end's replayed timeline.
+type event struct {
+	t    time.Duration // on the end's clock
+	seg  *Seg
+	send bool // the end sent it; else it is the peer's segment arriving
+	lost bool // the peer's segment never arrived (lost beyond the capture point)
+	// unsure: the peer's segment was never acknowledged and no later copy
+	// came, so whether it arrived is not shown (the capture ends first,
+	// or this end's answers were lost before the capture point).
+	unsure bool
+	host   int
+}
+
+func after(a, b uint32) bool   { return seq.Num(a).GreaterThan(seq.Num(b)) }
+func atLeast(a, b uint32) bool { return seq.Num(a).GreaterThanEq(seq.Num(b)) }
+
+// estimateDelays takes each end's one-way delay from the capture point
+// out of the handshake: the SYN+ACK answers the last SYN copy before it,
+// one round trip to the server later; the client's ACK answers the
+// SYN+ACK one round trip to the client later. An end that answered at
+// once is beside the capture point.
+func (cn *Conn) estimateDelays() {
+	isSyn := func(s *Seg) bool { return s.from == 0 && s.has(wire.FlagSYN) && !s.has(wire.FlagACK) }
+	isSynAck := func(s *Seg) bool {
+		return s.from == 1 && s.has(wire.FlagSYN|wire.FlagACK) && s.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN|wire.FlagACK
+	}
+	var syn, firstSA, lastSA, ack *Seg
+	for _, s := range cn.Segs {
+		switch {
+		case firstSA == nil && isSyn(s):
+			syn = s
+		case syn != nil && ack == nil && isSynAck(s):
+			if firstSA == nil {
+				firstSA = s
+			}
+			lastSA = s
+		case firstSA != nil && ack == nil && s.from == 0 && s.has(wire.FlagACK) && !s.has(wire.FlagSYN|wire.FlagRST):
+			ack = s
+		}
+	}
+	if firstSA == nil {
+		return
+	}
+	cn.Delay[1] = max(0, (firstSA.T-syn.T)/2)
+	cn.Near[1] = cn.Delay[1] < nearDelay
+	if ack != nil {
+		cn.Delay[0] = max(0, (ack.T-lastSA.T)/2)
+		cn.Near[0] = cn.Delay[0] < nearDelay
+	}
+}
+
+// nearDelay: an end that answers within this of the capture point is
+// taken to be beside it (tcpdump on that host, or one hop away), so what
+// reached the capture point reached it.
+const nearDelay = 500 * time.Microsecond
+
+// timelines builds each end's replay: its own segments when they left
+// it, the peer's when they reached it, and which of the peer's were lost
+// after the capture point (see the package documentation).
+func (cn *Conn) timelines() [2][]event {
+	var out [2][]event
+	for h := range 2 {
+		d := cn.Delay[h]
+		var sends []*Seg
+		for _, s := range cn.Segs {
+			if s.from == h {
+				sends = append(sends, s)
+				out[h] = append(out[h], event{t: s.T - d, seg: s, send: true, host: h})
+			}
+		}
+		slack := max(time.Millisecond, d/2)
+		for i, s := range cn.Segs {
+			if s.from == h {
+				continue
+			}
+			e := event{t: s.T + d, seg: s, host: h}
+			switch {
+			case cn.Near[h]:
+				// Beside the capture point: what was captured arrived.
+			case s.SeqLen() > 0:
+				cn.placeSeq(&e, sends, i, slack)
+			case s.has(wire.FlagACK) && !s.has(wire.FlagRST):
+				cn.ackLost(&e, sends, slack)
+			case s.has(wire.FlagRST):
+				e.unsure = cn.unanswered(h, s)
+			}
+			out[h] = append(out[h], e)
+		}
+		slices.SortStableFunc(out[h], func(a, b event) int {
+			switch {
+			case a.t < b.t:
+				return -1
+			case a.t > b.t:
+				return 1
+			case a.seg.Frame < b.seg.Frame:
+				return -1
+			case a.seg.Frame > b.seg.Frame:
+				return 1
+			}
+			return 0
+		})
+	}
+	return out
+}
+
+// placeSeq decides when the peer's segment s (the i-th of the connection)
+// reached this end, from this end's ACKs: the first ACK covering it left
+// after it arrived; an ACK that left after it should have arrived, from
+// an end that had all before it, but does not cover it, says it had not:
+// it was lost, if a later copy exists, or it came late.
+func (cn *Conn) placeSeq(e *event, sends []*Seg, i int, slack time.Duration) {
+	s := e.seg
+	end := s.Seq + s.SeqLen()
+	d := cn.Delay[e.host]
+	later := false // a later copy of the same bytes was captured
+	for _, o := range cn.Segs[i+1:] {
+		if o.from == s.from && o.SeqLen() > 0 && !after(o.Seq, s.Seq) && atLeast(o.Seq+o.SeqLen(), end) {
+			later = true
+			break
+		}
+	}
+	for _, a := range sends {
+		if a.T < s.T && a.has(wire.FlagACK) && !a.has(wire.FlagRST) && atLeast(a.Ack, end) {
+			// A copy of what this end had acknowledged already: whether
+			// it arrived matters only for its ACK field.
+			cn.ackLost(e, sends, slack)
+			return
+		}
+	}
+	notYet := false // this end showed, after the segment should have arrived, that it had not
+	for _, a := range sends {
+		if a.T < s.T {
+			continue
+		}
+		at := a.T - d
+		if a.has(wire.FlagACK) && !a.has(wire.FlagRST) && atLeast(a.Ack, end) {
+			e.t = min(e.t, at) // it arrived before the ACK left
+			return
+		}
+		if at <= e.t+slack {
+			continue
+		}
+		switch {
+		case a.has(wire.FlagACK) && !a.has(wire.FlagRST) && atLeast(a.Ack, s.Seq):
+			// It had everything before the segment, not the segment.
+		case a.has(wire.FlagSYN) && !a.has(wire.FlagACK) && s.has(wire.FlagSYN) && s.has(wire.FlagACK):
+			// Still sending SYNs: the SYN+ACK had not come.
+		default:
+			continue
+		}
+		if later {
+			e.lost = true
+			return
+		}
+		notYet = true
+		e.t = at + 1 // not yet: it may have come after this
+	}
+	// Never acknowledged. A later copy is what arrived, if any did; with
+	// none, whether it arrived is not shown.
+	switch {
+	case later:
+		e.lost = true
+	case notYet || !s.has(wire.FlagRST):
+		e.unsure = true
+	}
+}
+
+// ackLost decides whether the peer's ACK reached this end. It was lost
+// beyond the capture point if this end, after the ACK should have reached
+// it, sent again something the ACK acknowledged. It is unsure if this end
+// was retransmitting what it acknowledges and the capture ends before the
+// next retransmission was due: silence then shows nothing.
+func (cn *Conn) ackLost(e *event, sends []*Seg, slack time.Duration) {
+	s := e.seg
+	d := cn.Delay[e.host]
+	var last, prev time.Duration = -1, -1 // the two latest copies of the last segment it acknowledges
+	var lastSeq uint32
+	for _, a := range sends {
+		if a.SeqLen() == 0 || !atLeast(s.Ack, a.Seq+a.SeqLen()) {
+			if a.T-d > e.t+slack && a.SeqLen() > 0 {
+				return // its next segment was new: the ACK had done its work
+			}
+			continue
+		}
+		if a.T-d <= e.t+slack {
+			if a.T <= s.T {
+				if last >= 0 && a.Seq == lastSeq {
+					prev = last
+				} else {
+					prev = -1
+				}
+				last, lastSeq = a.T, a.Seq
+			}
+			continue
+		}
+		// Retransmitted what was acknowledged; a keepalive (one byte
+		// below the ACK) is no evidence.
+		if a.SeqLen() == 1 && a.Seq+1 == s.Ack && !a.has(wire.FlagSYN|wire.FlagFIN) {
+			continue
+		}
+		e.lost = true
+		return
+	}
+	// Copies closer than the least RTO (RFC 6298 §2.4's 1 s; Linux's
+	// 200 ms) are not a timer's: a SYN+ACK repeating a SYN in a
+	// simultaneous open.
+	if prev >= 0 && last-prev >= 200*time.Millisecond && cn.end-s.T < 2*(last-prev) {
+		e.unsure = true
+	}
+}
+
+// unanswered reports whether, when rst left, its sender was waiting on an
+// answer that never came from end h: a probe or a retransmission sent
+// after h's last segment. An end that answers nothing may be down, so
+// whether the RST reached it is not shown.
+func (cn *Conn) unanswered(h int, rst *Seg) bool {
+	var lastH time.Duration = -1
+	for _, s := range cn.Segs {
+		if s == rst {
+			break
+		}
+		if s.from == h {
+			lastH = s.T
+		}
+	}
+	for _, s := range cn.Segs {
+		if s == rst {
+			break
+		}
+		if s.from != h && s.T > lastH && (s.Has(MarkKeepalive) || s.Has(MarkRetransmission) || s.Has(MarkWindowProbe) || s.Has(MarkSynRetry)) {
+			return true
+		}
+	}
+	return false
+}
