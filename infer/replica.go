@@ -100,7 +100,6 @@ func (r *replica) change(e *event, to tcp.State, why tcp.Cause) {
 	r.st = to
 }
 
-
 // inWindow says whether a sequence number falls in what this end would
 // accept: [RCV.NXT, RCV.NXT+RCV.WND), at least RCV.NXT itself.
 func (r *replica) inWindow(n uint32) bool {
