@@ -33,6 +33,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/synack/synack/wire"
 )
 
 var in, out, dropped atomic.Int64
@@ -196,7 +198,7 @@ func answer(p, r []byte, local [4]byte, port uint16) int {
 	r[10], r[11] = 0, 0
 	copy(r[12:16], p[16:20])
 	copy(r[16:20], p[12:16])
-	binary.BigEndian.PutUint16(r[10:], ^fold(sum(r[:20], 0)))
+	binary.BigEndian.PutUint16(r[10:], ^wire.Checksum(r[:20], 0))
 	// TCP header.
 	u := r[20:n]
 	binary.BigEndian.PutUint16(u[0:], dport)
@@ -208,8 +210,9 @@ func answer(p, r []byte, local [4]byte, port uint16) int {
 	u[16], u[17], u[18], u[19] = 0, 0, 0, 0
 	copy(u[20:], opts)
 	copy(u[hl:], data)
-	ps := sum(r[12:20], 0) + 6 + uint32(len(u))
-	binary.BigEndian.PutUint16(u[16:], ^fold(sum(u, ps)))
+	// The pseudo-header (RFC 9293 §3.1): the addresses, protocol, length.
+	ps := uint32(wire.Checksum(r[12:20], 0)) + 6 + uint32(len(u))
+	binary.BigEndian.PutUint16(u[16:], ^wire.Checksum(u, ps))
 	return n
 }
 
@@ -235,22 +238,4 @@ func timestamp(o []byte) (uint32, bool) {
 		o = o[o[1]:]
 	}
 	return 0, false
-}
-
-func sum(b []byte, s uint32) uint32 {
-	for len(b) >= 2 {
-		s += uint32(b[0])<<8 | uint32(b[1])
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		s += uint32(b[0]) << 8
-	}
-	return s
-}
-
-func fold(s uint32) uint16 {
-	for s > 0xffff {
-		s = s>>16 + s&0xffff
-	}
-	return uint16(s)
 }
