@@ -281,22 +281,21 @@ func (r *Reader) nextNG() (Packet, error) {
 			if err := r.addInterface(body); err != nil {
 				return Packet{}, err
 			}
-		case ngEPB:
+		case ngEPB, ngOldPacket:
+			// The Enhanced Packet Block (§4.3) and the obsolete Packet
+			// Block (Appendix A) share their layout, except that the old
+			// one's interface ID is 16 bits, followed by a drops count.
+			name := "enhanced packet block"
+			if typ == ngOldPacket {
+				name = "packet block"
+			}
 			if len(body) < 20 {
-				return Packet{}, fmt.Errorf("%w: enhanced packet block too short", ErrCorrupt)
+				return Packet{}, fmt.Errorf("%w: %s too short", ErrCorrupt, name)
 			}
 			id := r.order.Uint32(body[0:])
-			ts := uint64(r.order.Uint32(body[4:]))<<32 | uint64(r.order.Uint32(body[8:]))
-			capLen, orig := r.order.Uint32(body[12:]), r.order.Uint32(body[16:])
-			if uint64(capLen) > uint64(len(body)-20) {
-				return Packet{}, fmt.Errorf("%w: packet %d claims %d bytes in a block of %d", ErrCorrupt, r.n+1, capLen, len(body))
+			if typ == ngOldPacket {
+				id = uint32(r.order.Uint16(body[0:]))
 			}
-			return r.packet(id, ts, body[20:20+capLen], orig)
-		case ngOldPacket:
-			if len(body) < 20 {
-				return Packet{}, fmt.Errorf("%w: packet block too short", ErrCorrupt)
-			}
-			id := uint32(r.order.Uint16(body[0:]))
 			ts := uint64(r.order.Uint32(body[4:]))<<32 | uint64(r.order.Uint32(body[8:]))
 			capLen, orig := r.order.Uint32(body[12:]), r.order.Uint32(body[16:])
 			if uint64(capLen) > uint64(len(body)-20) {
