@@ -98,15 +98,11 @@ func runDraw(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return errUsage
 		}
 	}
-	w := stdout
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	w, closeOut, err := outputTo(stdout, *out)
+	if err != nil {
+		return err
 	}
+	defer closeOut()
 	if *list {
 		return drawList(w, c, conns)
 	}

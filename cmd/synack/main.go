@@ -95,3 +95,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "synack: unknown command %q\n\n%s", args[0], usage)
 	return errUsage
 }
+
+// outputTo is where a command writes: stdout, or the file -o names.
+// closeOut closes that file.
+func outputTo(stdout io.Writer, path string) (w io.Writer, closeOut func() error, err error) {
+	if path == "" {
+		return stdout, func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, f.Close, nil
+}

@@ -274,17 +274,12 @@ func scenarioRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	r := scenario.Run(s, k.p)
-	w := stdout
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	w, closeOut, err := outputTo(stdout, *out)
+	if err != nil {
+		return err
 	}
+	defer closeOut()
 	o := k.options(s, w)
-	var err error
 	switch *format {
 	case "text":
 		err = trace.Text(w, r.Events, o)
