@@ -191,7 +191,7 @@ func (c *Conn) setState(now time.Time, to State, cause Cause) {
 		}
 		c.snd.release(c.pool())
 		c.ooo = nil
-		c.ackOwed, c.ackNow = false, false // a delayed ACK is a timer too
+		c.ackOwed, c.ackNow, c.ackOOO = false, false, false // a delayed ACK is a timer too
 		if to != StateTimeWait {
 			c.cancelTimer(now, TimerTimeWait)
 		}
