@@ -243,6 +243,7 @@ func executeRandom(seed uint64, rec *record.Recorder, cov *Coverage, capt *Captu
 	b := w.net.AddHost("B", addrB, cfg)
 	w.hosts = []*sim.Host{a, b}
 	w.chk.lastIn = make([]arrival, 2)
+	w.chk.pending = make([]pendingSACK, 2)
 	link := w.net.Connect(a, b, wl.link)
 	for _, p := range wl.partitions {
 		link.Partition(p[0], p[1])

@@ -242,6 +242,22 @@ func TestSACKTwoHoles(t *testing.T) {
 	}
 }
 
+// RFC 6675 §5: the scoreboard takes the SACK blocks of every ACK, an old
+// one too (Linux tcp_ack's old_ack): ACKs reordered on the way may carry
+// what no later ACK repeats, and a sender that ignored them would resend
+// data the peer holds.
+func TestSACKOnOldACK(t *testing.T) {
+	h := sackEstablished(t)
+	h.run([]step{
+		{what: "ten segments", send: 10000, out: tenSegments},
+		{what: "the ACK of the first", after: 10 * time.Millisecond, in: ". 5001:5001(0) ack 2001"},
+		{what: "an older ACK, overtaken on the way, SACKs the fifth", in: ". 5001:5001(0) ack 1001 <sack 5001:6001>"},
+	})
+	if st := h.c.Status(); st.SACKed != 1000 || st.SndUna != 2001 {
+		t.Fatalf("SACKed %d bytes, SND.UNA %d; want the old ACK's block taken (1000) and SND.UNA kept at 2001", st.SACKed, st.SndUna)
+	}
+}
+
 // RFC 2883 §4: a first block below the cumulative ACK is a duplicate
 // SACK: counted, and not taken as SACK information.
 func TestDSACKRecognised(t *testing.T) {

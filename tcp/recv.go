@@ -151,7 +151,7 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 // readable part of the buffer. It reports whether any did.
 func (rs *recvSpace) pullReassembled() bool {
 	pulled := false
-	for len(rs.ooo) > 0 && rs.ooo[0].start.LessThanEq(rs.rcvNxt) {
+	for len(rs.ooo) > 0 && (rs.ooo[0].start.LessThanEq(rs.rcvNxt) || mutantReassemblyGap) {
 		end := rs.ooo[0].end
 		if rs.finRcvd && end.GreaterThan(rs.finRcvdSeq) {
 			end = rs.finRcvdSeq // held before the FIN showed it to lie beyond
