@@ -313,7 +313,7 @@ func init() {
 		Summary: "every retransmission is lost: the RTO doubles, 1 s, 2 s, 4 s…; no RTT sample from a retransmitted segment (Karn)",
 		Doc: "A sends one segment; it and the next five retransmissions are lost. Each time the retransmission " +
 			"timer fires A sends the segment again and doubles the timeout (RFC 6298 §5.5): 1 s, 2 s, 4 s, 8 s, " +
-			"16 s, so that a path that has failed is not flooded. The sixth retransmission gets through. Its ACK " +
+			"16 s, 32 s, so that a path that has failed is not flooded. The sixth retransmission gets through. Its ACK " +
 			"cannot say which copy it answers, so it gives no RTT sample (Karn's algorithm, RFC 6298 §3) and the " +
 			"backed-off timeout stays: A's next segment is timed with it, and only that segment's ACK — a sample " +
 			"from a segment sent once — brings the RTO back down (RFC 6298 §5, after 5.7). The timestamp option " +
@@ -322,7 +322,7 @@ func init() {
 			"Linux's 200 ms, so the doubling reads as the RFC writes it.",
 		Zh: Text{"每次重传都丢失：RTO 加倍，1 秒、2 秒、4 秒……；重传过的报文段不产生 RTT 样本（Karn 算法）",
 			"A 发出一个报文段；它和随后的五次重传都丢失了。每当重传计时器超时，A 就重发该报文段，并把超时时间加倍（RFC 6298 §5.5）：" +
-				"1 秒、2 秒、4 秒、8 秒、16 秒，以免向已经失效的路径灌入报文。第六次重传终于到达。它的 ACK 无法说明确认的是哪一份副本，" +
+				"1 秒、2 秒、4 秒、8 秒、16 秒、32 秒，以免向已经失效的路径灌入报文。第六次重传终于到达。它的 ACK 无法说明确认的是哪一份副本，" +
 				"所以不产生 RTT 样本（Karn 算法，RFC 6298 §3），退避后的超时时间保持不变：A 的下一个报文段仍用它计时，" +
 				"只有这个报文段的 ACK——来自只发送过一次的报文段的样本——才让 RTO 降回来（RFC 6298 §5，5.7 之后）。" +
 				"时间戳选项能区分各份副本（RFC 7323 §4），因此本例关闭了它；本例讲的是计时器，尾部丢失探测（RFC 8985）也关闭了；" +
