@@ -78,6 +78,21 @@ func pick(r *Result, f func(e *trace.Event) bool) []trace.Event {
 	return out
 }
 
+// whenAcked runs f at the first whole multiple of step at which
+// everything c has sent is acknowledged, looking again every step.
+func (w *World) whenAcked(c *stack.Conn, step time.Duration, f func()) {
+	if c == nil {
+		return
+	}
+	w.After(step, func() {
+		if st := c.TCB().Status(); st.SndUna == st.SndMax {
+			f()
+		} else if st.State == tcp.StateEstablished {
+			w.whenAcked(c, step, f)
+		}
+	})
+}
+
 // ackedAt is when A received the ACK of rack, or -1 if it never did.
 func ackedAt(events []trace.Event, rack uint32) time.Duration {
 	for _, e := range events {
@@ -370,29 +385,35 @@ func init() {
 				w.Write(w.A, c, block(1, 100))
 				w.Note("A", "from now on, the segment and its next five retransmissions are lost")
 			}})
-			// Once the segment is through (about a minute: 1+2+4+8+16+32 s),
-			// a second one, timed with the backed-off RTO since there has
-			// been no sample; then a third, timed with the RTO the second
-			// one's sample gave.
-			for i, at := range []time.Duration{2 * time.Minute, 2*time.Minute + time.Second} {
-				w.At(at, func() {
-					if c != nil {
-						why := "no RTT sample since the back-off: the only ACK was of a retransmitted segment (Karn)"
-						if i == 1 {
-							why = "the ACK of the last segment, sent once, gave a sample"
-						}
-						w.Note("A", fmt.Sprintf("RTO %v: %s", c.TCB().Status().RTO, why))
-					}
-					w.Write(w.A, c, block(i+2, 100)[(i+1)*100:])
-				})
+			// Once the segment is through (after 1+2+4+8+16+32 s with the
+			// defaults), a second one, timed with the backed-off RTO since
+			// there has been no sample; a second later a third, timed with
+			// the RTO the second one's sample gave; a second later, close.
+			var next func(i int)
+			next = func(i int) {
+				if i == 2 {
+					w.Close(w.A, c)
+					return
+				}
+				why := "no RTT sample since the back-off: the only ACK was of a retransmitted segment (Karn)"
+				if i == 1 {
+					why = "the ACK of the last segment, sent once, gave a sample"
+				}
+				w.Note("A", fmt.Sprintf("RTO %v: %s", c.TCB().Status().RTO, why))
+				w.Write(w.A, c, block(i+2, 100)[(i+1)*100:])
+				w.whenAcked(c, time.Second, func() { next(i + 1) })
 			}
-			w.At(2*time.Minute+2*time.Second, func() { w.Close(w.A, c) })
+			w.At(time.Second, func() { w.whenAcked(c, time.Minute, func() { next(0) }) })
 		},
 	})
 }
 
 // lostRtx is how many of rto-backoff's retransmissions are lost.
 const lostRtx = 5
+
+// rtoMax is tcp.Config's default RTOMax, the cap of the back-off (RFC
+// 6298 §2.5; Linux TCP_RTO_MAX).
+const rtoMax = 120 * time.Second
 
 // linuxRTOMin is tcp.Config's default RTOMin (the CLI's --rto-min
 // default): rto-backoff replaces it with RFC 6298's 1 s, but keeps any
@@ -414,7 +435,7 @@ func checkBackoff(r *Result) []string {
 	}
 	first := tx[1].T - tx[0].T
 	for i := 2; i < len(tx); i++ {
-		if got, want := tx[i].T-tx[i-1].T, first<<(i-1); got != want {
+		if got, want := tx[i].T-tx[i-1].T, min(first<<(i-1), rtoMax); got != want {
 			fails = append(fails, fmt.Sprintf("retransmission %d came %v after the one before; expected %v (doubling from %v)", i, got, want, first))
 		}
 	}
@@ -431,11 +452,22 @@ func checkBackoff(r *Result) []string {
 		}
 		return 0, false
 	}
-	if in, ok := timed(101); !ok || in != first<<(1+lostRtx) {
-		fails = append(fails, fmt.Sprintf("the second segment was timed with %v; expected the backed-off %v (no RTT sample from a retransmitted segment)", in, first<<(1+lostRtx)))
+	backed := min(first<<(1+lostRtx), rtoMax)
+	if in, ok := timed(101); !ok || in != backed {
+		fails = append(fails, fmt.Sprintf("the second segment was timed with %v; expected the backed-off %v (no RTT sample from a retransmitted segment)", in, backed))
 	}
-	if in, ok := timed(201); !ok || in != first {
+	// The second segment's sample computes the RTO afresh (RFC 6298 §2):
+	// where the minimum of 1 s decided the first RTO, it is 1 s again;
+	// else it follows the samples, far below the backed-off value.
+	in, ok := timed(201)
+	pinned := r.Params.RTOMin == 0 || r.Params.RTOMin == linuxRTOMin
+	switch {
+	case pinned && first < time.Second:
+		fails = append(fails, fmt.Sprintf("the first retransmission came %v after the original, below RFC 6298's minimum of 1 s", first))
+	case !ok || pinned && first == time.Second && in != first:
 		fails = append(fails, fmt.Sprintf("the third segment was timed with %v; expected %v again, after the second one's sample", in, first))
+	case in >= backed/4:
+		fails = append(fails, fmt.Sprintf("the third segment was timed with %v; expected the RTO back down from %v after the second one's sample", in, backed))
 	}
 	return fails
 }
