@@ -24,11 +24,12 @@ type World struct {
 	B   *sim.Host
 	Rec *record.Recorder
 
-	link   *sim.Link
-	notes  []string
-	fails  []string
-	offset time.Duration // added to this run's times, after the events in before
-	before []trace.Event // events of an earlier run shown first (syn-flood, two-way-handshake)
+	link     *sim.Link
+	notes    []string
+	fails    []string
+	offset   time.Duration // added to this run's times, after the events in before
+	before   []trace.Event // events of an earlier run shown first (syn-flood, two-way-handshake): setBefore
+	labRules []labRule     // the learner's packet faults
 }
 
 func newWorld(s *Scenario, p Params) *World {
