@@ -108,10 +108,7 @@ func (w *World) scriptFaults() {
 // has already run, or the two-way model, which has none — cannot apply.
 func (w *World) setBefore(evs []trace.Event) {
 	w.before = evs
-	var last uint64
-	for _, e := range evs {
-		last = max(last, e.Packet)
-	}
+	last := w.last()
 	for _, lr := range w.labRules {
 		if lr.trace <= last {
 			lr.rule.Packet = ^uint64(0) // matches nothing

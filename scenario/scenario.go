@@ -119,6 +119,10 @@ type Result struct {
 	Events   []trace.Event
 	Failures []string
 	Notes    []string // figures the scenario reports (success rates, memory)
+	// Before is the highest packet number of the events shown first, from
+	// an earlier run (two-way-handshake's model, syn-flood's first flood);
+	// a Fault names only the packets above it.
+	Before uint64
 }
 
 // OK reports whether every expectation held.
@@ -235,7 +239,7 @@ func Run(s *Scenario, p Params) *Result {
 		limit = 10 * time.Minute
 	}
 	w.Net.RunUntilIdle(limit)
-	r := &Result{Scenario: s, Params: p, Events: w.events(), Notes: w.notes}
+	r := &Result{Scenario: s, Params: p, Events: w.events(), Notes: w.notes, Before: w.last()}
 	r.Failures = append(w.fails, check(s, r)...)
 	return r
 }
