@@ -176,7 +176,7 @@
       if (state.step !== null && !isNaN(state.step)) {
         setStep(Math.max(-1, Math.min(n - 1, state.step)));
         state.step = null;
-      } else if (keepStep && old) {
+      } else if (keepStep && old && oldCur < old.events.length - 1) {
         setStep(Math.min(n - 1, oldCur));
       } else {
         setStep(state.mode === "predict" ? -1 : n - 1);
