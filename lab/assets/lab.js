@@ -571,7 +571,7 @@
   function segmentMenu(g, i) {
     var ev = state.run.events[i];
     openMenu(g, function (m) {
-      m.appendChild(el("p", {}, t("packet", ev.packet) + ": " + ev.tip.split("\n")[0]));
+      m.appendChild(el("p", { class: "menu-tip" }, t("packet", ev.packet) + " · " + ev.tip));
       var row = el("div", { class: "row" });
       var lose = el("button", { type: "button", class: "primary", "data-act": "lose" }, t("lose"));
       lose.addEventListener("click", function () { addFault("lose:" + ev.packet); });
