@@ -21,7 +21,7 @@ type Experiment struct {
 	Case   string         // a catalogue case; "" when Replay is set
 	Replay *explore.Token // an explorer case, its schedule holding its faults
 	Faults []scenario.Fault
-	Set    map[string]string // settings changed from their defaults, canonical values
+	Set    map[string]string // the settings the learner gave, canonical values
 }
 
 // Limits on what a URL may ask for: the lab runs on a learner's machine,
@@ -56,7 +56,7 @@ var settings = []setting{
 	{name: "syncookies", kind: "enum", def: "auto", enum: []string{"auto", "always", "never"}, apply: func(p *scenario.Params, v string) {
 		p.SynCookies, _ = stack.ParseCookieMode(v)
 	}},
-	{name: "backlog", kind: "int", def: "128", min: "1", max: "1024", apply: func(p *scenario.Params, v string) { p.Backlog = atoi(v) }},
+	{name: "backlog", kind: "int", def: "128 (syn-flood: 64)", min: "1", max: "1024", apply: func(p *scenario.Params, v string) { p.Backlog = atoi(v) }},
 	{name: "loss", kind: "float", def: "0", min: "0", max: "0.9", apply: func(p *scenario.Params, v string) { p.Loss, _ = strconv.ParseFloat(v, 64) }},
 	{name: "seed", kind: "int", def: "1", min: "1", max: "1000000000", apply: func(p *scenario.Params, v string) { p.Seed = uint64(atoi(v)) }},
 	{name: "delay", kind: "dur", def: "10ms", min: "1µs", max: "10s", apply: func(p *scenario.Params, v string) { p.Delay = dur(v) }},
@@ -203,9 +203,9 @@ func ParseExperiment(q url.Values) (*Experiment, error) {
 		if err != nil {
 			return nil, badf("%v", err)
 		}
-		if def, _ := s.canon(s.def); v != def {
-			x.Set[s.name] = v
-		}
+		// Kept even when it is the default: a case may have its own
+		// (syn-flood's backlog is 64), which the learner's value overrides.
+		x.Set[s.name] = v
 	}
 	if x.Replay != nil {
 		if len(x.Set) > 0 {

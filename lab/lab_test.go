@@ -378,3 +378,18 @@ func TestGuard(t *testing.T) {
 		t.Errorf("%d %s", rec.Code, body)
 	}
 }
+
+// A setting given explicitly holds even where it equals the page's
+// default and the case has its own: syn-flood's SYN queue is 64 unless
+// the learner says otherwise.
+func TestSettingOverridesCaseDefault(t *testing.T) {
+	h := Handler()
+	own := getRun(t, h, "case=syn-flood")
+	set := getRun(t, h, "case=syn-flood&backlog=128")
+	if !strings.Contains(strings.Join(own.Notes, " "), "peak 64 entries") {
+		t.Errorf("syn-flood's own queue: %q", own.Notes)
+	}
+	if !strings.Contains(strings.Join(set.Notes, " "), "peak 128 entries") || set.Query != "case=syn-flood&backlog=128" {
+		t.Errorf("backlog=128: %q, query %q", set.Notes, set.Query)
+	}
+}

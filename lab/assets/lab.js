@@ -307,18 +307,20 @@
   function renderSettings() {
     var r = state.run;
     $("settings-note").textContent = r.explorer ? t("explorer") : "";
+    var q = new URLSearchParams(r.query);
     state.settings.forEach(function (s) {
       var lab = document.querySelector("[data-set='" + s.name + "']");
       if (!lab) return;
-      var inp = lab.querySelector("input,select");
-      inp.value = r.settings[s.name];
+      var inp = lab.querySelector("input,select"), set = q.has(s.name);
+      if (inp.tagName === "SELECT") inp.value = r.settings[s.name];
+      else { inp.value = set ? r.settings[s.name] : ""; inp.placeholder = s.def; }
       inp.disabled = r.explorer;
-      lab.classList.toggle("changed", r.settings[s.name] !== s.def);
+      lab.classList.toggle("changed", set);
     });
   }
   function changeSetting(s, v) {
     var q = new URLSearchParams(state.query);
-    if (v === "" || v === s.def) q.delete(s.name); else q.set(s.name, v);
+    if (v === "") q.delete(s.name); else q.set(s.name, v);
     state.query = q.toString();
     writeAndRun(true);
   }
