@@ -39,6 +39,27 @@ type Params struct {
 	KeepaliveIdle time.Duration
 	RFC1337       bool
 
+	// Where a scenario turns keepalive on: the probes' interval and how
+	// many go unanswered before the connection is dropped (default 75 s,
+	// 9, as Linux).
+	KeepaliveInterval time.Duration
+	KeepaliveCount    int
+	// Retransmissions before giving up (zero: the defaults of tcp.Config,
+	// 6, 5 and 15 as Linux); a scenario may set its own.
+	SynRetries, SynAckRetries, Retries int
+	// SYN cookies and the listen backlog (accept and SYN queue) of every
+	// host; in syn-flood, the mode of its second run, and its queue bound
+	// (default 64 there, 128 elsewhere).
+	SynCookies stack.CookieMode
+	Backlog    int
+	// FloodRate is syn-flood's spoofed SYNs a second; default 1000, the
+	// seed's. Each costs the simulator work: the lab runs it lower.
+	FloodRate int
+
+	// Faults are a learner's own faults, applied before the scenario's
+	// scripted ones (Fault).
+	Faults []Fault
+
 	// Capture, if set, records the run's packets in pcap format with
 	// virtual timestamps, as tcpdump on host CaptureAt's link would see
 	// them (sim.Network.SetCaptureAt): its own packets as they leave,
@@ -98,6 +119,10 @@ type Result struct {
 	Events   []trace.Event
 	Failures []string
 	Notes    []string // figures the scenario reports (success rates, memory)
+	// Before is the highest packet number of the events shown first, from
+	// an earlier run (two-way-handshake's model, syn-flood's first flood);
+	// a Fault names only the packets above it.
+	Before uint64
 }
 
 // OK reports whether every expectation held.
@@ -208,13 +233,15 @@ var (
 // Run executes a scenario and checks its expectation.
 func Run(s *Scenario, p Params) *Result {
 	w := newWorld(s, p)
+	w.scriptFaults()
 	s.run(w)
+	w.timedFaults()
 	limit := s.limit
 	if limit == 0 {
 		limit = 10 * time.Minute
 	}
 	w.Net.RunUntilIdle(limit)
-	r := &Result{Scenario: s, Params: p, Events: w.events(), Notes: w.notes}
+	r := &Result{Scenario: s, Params: p, Events: w.events(), Notes: w.notes, Before: w.last()}
 	r.Failures = append(w.fails, check(s, r)...)
 	return r
 }
@@ -232,7 +259,12 @@ func (p Params) link() sim.LinkConfig {
 
 // stackConfig returns a host's stack settings under p.
 func (p Params) stackConfig() stack.Config {
-	return stack.Config{TCP: tcp.Config{MSL: p.MSL, RTOMin: p.RTOMin, RTOInitial: p.RTOInitial, RFC1337: p.RFC1337}}
+	return stack.Config{
+		TCP: tcp.Config{MSL: p.MSL, RTOMin: p.RTOMin, RTOInitial: p.RTOInitial, RFC1337: p.RFC1337,
+			KeepIdle: p.KeepaliveIdle, KeepInterval: p.KeepaliveInterval, KeepCount: p.KeepaliveCount,
+			SynRetries: p.SynRetries, SynAckRetries: p.SynAckRetries, Retries: p.Retries},
+		SynCookies: p.SynCookies, Backlog: p.Backlog, SynBacklog: p.Backlog,
+	}
 }
 
 func fmtStates(s []tcp.State) string {

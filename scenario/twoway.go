@@ -116,7 +116,7 @@ func init() {
 			if server <= client {
 				w.fail("the model should show the server holding connections the client never opened")
 			}
-			w.before = w.Rec.Events
+			w.setBefore(w.Rec.Events)
 			w.Rec.Events = nil
 			w.offset = 10 * time.Second
 			w.Rec.Note(w.Net.Now(), "A", "TCP, case 1: the SYN+ACK is lost")

@@ -24,11 +24,12 @@ type World struct {
 	B   *sim.Host
 	Rec *record.Recorder
 
-	link   *sim.Link
-	notes  []string
-	fails  []string
-	offset time.Duration // added to this run's times, after the events in before
-	before []trace.Event // events of an earlier run shown first (syn-flood, two-way-handshake)
+	link     *sim.Link
+	notes    []string
+	fails    []string
+	offset   time.Duration // added to this run's times, after the events in before
+	before   []trace.Event // events of an earlier run shown first (syn-flood, two-way-handshake): setBefore
+	labRules []labRule     // the learner's packet faults
 }
 
 func newWorld(s *Scenario, p Params) *World {
@@ -68,10 +69,7 @@ func (w *World) events() []trace.Event {
 	out := append([]trace.Event(nil), w.before...)
 	// Packet numbers stay unique in the trace: this run's count on from
 	// the earlier run's, so that a recv or drop names only its own send.
-	var last uint64
-	for _, e := range w.before {
-		last = max(last, e.Packet)
-	}
+	last := w.last()
 	for _, e := range w.Rec.Events {
 		e.T += w.offset
 		if e.Packet != 0 {
@@ -80,6 +78,15 @@ func (w *World) events() []trace.Event {
 		out = append(out, e)
 	}
 	return out
+}
+
+// last is the highest packet number of the events shown first.
+func (w *World) last() uint64 {
+	var last uint64
+	for _, e := range w.before {
+		last = max(last, e.Packet)
+	}
+	return last
 }
 
 // fail records a failed check made while the scenario ran.

@@ -21,12 +21,15 @@ const (
 // set", "hold the second SYN from A for 3 minutes". Rules are tried in the
 // order they were added; the first that matches decides.
 type Rule struct {
-	Name   string
-	From   string // host name; "" matches any
-	To     string
-	Match  func(s *wire.Segment) bool // nil matches every segment
-	Skip   int                        // let this many matches pass first
-	Count  int                        // act on this many matches; 0 = all
+	Name  string
+	From  string // host name; "" matches any
+	To    string
+	Match func(s *wire.Segment) bool // nil matches every segment
+	// Packet, if set, matches only the packet with this number
+	// (PacketEvent.ID): a fault a learner put on one segment of a trace.
+	Packet uint64
+	Skip   int // let this many matches pass first
+	Count  int // act on this many matches; 0 = all
 	Action Action
 	Delay  time.Duration
 
@@ -45,6 +48,9 @@ func (r *Rule) Acted() int { return r.acted }
 func (n *Network) match(ev *PacketEvent) *Rule {
 	for _, r := range n.rules {
 		if r.From != "" && r.From != ev.From.Name || r.To != "" && r.To != ev.To.Name {
+			continue
+		}
+		if r.Packet != 0 && r.Packet != ev.ID {
 			continue
 		}
 		if r.Match != nil && (ev.Seg == nil || !r.Match(ev.Seg)) {

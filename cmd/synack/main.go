@@ -8,6 +8,7 @@
 //	synack serve --tun IFACE ... serve an application over a TUN device
 //	synack dial --tun IFACE ...  connect over a TUN device
 //	synack draw FILE             draw a capture's connections, states inferred
+//	synack lab                   the interactive lab in a browser
 package main
 
 import (
@@ -64,6 +65,8 @@ commands:
              and random workloads, checking invariants (deterministic simulation testing)
   draw       draw the connections of a pcap or pcapng capture, both ends' states
              inferred, with retransmissions, duplicate ACKs, RSTs and their reasons
+  lab        the interactive lab in a browser: click a segment to lose it and
+             watch TCP recover, step through time, compare runs, share a link
   help       show this text
 
 Run "synack <command> --help" for a command's flags.
@@ -88,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runExplore(ctx, args[1:], stdout, stderr)
 	case "draw":
 		return runDraw(ctx, args[1:], stdin, stdout, stderr)
+	case "lab":
+		return runLab(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,6 +38,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"scenario", "run", "lost-last-akc"}, "did you mean lost-last-ack"},
 		{[]string{"scenario", "run", "handshake", "--format", "pdf"}, "--format must be"},
 		{[]string{"scenario", "run", "handshake", "--loss", "2"}, "--loss must be between 0 and 1"},
+		{[]string{"lab", "--port", "80"}, "flag provided but not defined"},
+		{[]string{"lab", "--addr", "localhost"}, "missing port"},
+		{[]string{"lab", "extra"}, `unexpected argument "extra"`},
 	}
 	for _, c := range cases {
 		_, stderr, err := runCLI(c.args...)
@@ -45,7 +51,7 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("%q: stderr %q lacks %q", c.args, stderr, c.want)
 		}
 	}
-	for _, args := range [][]string{{"help"}, {"demo", "--help"}, {"scenario", "run", "--help"}, {"scenario", "list", "-h"}} {
+	for _, args := range [][]string{{"help"}, {"demo", "--help"}, {"scenario", "run", "--help"}, {"scenario", "list", "-h"}, {"lab", "--help"}} {
 		if _, _, err := runCLI(args...); err != nil && !errors.Is(err, errHelp) {
 			t.Errorf("%q: %v, want success", args, err)
 		}
@@ -118,5 +124,37 @@ func TestScenarioRunText(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}
+	}
+}
+
+// synack lab serves its page on the address given and prints the URL;
+// it stops when its context ends.
+func TestLabServes(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"lab", "--addr", "127.0.0.1:0"}, pw, io.Discard); pw.Close() }()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), "synack lab: ")
+	if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("printed %q, want the lab's URL", line)
+	}
+	go io.Copy(io.Discard, pr)
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "synack") {
+		t.Errorf("GET %s: %d %q", url, resp.StatusCode, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("lab ended with %v", err)
 	}
 }

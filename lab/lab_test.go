@@ -1,0 +1,395 @@
+package lab
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/synack/synack/explore"
+	"github.com/synack/synack/link/pcap"
+	"github.com/synack/synack/scenario"
+	"github.com/synack/synack/trace"
+)
+
+func get(t testing.TB, h http.Handler, path string) (int, []byte) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+	return rec.Code, rec.Body.Bytes()
+}
+
+func getRun(t testing.TB, h http.Handler, query string) *response {
+	t.Helper()
+	code, body := get(t, h, "/api/run?"+query)
+	if code != 200 {
+		t.Fatalf("%s: %d %s", query, code, body)
+	}
+	var r response
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return &r
+}
+
+// Every case of the picker runs through the API: a drawn ladder and state
+// diagram, every event with each host's state, and — with no fault and
+// the lab's defaults — the catalogue's own verdict. Its canonical query
+// runs the same run again.
+func TestEveryCase(t *testing.T) {
+	h := Handler()
+	code, body := get(t, h, "/api/cases")
+	if code != 200 {
+		t.Fatalf("/api/cases: %d %s", code, body)
+	}
+	var cs struct {
+		Groups []pickerGroup `json:"groups"`
+	}
+	json.Unmarshal(body, &cs)
+	seen := map[string]bool{}
+	for _, g := range cs.Groups {
+		for _, c := range g.Cases {
+			seen[c.Name] = true
+			r := getRun(t, h, c.Query)
+			if !strings.HasPrefix(r.Ladder, "<svg") || !strings.Contains(r.Fig5, `id="fig5"`) || len(r.Events) == 0 {
+				t.Errorf("%s: nothing drawn", c.Name)
+				continue
+			}
+			for i, e := range r.Events {
+				if len(e.States) != len(r.Hosts) {
+					t.Fatalf("%s: event %d has %d states for %d hosts", c.Name, i, len(e.States), len(r.Hosts))
+				}
+			}
+			if g.ID != groupExplorer && !r.OK {
+				t.Errorf("%s: the lab's run differs from the catalogue's expectation: %q", c.Name, r.Failures)
+			}
+			again := getRun(t, h, r.Query)
+			if again.Ladder != r.Ladder {
+				t.Errorf("%s: the canonical query %q draws another run", c.Name, r.Query)
+			}
+		}
+	}
+	for _, s := range scenario.All() {
+		if !seen[s.Name] {
+			t.Errorf("the picker lacks %s", s.Name)
+		}
+	}
+	for _, c := range explore.DefaultCases() {
+		if !seen[explorerPrefix+c.Name] {
+			t.Errorf("the picker lacks the explorer's %s", c.Name)
+		}
+	}
+	// The seeds' groups, the two-way model beside the handshake.
+	if cs.Groups[0].ID != groupOpening || cs.Groups[0].Cases[1].Name != "two-way-handshake" {
+		t.Errorf("the first group is %s starting %v", cs.Groups[0].ID, cs.Groups[0].Cases[:2])
+	}
+}
+
+// Bad input is a 4xx with a message saying what is wrong, whatever it is.
+func TestBadInput(t *testing.T) {
+	h := Handler()
+	long := "case=handshake" + strings.Repeat("&fault=lose:1", 800)
+	many := "case=handshake" + strings.Repeat("&fault=lose:1", maxFaults+1)
+	cases := []struct {
+		path string
+		code int
+		want string
+	}{
+		{"/api/run", 400, "which case?"},
+		{"/api/run?case=close-for-way", 400, "did you mean close-four-way"},
+		{"/api/run?case=handshake&case=refused", 400, "one case at a time"},
+		{"/api/run?case=%zz", 400, "malformed"},
+		{"/api/run?case=handshake&msl=forever", 400, "not a duration"},
+		{"/api/run?case=handshake&msl=-1s", 400, "between 1ms and 1h"},
+		{"/api/run?case=handshake&retries=0", 400, "between 1 and 30"},
+		{"/api/run?case=handshake&loss=2", 400, "between 0 and 0.9"},
+		{"/api/run?case=handshake&loss=NaN", 400, "not a number"},
+		{"/api/run?case=handshake&rfc1337=maybe", 400, "on or off"},
+		{"/api/run?case=handshake&syncookies=sometimes", 400, "auto, always, never"},
+		{"/api/run?case=handshake&msl=1s&msl=2s", 400, "given 2 times"},
+		{"/api/run?case=handshake&mls=30s", 400, `no setting "mls"`},
+		{"/api/run?case=handshake&rto-min=2s", 400, "rto-min (2s) is above rto-initial (1s)"},
+		{"/api/run?case=handshake&fault=explode:3", 400, "no such fault"},
+		{"/api/run?case=handshake&fault=lose:0", 400, "packet number"},
+		{"/api/run?case=handshake&fault=lose:-4", 400, "packet number"},
+		{"/api/run?case=handshake&fault=delay:3", 400, "delay:N:DUR"},
+		{"/api/run?case=handshake&fault=delay:3:1y", 400, "delay:N:DUR"},
+		{"/api/run?case=handshake&fault=crash:C:1s", 400, "crash:A|B:AT"},
+		{"/api/run?case=handshake&fault=partition:1s", 400, "partition:AT:FOR"},
+		{"/api/run?" + many, 400, "at most 64"},
+		{"/api/run?" + long, 414, "longer than"},
+		{"/api/run?case=handshake&replay=fourway:", 400, "not both"},
+		{"/api/run?replay=fourway:7:dzd", 400, "is not d (deliver)"},
+		{"/api/run?replay=nosuch:1:d", 400, "no case"},
+		{"/api/run?replay=random:7", 400, "exhaustive cases"},
+		{"/api/run?replay=fourway:&msl=1s", 400, "explorer's own settings"},
+		{"/api/run?replay=fourway:&fault=crash:A:1s", 400, "segments only"},
+		{"/api/run?replay=fourway:&fault=lose:999", 400, "not one of fourway's segments"},
+		{"/api/run?case=handshake&lang=fr", 400, "lang must be en or zh"},
+		{"/api/run?case=handshake&vs=case%3Dnope", 400, "the compared experiment (vs): no case"},
+		{"/api/run?case=handshake&vs=%25zz", 400, "malformed"},
+		{"/api/export?case=handshake&format=pdf", 400, "format must be"},
+		{"/api/export?format=svg", 400, "which case?"},
+		{"/api/export?replay=fourway:&format=pcap", 400, "catalogue cases"},
+		{"/api/cases?lang=xx", 400, "lang must be"},
+	}
+	for _, c := range cases {
+		code, body := get(t, h, c.path)
+		var e struct{ Error string }
+		json.Unmarshal(body, &e)
+		if code != c.code || !strings.Contains(e.Error, c.want) {
+			t.Errorf("%.80s: %d %q; want %d and %q", c.path, code, e.Error, c.code, c.want)
+		}
+	}
+}
+
+// A fault that names a packet no run reaches, or one in a part of a case
+// that is not simulated again, is reported and the run goes on.
+func TestFaultNotApplied(t *testing.T) {
+	h := Handler()
+	r := getRun(t, h, "case=handshake&fault=lose:9999")
+	if !r.OK {
+		t.Errorf("a fault on a packet never sent changed the run: %q", r.Failures)
+	}
+	r = getRun(t, h, "case=two-way-handshake&fault=lose:1")
+	if !strings.Contains(strings.Join(r.Notes, " "), "not applied") {
+		t.Errorf("a fault on the two-way model's packet 1 was not reported: %q", r.Notes)
+	}
+	for _, e := range r.Events {
+		if e.Fault && e.Packet == 1 {
+			t.Error("the model's packet 1 is offered for a fault")
+		}
+	}
+}
+
+// The issue's example through the API: lose the final ACK of
+// close-four-way; B retransmits its FIN, A ACKs it again from TIME-WAIT
+// and restarts 2MSL (RFC 9293 §3.10.7.4). Undo gives the run back.
+func TestLoseFinalACK(t *testing.T) {
+	h := Handler()
+	base := getRun(t, h, "case=close-four-way")
+	var ack uint64
+	for _, e := range base.Events {
+		if e.Kind == "send" && e.Host == "A" && e.Flags == "ACK" && e.Fault {
+			ack = e.Packet
+		}
+	}
+	if ack == 0 {
+		t.Fatal("no ACK from A to fault")
+	}
+	r := getRun(t, h, base.Query+"&fault=lose:"+strconv.FormatUint(ack, 10))
+	n := func(f func(e eventView) bool) int {
+		k := 0
+		for _, e := range r.Events {
+			if f(e) {
+				k++
+			}
+		}
+		return k
+	}
+	if got := n(func(e eventView) bool { return e.Kind == "send" && e.Host == "B" && e.Flags == "FIN,ACK" }); got != 2 {
+		t.Errorf("B sent its FIN %d times, want 2", got)
+	}
+	if got := n(func(e eventView) bool {
+		return e.Kind == "timer" && e.Host == "A" && e.Timer == "time-wait" && e.Action == "set"
+	}); got != 2 {
+		t.Errorf("A set time-wait %d times, want 2", got)
+	}
+	// After the restart, A's time-wait timer counts down from 2MSL again.
+	last := r.Events[len(r.Events)-1]
+	if last.To != "CLOSED" || last.Host != "A" {
+		t.Errorf("the run ends with %+v, want A's TIME-WAIT → CLOSED", last)
+	}
+	if len(r.Faults) != 1 || r.Faults[0].Undo != base.Query {
+		t.Fatalf("faults %+v, want one whose undo is %q", r.Faults, base.Query)
+	}
+	if getRun(t, h, r.Faults[0].Undo).Ladder != base.Ladder {
+		t.Error("undo does not give the run back")
+	}
+}
+
+// Timers are shown running after each event: set, not yet fired.
+func TestTimersCountDown(t *testing.T) {
+	r := getRun(t, Handler(), "case=close-four-way")
+	var prev int64 = -1
+	for _, e := range r.Events {
+		for _, tm := range e.Timers {
+			if tm.Host == "A" && tm.Timer == "time-wait" {
+				if tm.Left <= 0 || tm.Left > tm.Total {
+					t.Fatalf("time-wait left %d of %d", tm.Left, tm.Total)
+				}
+				if prev >= 0 && tm.Left > prev {
+					t.Fatalf("time-wait went up from %d to %d without a restart", prev, tm.Left)
+				}
+				prev = tm.Left
+			}
+		}
+		if e.Kind == "timer" && e.Timer == "time-wait" && e.Action == "fire" {
+			for _, tm := range e.Timers {
+				if tm.Timer == "time-wait" {
+					t.Error("time-wait still running after it fired")
+				}
+			}
+		}
+	}
+	if prev < 0 {
+		t.Error("A's time-wait timer never shown running")
+	}
+}
+
+// A segment of an explorer case, clicked, becomes that segment's letter
+// in the token's schedule: the rerun drops (duplicates, delays) that very
+// packet.
+func TestExplorerFaults(t *testing.T) {
+	h := Handler()
+	base := getRun(t, h, "replay=fourway:")
+	n := 0
+	for _, e := range base.Events {
+		if !e.Fault || e.Kind != "send" {
+			continue
+		}
+		n++
+		r := getRun(t, h, base.Query+"&fault=lose:"+strconv.FormatUint(e.Packet, 10))
+		tok, err := explore.ParseToken(r.Name)
+		if err != nil || tok.Schedule.Faults() != 1 || !strings.Contains(r.Query, "replay=") || strings.Contains(r.Query, "fault=") {
+			t.Fatalf("packet %d: run %q, query %q: want a token with one fault", e.Packet, r.Name, r.Query)
+		}
+		dropped := false
+		for _, f := range r.Events {
+			dropped = dropped || f.Kind == "drop" && f.Packet == e.Packet
+		}
+		if !dropped {
+			t.Errorf("packet %d (%s %s): not dropped by %s", e.Packet, e.Host, e.Flags, r.Name)
+		}
+		if len(r.Faults) != 1 || r.Faults[0].Undo != base.Query {
+			t.Errorf("packet %d: faults %+v", e.Packet, r.Faults)
+		}
+	}
+	if n < 7 {
+		t.Errorf("only %d of fourway's segments can be faulted", n)
+	}
+}
+
+// Exports: a pcap file, the SVG ladder, the JSON trace and the HTML
+// report of the same run.
+func TestExport(t *testing.T) {
+	h := Handler()
+	q := "case=close-four-way&fault=lose:7"
+	code, body := get(t, h, "/api/export?format=pcap&"+q)
+	if code != 200 {
+		t.Fatalf("pcap: %d %s", code, body)
+	}
+	pr, err := pcap.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts := 0
+	for {
+		if _, err := pr.Next(); err != nil {
+			break
+		}
+		pkts++
+	}
+	if pkts < 9 {
+		t.Errorf("the pcap holds %d packets", pkts)
+	}
+	if code, body = get(t, h, "/api/export?format=json&"+q); code != 200 {
+		t.Fatalf("json: %d", code)
+	}
+	evs, err := trace.ReadJSON(body)
+	if err != nil || len(evs) == 0 {
+		t.Fatalf("json: %v, %d events", err, len(evs))
+	}
+	lost := false
+	for _, e := range evs {
+		lost = lost || e.Event == trace.KindDrop && e.Packet == 7
+	}
+	if !lost {
+		t.Error("the JSON trace does not show packet 7 lost")
+	}
+	for f, want := range map[string]string{"svg": "<svg", "html": "<!DOCTYPE html>"} {
+		code, body := get(t, h, "/api/export?format="+f+"&"+q+"&lang=zh")
+		if code != 200 || !bytes.HasPrefix(body, []byte(want)) {
+			t.Errorf("%s: %d %.40q", f, code, body)
+		}
+	}
+}
+
+// Compare: the pinned run comes back beside this one, drawn with ids of
+// its own.
+func TestCompare(t *testing.T) {
+	h := Handler()
+	r := getRun(t, h, "case=old-syn-in-time-wait&rfc1337=on&vs="+url.QueryEscape("case=old-syn-in-time-wait"))
+	if r.VS == nil || r.VS.Query != "case=old-syn-in-time-wait" || r.Query != "case=old-syn-in-time-wait&rfc1337=on" {
+		t.Fatalf("vs %+v", r.VS)
+	}
+	if strings.Contains(r.VS.Fig5, `id="fig5"`) || !strings.Contains(r.VS.Fig5, `id="vs-fig5"`) {
+		t.Error("the compared diagram reuses the main one's ids")
+	}
+	if r.Settings["rfc1337"] != "on" || r.VS.Settings["rfc1337"] != "off" {
+		t.Errorf("settings %v and %v", r.Settings["rfc1337"], r.VS.Settings["rfc1337"])
+	}
+	// RFC 1337 on: B ignores the RST in TIME-WAIT and stays to 2MSL.
+	end := func(r *response) int64 { return r.Events[len(r.Events)-1].T }
+	if end(r) <= end(r.VS) {
+		t.Errorf("with RFC 1337 the run ends at %d, without at %d: TIME-WAIT should last longer", end(r), end(r.VS))
+	}
+}
+
+// Chinese: the case's own text and the renderers' words.
+func TestChinese(t *testing.T) {
+	r := getRun(t, Handler(), "case=close-four-way&lang=zh")
+	if !strings.Contains(r.Summary, "四次挥手") || !strings.Contains(r.Ladder, "时间") {
+		t.Errorf("summary %q; the ladder is not in Chinese", r.Summary)
+	}
+}
+
+// The page and its assets are served from the binary and name nothing
+// on another host.
+func TestPageSelfContained(t *testing.T) {
+	h := Handler()
+	for _, p := range []string{"/", "/lab.js", "/lab.css"} {
+		code, body := get(t, h, p)
+		if code != 200 || len(body) == 0 {
+			t.Fatalf("%s: %d", p, code)
+		}
+		s := strings.ReplaceAll(string(body), "http://www.w3.org/2000/svg", "")
+		if strings.Contains(s, "http://") || strings.Contains(s, "https://") || strings.Contains(s, "//cdn") {
+			t.Errorf("%s names another host", p)
+		}
+	}
+	if code, _ := get(t, h, "/nothing"); code != 404 {
+		t.Errorf("/nothing: %d", code)
+	}
+}
+
+// A panic in a handler is that request's 500, not the server's end.
+func TestGuard(t *testing.T) {
+	h := guard(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	body, _ := io.ReadAll(rec.Body)
+	if rec.Code != 500 || !strings.Contains(string(body), "boom") {
+		t.Errorf("%d %s", rec.Code, body)
+	}
+}
+
+// A setting given explicitly holds even where it equals the page's
+// default and the case has its own: syn-flood's SYN queue is 64 unless
+// the learner says otherwise.
+func TestSettingOverridesCaseDefault(t *testing.T) {
+	h := Handler()
+	own := getRun(t, h, "case=syn-flood")
+	set := getRun(t, h, "case=syn-flood&backlog=128")
+	if !strings.Contains(strings.Join(own.Notes, " "), "peak 64 entries") {
+		t.Errorf("syn-flood's own queue: %q", own.Notes)
+	}
+	if !strings.Contains(strings.Join(set.Notes, " "), "peak 128 entries") || set.Query != "case=syn-flood&backlog=128" {
+		t.Errorf("backlog=128: %q, query %q", set.Notes, set.Query)
+	}
+}
