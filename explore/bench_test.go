@@ -13,7 +13,7 @@ func BenchmarkSchedule(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				Nth(uint64(i)%Count(8), sched)
-				execute(cs, sched, nil, &cov)
+				execute(cs, sched, nil, &cov, nil)
 			}
 		})
 	}

@@ -107,7 +107,7 @@ func Exhaustive(name string, k int, opts Options) (Report, error) {
 			sched := make(Schedule, k)
 			return func(i uint64, cov *Coverage) (result, Token) {
 				Nth(i, sched)
-				return execute(cs, sched, nil, cov), Token{Case: name, Schedule: append(Schedule(nil), sched...)}
+				return execute(cs, sched, nil, cov, nil), Token{Case: name, Schedule: append(Schedule(nil), sched...)}
 			}
 		},
 	}
@@ -169,15 +169,11 @@ type Capture struct {
 	At string
 }
 
-// RunCaptured runs a random workload's token, recording its trace and
-// capturing its packets at c, so that what a capture shows can be checked
-// against what the hosts did (package infer's ground truth).
-func RunCaptured(t Token, c Capture) (Outcome, error) {
-	if t.Case != RandomCase {
-		return Outcome{Token: t}, fmt.Errorf("explore: RunCaptured runs random workloads, not %q", t.Case)
-	}
-	return run(t, true, &c)
-}
+// RunCaptured runs a token — a random workload or an exhaustive case's
+// schedule — recording its trace and capturing its packets at c, so that
+// what a capture shows can be checked against what the hosts did
+// (package infer's ground truth), or saved (synack lab's pcap export).
+func RunCaptured(t Token, c Capture) (Outcome, error) { return run(t, true, &c) }
 
 func run(t Token, keep bool, capt *Capture) (Outcome, error) {
 	var rec *record.Recorder
@@ -193,7 +189,7 @@ func run(t Token, keep bool, capt *Capture) (Outcome, error) {
 		if !ok {
 			return out, fmt.Errorf("%w %q", errNoCase, t.Case)
 		}
-		res = execute(cs, t.Schedule, rec, nil)
+		res = execute(cs, t.Schedule, rec, nil, capt)
 	}
 	out.Problems, out.Segments, out.Virtual = res.problems, res.segments, res.virtual
 	if rec != nil {

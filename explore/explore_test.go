@@ -3,14 +3,17 @@ package explore
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/synack/synack/link/pcap"
 	"github.com/synack/synack/seq"
 	"github.com/synack/synack/tcp"
 	"github.com/synack/synack/trace"
+	"github.com/synack/synack/wire"
 )
 
 func TestScheduleAndToken(t *testing.T) {
@@ -229,5 +232,56 @@ func TestSACKView(t *testing.T) {
 		if _, hit := v.overlap(tc.a, tc.b); hit != tc.hit {
 			t.Errorf("overlap(%d, %d) = %v, want %v", tc.a, tc.b, hit, tc.hit)
 		}
+	}
+}
+
+// An exhaustive case's token run with a capture point: the capture holds
+// what A's link carried — every segment A sent, lost further on or not,
+// and every one that reached A — in the trace's order (synack lab's pcap
+// export of an explorer case).
+func TestRunCapturedExhaustive(t *testing.T) {
+	tok, err := ParseToken("fourway:3:ddx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	w, err := pcap.NewWriter(&b, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := RunCaptured(tok, Capture{W: w, At: "A"})
+	if err != nil || !out.OK() {
+		t.Fatalf("%v %q", err, out.Problems)
+	}
+	var want []string
+	dropped := false
+	for _, e := range out.Events {
+		if e.Event == trace.KindSend && e.Host == "A" || e.Event == trace.KindRecv && e.Host == "A" {
+			want = append(want, fmt.Sprintf("%s seq=%d ack=%d len=%d", e.Flags, e.Seq, e.Ack, e.Len))
+		}
+		dropped = dropped || e.Event == trace.KindDrop
+	}
+	if !dropped {
+		t.Fatal("the schedule's x dropped nothing")
+	}
+	r, err := pcap.NewReader(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		p, err := r.Next()
+		if err != nil {
+			break
+		}
+		pk, err := wire.ParsePacket(p.Data)
+		if err != nil {
+			t.Fatalf("packet %d: %v", len(got)+1, err)
+		}
+		s := pk.Segment
+		got = append(got, fmt.Sprintf("%s seq=%d ack=%d len=%d", s.Flags, s.Seq, s.Ack, len(s.Payload)))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("captured at A:\n%s\nthe trace's sends and arrivals at A:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -17,7 +17,7 @@ func shrink(cs *Case, v Violation) Violation {
 			}
 			old := sched[i]
 			sched[i] = Deliver
-			if res := execute(cs, sched, nil, nil); sameFailure(res.problems, kind) {
+			if res := execute(cs, sched, nil, nil, nil); sameFailure(res.problems, kind) {
 				v.Problems = res.problems
 				changed = true
 				continue

@@ -168,9 +168,10 @@ type result struct {
 	virtual  time.Duration
 }
 
-// execute runs case cs under schedule sched to quiescence and checks it.
-// A panic anywhere in the run is caught and reported as a problem.
-func execute(cs *Case, sched Schedule, rec *record.Recorder, cov *Coverage) (res result) {
+// execute runs case cs under schedule sched to quiescence and checks it,
+// capturing its packets at capt if set. A panic anywhere in the run is
+// caught and reported as a problem.
+func execute(cs *Case, sched Schedule, rec *record.Recorder, cov *Coverage, capt *Capture) (res result) {
 	var w *world
 	defer func() {
 		if p := recover(); p != nil {
@@ -185,6 +186,9 @@ func execute(cs *Case, sched Schedule, rec *record.Recorder, cov *Coverage) (res
 	}()
 	w = newWorld(cs, sched, rec)
 	w.chk.cov = cov
+	if capt != nil {
+		w.net.SetCaptureAt(capt.W, capt.At)
+	}
 	cs.setup(w)
 	ok := w.runIdle()
 	w.final(ok)

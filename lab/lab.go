@@ -319,15 +319,25 @@ func handleExport(w http.ResponseWriter, r *http.Request) {
 	var o *outcome
 	switch format {
 	case "pcap":
-		if x.Replay != nil {
-			fail(w, badf("pcap export is for catalogue cases; an explorer token's run is drawn, not captured"))
-			return
-		}
+		// What A's link carried, as tcpdump on it would show: the run the
+		// page draws, its faults included.
 		pw, _ := pcap.NewWriter(&buf, 0)
-		s, _ := scenario.Lookup(x.Case)
-		p := x.Params()
-		p.Capture, p.CaptureAt = pw, "A"
-		scenario.Run(s, p)
+		if x.Replay != nil {
+			tok, err := replayToken(x)
+			if err != nil {
+				fail(w, err)
+				return
+			}
+			if _, err := explore.RunCaptured(tok, explore.Capture{W: pw, At: "A"}); err != nil {
+				fail(w, badf("%v", err))
+				return
+			}
+		} else {
+			s, _ := scenario.Lookup(x.Case)
+			p := x.Params()
+			p.Capture, p.CaptureAt = pw, "A"
+			scenario.Run(s, p)
+		}
 	case "svg", "json", "html":
 		if o, err = run(x, lang); err != nil {
 			fail(w, err)

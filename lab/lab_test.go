@@ -15,6 +15,7 @@ import (
 	"github.com/synack/synack/link/pcap"
 	"github.com/synack/synack/scenario"
 	"github.com/synack/synack/trace"
+	"github.com/synack/synack/wire"
 )
 
 func get(t testing.TB, h http.Handler, path string) (int, []byte) {
@@ -135,7 +136,7 @@ func TestBadInput(t *testing.T) {
 		{"/api/run?case=handshake&vs=%25zz", 400, "malformed"},
 		{"/api/export?case=handshake&format=pdf", 400, "format must be"},
 		{"/api/export?format=svg", 400, "which case?"},
-		{"/api/export?replay=fourway:&format=pcap", 400, "catalogue cases"},
+		{"/api/export?replay=fourway:&fault=lose:999&format=pcap", 400, "not one of fourway's segments"},
 		{"/api/cases?lang=xx", 400, "lang must be"},
 	}
 	for _, c := range cases {
@@ -317,6 +318,60 @@ func TestExport(t *testing.T) {
 		if code != 200 || !bytes.HasPrefix(body, []byte(want)) {
 			t.Errorf("%s: %d %.40q", f, code, body)
 		}
+	}
+}
+
+// An explorer case exports as pcap too: what A's link carried in the run
+// the page draws, with the learner's fault folded into its schedule.
+func TestExportExplorer(t *testing.T) {
+	h := Handler()
+	base := getRun(t, h, "replay=fourway:")
+	var pkt uint64
+	for _, e := range base.Events {
+		if e.Fault && e.Host == "B" {
+			pkt = e.Packet // B's first segment: lost, A never sees it
+			break
+		}
+	}
+	q := "replay=fourway:&fault=lose:" + strconv.FormatUint(pkt, 10)
+	code, body := get(t, h, "/api/export?format=json&"+q)
+	evs, err := trace.ReadJSON(body)
+	if code != 200 || err != nil {
+		t.Fatalf("json: %d %v", code, err)
+	}
+	var want []string
+	lost := false
+	for _, e := range evs {
+		if (e.Event == trace.KindSend || e.Event == trace.KindRecv) && e.Host == "A" {
+			want = append(want, e.Flags+" seq="+strconv.FormatUint(uint64(e.Seq), 10))
+		}
+		lost = lost || e.Event == trace.KindDrop && e.Packet == pkt
+	}
+	if !lost {
+		t.Fatalf("packet %d is not lost in %s", pkt, q)
+	}
+	code, body = get(t, h, "/api/export?format=pcap&"+q)
+	if code != 200 {
+		t.Fatalf("pcap: %d %s", code, body)
+	}
+	pr, err := pcap.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		p, err := pr.Next()
+		if err != nil {
+			break
+		}
+		pk, err := wire.ParsePacket(p.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, pk.Segment.Flags.String()+" seq="+strconv.FormatUint(uint64(pk.Segment.Seq), 10))
+	}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("the pcap holds\n%q\nthe run's segments at A are\n%q", got, want)
 	}
 }
 

@@ -43,18 +43,20 @@ func run(x *Experiment, lang string) (*outcome, error) {
 	return o, nil
 }
 
-func runReplay(x *Experiment, lang string) (*outcome, error) {
+// replayToken is x's explorer token with x's faults folded into its
+// schedule, each into the run with the ones before it.
+func replayToken(x *Experiment) (explore.Token, error) {
 	tok := *x.Replay
 	tok.Schedule = slices.Clone(tok.Schedule)
 	cs, _ := explore.LookupCase(tok.Case)
 	for _, f := range x.Faults {
 		out, err := explore.Run(tok, true)
 		if err != nil {
-			return nil, badf("%v", err)
+			return tok, badf("%v", err)
 		}
 		k, ok := scheduleIndex(out.Events, cs.Only, f.Packet)
 		if !ok {
-			return nil, badf("packet %d is not one of %s's segments that its schedule can fault (those its stacks sent%s)", f.Packet, tok.Case, onlyText(cs.Only))
+			return tok, badf("packet %d is not one of %s's segments that its schedule can fault (those its stacks sent%s)", f.Packet, tok.Case, onlyText(cs.Only))
 		}
 		for len(tok.Schedule) <= k {
 			tok.Schedule = append(tok.Schedule, explore.Deliver)
@@ -64,6 +66,15 @@ func runReplay(x *Experiment, lang string) (*outcome, error) {
 		}[f.Kind]
 	}
 	tok.Schedule = tok.Schedule.Trim()
+	return tok, nil
+}
+
+func runReplay(x *Experiment, lang string) (*outcome, error) {
+	tok, err := replayToken(x)
+	if err != nil {
+		return nil, err
+	}
+	cs, _ := explore.LookupCase(tok.Case)
 	y := &Experiment{Replay: &tok, Set: map[string]string{}}
 	out, err := explore.Run(tok, true)
 	if err != nil {

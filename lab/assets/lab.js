@@ -343,8 +343,6 @@
     ["pcap", "svg", "json", "html"].forEach(function (f) {
       var a = $("x-" + f);
       a.href = "/api/export?format=" + f + "&" + q;
-      var hide = f === "pcap" && state.run.explorer;
-      a.hidden = hide;
     });
   }
 
