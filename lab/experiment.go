@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -83,26 +82,29 @@ func lookupSetting(name string) (*setting, bool) {
 
 // canon checks v against the setting and returns its canonical spelling.
 func (s *setting) canon(v string) (string, error) {
-	bad := func(why string) (string, error) {
-		return "", fmt.Errorf("setting %s=%q: %s", s.name, v, why)
+	no := func(en, zh string) (string, error) {
+		return "", said(fmt.Sprintf("setting %s=%q: %s", s.name, v, en), fmt.Sprintf("参数 %s=%q：%s", s.name, v, zh))
+	}
+	between := func() (string, error) {
+		return no("must be between "+s.min+" and "+s.max, "必须在 "+s.min+" 到 "+s.max+" 之间")
 	}
 	switch s.kind {
 	case "dur":
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			return bad("not a duration (e.g. 30s, 200ms, 2h)")
+			return no("not a duration (e.g. 30s, 200ms, 2h)", "不是时长（例如 30s、200ms、2h）")
 		}
 		if d < dur(s.min) || d > dur(s.max) {
-			return bad("must be between " + s.min + " and " + s.max)
+			return between()
 		}
 		return d.String(), nil
 	case "int":
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return bad("not a whole number")
+			return no("not a whole number", "不是整数")
 		}
 		if n < atoi(s.min) || n > atoi(s.max) {
-			return bad("must be between " + s.min + " and " + s.max)
+			return between()
 		}
 		return strconv.Itoa(n), nil
 	case "float":
@@ -110,10 +112,10 @@ func (s *setting) canon(v string) (string, error) {
 		lo, _ := strconv.ParseFloat(s.min, 64)
 		hi, _ := strconv.ParseFloat(s.max, 64)
 		if err != nil || f != f {
-			return bad("not a number")
+			return no("not a number", "不是数字")
 		}
 		if f < lo || f > hi {
-			return bad("must be between " + s.min + " and " + s.max)
+			return between()
 		}
 		return strconv.FormatFloat(f, 'g', -1, 64), nil
 	case "bool":
@@ -123,25 +125,18 @@ func (s *setting) canon(v string) (string, error) {
 		case "off", "false", "0":
 			return "off", nil
 		}
-		return bad("must be on or off")
+		return no("must be on or off", "只能是 on 或 off")
 	case "enum":
 		if slices.Contains(s.enum, v) {
 			return v, nil
 		}
-		return bad("must be one of " + strings.Join(s.enum, ", "))
+		return no("must be one of "+strings.Join(s.enum, ", "), "只能是 "+strings.Join(s.enum, "、")+" 之一")
 	}
-	return bad("unknown kind")
+	return no("unknown kind", "未知类型")
 }
 
 // pageKeys are the URL's words for the page itself, not the run.
 var pageKeys = []string{"lang", "vs", "mode", "step"}
-
-// errBad is a learner's (or a link's) mistake: a 4xx.
-var errBad = errors.New("bad experiment")
-
-func badf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errBad, fmt.Sprintf(format, args...))
-}
 
 // ParseExperiment reads an experiment from a URL's query.
 func ParseExperiment(q url.Values) (*Experiment, error) {
@@ -151,38 +146,38 @@ func ParseExperiment(q url.Values) (*Experiment, error) {
 			continue
 		}
 		if _, ok := lookupSetting(k); !ok {
-			return nil, badf("no setting %q (settings: %s)", k, settingNames())
+			return nil, bad("no setting %q (settings: %s)", "没有参数 %q（参数有：%s）", k, settingNames())
 		}
 	}
 	name, replay := q.Get("case"), q.Get("replay")
 	switch {
 	case len(q["case"]) > 1 || len(q["replay"]) > 1:
-		return nil, badf("one case at a time")
+		return nil, bad("one case at a time", "一次只能选一个案例")
 	case name != "" && replay != "":
-		return nil, badf("give a case or an explorer token (replay), not both")
+		return nil, bad("give a case or an explorer token (replay), not both", "请给出一个案例（case）或一个探索器令牌（replay），不能两者都给")
 	case name == "" && replay == "":
-		return nil, badf("which case? (case=close-four-way, or replay=TOKEN from synack explore)")
+		return nil, bad("which case? (case=close-four-way, or replay=TOKEN from synack explore)", "哪个案例？（case=close-four-way，或 synack explore 给出的 replay=令牌）")
 	case name != "":
 		if _, ok := scenario.Lookup(name); !ok {
-			msg := fmt.Sprintf("no case %q", name)
 			if near := scenario.Suggest(name); len(near) > 0 {
-				msg += "; did you mean " + strings.Join(near, ", ") + "?"
+				return nil, bad("no case %q; did you mean %s?", "没有案例 %q；是不是想找 %s？", name, strings.Join(near, ", "))
 			}
-			return nil, badf("%s", msg)
+			return nil, bad("no case %q", "没有案例 %q", name)
 		}
 		x.Case = name
 	default:
 		tok, err := explore.ParseToken(replay)
 		if err != nil {
-			return nil, badf("%v", err)
+			return nil, badWrap(err, "探索器令牌有误：")
 		}
 		if tok.Case == explore.RandomCase {
-			return nil, badf("random:SEED tokens are random workloads of many connections; the lab opens the explorer's exhaustive cases (CASE:K:SCHEDULE)")
+			return nil, bad("random:SEED tokens are random workloads of many connections; the lab opens the explorer's exhaustive cases (CASE:K:SCHEDULE)",
+				"random:SEED 令牌是许多连接的随机负载；实验室只打开探索器穷举模式的案例（CASE:K:SCHEDULE）")
 		}
 		x.Replay = &tok
 	}
 	if n := len(q["fault"]); n > maxFaults {
-		return nil, badf("%d faults; at most %d", n, maxFaults)
+		return nil, bad("%d faults; at most %d", "%d 个故障；最多 %d 个", n, maxFaults)
 	}
 	for _, f := range q["fault"] {
 		fl, err := parseFault(f)
@@ -197,11 +192,11 @@ func ParseExperiment(q url.Values) (*Experiment, error) {
 			continue
 		}
 		if len(vs) > 1 {
-			return nil, badf("setting %s given %d times", s.name, len(vs))
+			return nil, bad("setting %s given %d times", "参数 %s 给出了 %d 次", s.name, len(vs))
 		}
 		v, err := s.canon(vs[0])
 		if err != nil {
-			return nil, badf("%v", err)
+			return nil, err
 		}
 		// Kept even when it is the default: a case may have its own
 		// (syn-flood's backlog is 64), which the learner's value overrides.
@@ -209,18 +204,19 @@ func ParseExperiment(q url.Values) (*Experiment, error) {
 	}
 	if x.Replay != nil {
 		if len(x.Set) > 0 {
-			return nil, badf("explorer cases run with the explorer's own settings; settings apply to catalogue cases")
+			return nil, bad("explorer cases run with the explorer's own settings; settings apply to catalogue cases", "探索器案例使用探索器自己的设置；参数只作用于目录中的案例")
 		}
 		for _, f := range x.Faults {
 			if f.Kind == scenario.FaultCrash || f.Kind == scenario.FaultPartition {
-				return nil, badf("explorer cases take faults on segments only (their schedule), not %s", f.Kind)
+				return nil, bad("explorer cases take faults on segments only (their schedule), not %s", "探索器案例只接受报文段上的故障（写入它的调度），不接受 %s", f.Kind)
 			}
 		}
 	}
 	if x.Set["rto-min"] != "" || x.Set["rto-initial"] != "" {
 		p := x.Params()
 		if min, ini := orDefault(p.RTOMin, 200*time.Millisecond), orDefault(p.RTOInitial, time.Second); min > ini {
-			return nil, badf("rto-min (%v) is above rto-initial (%v): the first RTO would be raised to the minimum (RFC 6298 §2.4); lower rto-min or raise rto-initial", min, ini)
+			return nil, bad("rto-min (%v) is above rto-initial (%v): the first RTO would be raised to the minimum (RFC 6298 §2.4); lower rto-min or raise rto-initial",
+				"rto-min（%v）大于 rto-initial（%v）：第一个 RTO 会被提高到最小值（RFC 6298 §2.4）；请降低 rto-min 或提高 rto-initial", min, ini)
 		}
 	}
 	return x, nil
@@ -246,11 +242,12 @@ func settingNames() string {
 func parseFault(s string) (scenario.Fault, error) {
 	parts := strings.Split(s, ":")
 	kind, ok := scenario.ParseFaultKind(parts[0])
-	bad := func(why string) (scenario.Fault, error) {
-		return scenario.Fault{}, badf("fault %q: %s (lose:N, dup:N, delay:N:DUR, crash:HOST:AT[:FOR], partition:AT:FOR)", s, why)
+	no := func(en, zh string) (scenario.Fault, error) {
+		return scenario.Fault{}, said(fmt.Sprintf("fault %q: %s (lose:N, dup:N, delay:N:DUR, crash:HOST:AT[:FOR], partition:AT:FOR)", s, en),
+			fmt.Sprintf("故障 %q：%s（格式：lose:N、dup:N、delay:N:DUR、crash:HOST:AT[:FOR]、partition:AT:FOR）", s, zh))
 	}
 	if !ok {
-		return bad("no such fault")
+		return no("no such fault", "没有这种故障")
 	}
 	f := scenario.Fault{Kind: kind}
 	packet := func(v string) bool {
@@ -266,23 +263,23 @@ func parseFault(s string) (scenario.Fault, error) {
 	switch kind {
 	case scenario.FaultLose, scenario.FaultDuplicate:
 		if len(parts) != 2 || !packet(parts[1]) {
-			return bad("want " + kind.String() + ":N, N a packet number")
+			return no("want "+kind.String()+":N, N a packet number", "应为 "+kind.String()+":N，N 是分组编号")
 		}
 	case scenario.FaultDelay:
 		if len(parts) != 3 || !packet(parts[1]) || !when(parts[2], &f.For, time.Microsecond, 10*time.Minute) {
-			return bad("want delay:N:DUR, DUR from 1µs to 10m")
+			return no("want delay:N:DUR, DUR from 1µs to 10m", "应为 delay:N:DUR，DUR 从 1µs 到 10m")
 		}
 	case scenario.FaultCrash:
 		if len(parts) < 3 || len(parts) > 4 || (parts[1] != "A" && parts[1] != "B") || !when(parts[2], &f.At, 0, 24*time.Hour) {
-			return bad("want crash:A|B:AT[:FOR], AT a time in the run")
+			return no("want crash:A|B:AT[:FOR], AT a time in the run", "应为 crash:A|B:AT[:FOR]，AT 是运行中的一个时刻")
 		}
 		f.Host = parts[1]
 		if len(parts) == 4 && !when(parts[3], &f.For, time.Millisecond, 24*time.Hour) {
-			return bad("the restart comes 1ms to 24h after the crash")
+			return no("the restart comes 1ms to 24h after the crash", "重启应在崩溃之后 1ms 到 24h")
 		}
 	case scenario.FaultPartition:
 		if len(parts) != 3 || !when(parts[1], &f.At, 0, 24*time.Hour) || !when(parts[2], &f.For, time.Millisecond, 24*time.Hour) {
-			return bad("want partition:AT:FOR")
+			return no("want partition:AT:FOR", "应为 partition:AT:FOR")
 		}
 	}
 	return f, nil

@@ -106,7 +106,11 @@ func picker(lang string) []pickerGroup {
 	}
 	for _, c := range explore.DefaultCases() {
 		tok := explore.Token{Case: c.Name}
-		by[groupExplorer] = append(by[groupExplorer], pickerCase{explorerPrefix + c.Name, (&Experiment{Replay: &tok}).Query(), c.Summary})
+		sum := c.Summary
+		if l == 1 && c.Zh != "" {
+			sum = c.Zh
+		}
+		by[groupExplorer] = append(by[groupExplorer], pickerCase{explorerPrefix + c.Name, (&Experiment{Replay: &tok}).Query(), sum})
 	}
 	var out []pickerGroup
 	for _, g := range groupOrder {

@@ -59,11 +59,11 @@ func guard(h http.Handler) http.Handler {
 		defer func() {
 			if v := recover(); v != nil {
 				log.Printf("lab: %s: panic: %v", r.URL, v)
-				writeError(w, http.StatusInternalServerError, fmt.Errorf("internal error: %v", v))
+				writeError(w, http.StatusInternalServerError, said(fmt.Sprintf("internal error: %v", v), fmt.Sprintf("内部错误：%v", v)), langOf(r))
 			}
 		}()
 		if len(r.URL.RawQuery) > maxQuery {
-			writeError(w, http.StatusRequestURITooLong, fmt.Errorf("the experiment is longer than %d bytes", maxQuery))
+			writeError(w, http.StatusRequestURITooLong, bad("the experiment is longer than %d bytes", "实验的链接超过了 %d 字节", maxQuery), langOf(r))
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -78,17 +78,28 @@ func writeJSON(w http.ResponseWriter, v any) {
 	enc.Encode(v)
 }
 
-func writeError(w http.ResponseWriter, code int, err error) {
+func writeError(w http.ResponseWriter, code int, err error, lang string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]string{"error": strings.TrimPrefix(err.Error(), errBad.Error()+": ")})
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(map[string]string{"error": message(err, lang)})
+}
+
+// langOf is the language a request asks for, before its query is
+// checked: a message about a query too long or malformed is in it too.
+func langOf(r *http.Request) string {
+	if strings.Contains(r.URL.RawQuery, "lang=zh") {
+		return "zh"
+	}
+	return "en"
 }
 
 // query parses the request's query; a malformed one is a learner's error.
 func query(r *http.Request) (url.Values, string, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return nil, "", badf("the URL's query is malformed: %v", err)
+		return nil, "", bad("the URL's query is malformed: %v", "链接的查询串格式有误：%v", err)
 	}
 	lang := q.Get("lang")
 	switch lang {
@@ -96,36 +107,50 @@ func query(r *http.Request) (url.Values, string, error) {
 		lang = "en"
 	case "zh":
 	default:
-		return nil, "", badf("lang must be en or zh, not %q", lang)
+		return nil, "", bad("lang must be en or zh, not %q (语言只能是 en 或 zh)", "语言（lang）只能是 en 或 zh，不能是 %q", lang)
 	}
 	return q, lang, nil
 }
 
-func fail(w http.ResponseWriter, err error) {
+func fail(w http.ResponseWriter, err error, lang string) {
 	code := http.StatusInternalServerError
-	if errors.Is(err, errBad) {
+	var b *badError
+	if errors.As(err, &b) {
 		code = http.StatusBadRequest
 	}
-	writeError(w, code, err)
+	writeError(w, code, err, lang)
 }
 
 func handleCases(w http.ResponseWriter, r *http.Request) {
 	_, lang, err := query(r)
 	if err != nil {
-		fail(w, err)
+		fail(w, err, lang)
 		return
 	}
+	type choice struct {
+		Value string `json:"value"`
+		Text  string `json:"text"`
+	}
 	type set struct {
-		Name string   `json:"name"`
-		Kind string   `json:"kind"`
-		Def  string   `json:"def"`
-		Min  string   `json:"min,omitempty"`
-		Max  string   `json:"max,omitempty"`
-		Enum []string `json:"enum,omitempty"`
+		Name    string   `json:"name"`
+		Label   string   `json:"label"`
+		Kind    string   `json:"kind"`
+		Def     string   `json:"def"`
+		Min     string   `json:"min,omitempty"`
+		Max     string   `json:"max,omitempty"`
+		Choices []choice `json:"choices,omitempty"` // a select's values
 	}
 	var ss []set
 	for _, s := range settings {
-		ss = append(ss, set{s.name, s.kind, s.def, s.min, s.max, s.enum})
+		st := set{Name: s.name, Label: settingWords[s.name][langIndex(lang)], Kind: s.kind, Def: valueIn(s.def, lang), Min: s.min, Max: s.max}
+		vals := s.enum
+		if s.kind == "bool" {
+			vals = []string{"off", "on"}
+		}
+		for _, v := range vals {
+			st.Choices = append(st.Choices, choice{v, valueIn(v, lang)})
+		}
+		ss = append(ss, st)
 	}
 	writeJSON(w, map[string]any{"groups": picker(lang), "settings": ss, "css": reportCSS})
 }
@@ -158,8 +183,10 @@ type response struct {
 }
 
 type faultView struct {
-	Text string `json:"text"`
-	Undo string `json:"undo"` // the experiment without it
+	Text    string `json:"text"`
+	Undo    string `json:"undo"` // the experiment without it
+	Applied bool   `json:"applied"`
+	Note    string `json:"note,omitempty"` // why it was not applied, or what to know
 }
 
 type eventView struct {
@@ -168,6 +195,7 @@ type eventView struct {
 	Kind    string    `json:"kind"`
 	Packet  uint64    `json:"packet,omitempty"`
 	Fault   bool      `json:"fault,omitempty"` // the learner may fault it
+	NoFault string    `json:"nofault,omitempty"` // why a segment may not be faulted
 	Flags   string    `json:"flags,omitempty"`
 	From    string    `json:"from,omitempty"`
 	To      string    `json:"to,omitempty"`
@@ -185,24 +213,24 @@ type eventView struct {
 func handleRun(w http.ResponseWriter, r *http.Request) {
 	q, lang, err := query(r)
 	if err != nil {
-		fail(w, err)
+		fail(w, err, lang)
 		return
 	}
 	resp, err := runQuery(q, lang)
 	if err != nil {
-		fail(w, err)
+		fail(w, err, lang)
 		return
 	}
 	if vs := q.Get("vs"); vs != "" {
 		vq, err := url.ParseQuery(vs)
 		if err != nil {
-			fail(w, badf("the compared experiment (vs) is malformed: %v", err))
+			fail(w, bad("the compared experiment (vs) is malformed: %v", "对比的实验（vs）格式有误：%v", err), lang)
 			return
 		}
 		vq.Del("vs")
 		other, err := runQuery(vq, lang)
 		if err != nil {
-			fail(w, badf("the compared experiment (vs): %v", strings.TrimPrefix(err.Error(), errBad.Error()+": ")))
+			fail(w, within(err, "the compared experiment (vs): ", "对比的实验（vs）："), lang)
 			return
 		}
 		// Two drawings on one page: the second's ids must differ.
@@ -260,12 +288,16 @@ func draw(o *outcome, lang string) *response {
 			u.Schedule = append(explore.Schedule(nil), tok.Schedule...)
 			u.Schedule[k] = explore.Deliver
 			u.Schedule = u.Schedule.Trim()
-			resp.Faults = append(resp.Faults, faultView{fmt.Sprintf("%s %d: %s", map[bool]string{false: "segment", true: "报文段"}[lang == "zh"], k+1, a),
-				(&Experiment{Replay: &u}).Query()})
+			resp.Faults = append(resp.Faults, faultView{Text: scheduleFault(k, a, lang), Undo: (&Experiment{Replay: &u}).Query(), Applied: true})
 		}
 	} else {
+		l := langIndex(lang)
 		for i, f := range o.x.Faults {
-			resp.Faults = append(resp.Faults, faultView{f.String(), o.x.without(i).Query()})
+			fv := faultView{Text: f.Text(lang), Undo: o.x.without(i).Query(), Applied: true}
+			if i < len(o.applied) {
+				fv.Applied, fv.Note = o.applied[i].Applied, o.applied[i].Why[l]
+			}
+			resp.Faults = append(resp.Faults, fv)
 		}
 	}
 	timers := timersAt(o.events)
@@ -277,6 +309,9 @@ func draw(o *outcome, lang string) *response {
 		}
 		ev := eventView{T: int64(e.T), Host: e.Host, Kind: kind, Packet: e.Packet, Fault: o.faultable(e),
 			Y: ve.Y, Tip: ve.Tip, Cause: ve.Cause, States: ve.States, Timers: timers[ve.Index]}
+		if !ev.Fault && (e.Event == trace.KindSend || e.Event == trace.KindDup) {
+			ev.NoFault = o.whyNot(e, lang)
+		}
 		if e.IsSegment() {
 			ev.Flags = e.Flags
 		}
@@ -305,14 +340,14 @@ func nonNil(s []string) []string {
 func handleExport(w http.ResponseWriter, r *http.Request) {
 	q, lang, err := query(r)
 	if err != nil {
-		fail(w, err)
+		fail(w, err, lang)
 		return
 	}
 	format := q.Get("format")
 	q.Del("format")
 	x, err := ParseExperiment(q)
 	if err != nil {
-		fail(w, err)
+		fail(w, err, lang)
 		return
 	}
 	var buf bytes.Buffer
@@ -325,11 +360,11 @@ func handleExport(w http.ResponseWriter, r *http.Request) {
 		if x.Replay != nil {
 			tok, err := replayToken(x)
 			if err != nil {
-				fail(w, err)
+				fail(w, err, lang)
 				return
 			}
 			if _, err := explore.RunCaptured(tok, explore.Capture{W: pw, At: "A"}); err != nil {
-				fail(w, badf("%v", err))
+				fail(w, badWrap(err, "探索器："), lang)
 				return
 			}
 		} else {
@@ -340,7 +375,7 @@ func handleExport(w http.ResponseWriter, r *http.Request) {
 		}
 	case "svg", "json", "html":
 		if o, err = run(x, lang); err != nil {
-			fail(w, err)
+			fail(w, err, lang)
 			return
 		}
 		opt := options(o, lang)
@@ -353,11 +388,11 @@ func handleExport(w http.ResponseWriter, r *http.Request) {
 			err = trace.HTML(&buf, o.events, opt)
 		}
 		if err != nil {
-			fail(w, err)
+			fail(w, err, lang)
 			return
 		}
 	default:
-		fail(w, badf("format must be pcap, svg, json or html, not %q", format))
+		fail(w, bad("format must be pcap, svg, json or html, not %q", "导出格式只能是 pcap、svg、json 或 html，不能是 %q", format), lang)
 		return
 	}
 	name := x.Case

@@ -149,21 +149,35 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// A fault that names a packet no run reaches, or one in a part of a case
-// that is not simulated again, is reported and the run goes on.
+// A fault that names a packet no run reaches, or one of the two-way
+// model, which is drawn and not simulated, is marked not applied in the
+// fault list, with why, in the page's language; the run goes on. The
+// model's segments are not offered for a fault, and say why.
 func TestFaultNotApplied(t *testing.T) {
 	h := Handler()
 	r := getRun(t, h, "case=handshake&fault=lose:9999")
-	if !r.OK {
-		t.Errorf("a fault on a packet never sent changed the run: %q", r.Failures)
+	if !r.OK || len(r.Faults) != 1 || r.Faults[0].Applied || !strings.Contains(r.Faults[0].Note, "no packet 9999") {
+		t.Errorf("a fault on a packet never sent: ok %v, faults %+v", r.OK, r.Faults)
 	}
-	r = getRun(t, h, "case=two-way-handshake&fault=lose:1")
-	if !strings.Contains(strings.Join(r.Notes, " "), "not applied") {
-		t.Errorf("a fault on the two-way model's packet 1 was not reported: %q", r.Notes)
+	for _, lang := range []string{"en", "zh"} {
+		r = getRun(t, h, "case=two-way-handshake&fault=lose:1&lang="+lang)
+		want := map[string]string{"en": "two-way model, which is drawn, not simulated", "zh": "属于两次握手模型，它只是画出来的"}[lang]
+		if len(r.Faults) != 1 || r.Faults[0].Applied || !strings.Contains(r.Faults[0].Note, want) {
+			t.Errorf("%s: a fault on the two-way model's packet 1: %+v", lang, r.Faults)
+		}
+		for _, e := range r.Events {
+			if e.Packet == 1 && e.Kind == "send" && (e.Fault || e.NoFault == "") {
+				t.Errorf("%s: the model's packet 1 is offered for a fault, or says nothing: %+v", lang, e)
+			}
+		}
 	}
+	// syn-flood's faults apply to both floods: none of its segments is
+	// closed to a fault.
+	r = getRun(t, h, "case=syn-flood")
 	for _, e := range r.Events {
-		if e.Fault && e.Packet == 1 {
-			t.Error("the model's packet 1 is offered for a fault")
+		if e.Kind == "send" && !e.Fault {
+			t.Errorf("syn-flood: packet %d (%s %s) may not be faulted: %s", e.Packet, e.Host, e.Flags, e.NoFault)
+			break
 		}
 	}
 }

@@ -24,6 +24,7 @@ type outcome struct {
 	failures []string
 	notes    []string
 	before   uint64 // packets up to this one cannot be faulted (scenario.Result.Before)
+	applied  []scenario.FaultOutcome
 	only     string // an explorer case's host whose segments its schedule counts
 }
 
@@ -36,10 +37,11 @@ func run(x *Experiment, lang string) (*outcome, error) {
 	s, _ := scenario.Lookup(x.Case)
 	r := scenario.Run(s, x.Params())
 	o := &outcome{x: x, title: s.Name, summary: s.Summary, doc: s.Doc, group: groupOf(s.Name),
-		events: r.Events, ok: r.OK(), failures: r.Failures, notes: r.Notes, before: r.Before}
+		events: r.Events, ok: r.OK(), failures: r.Failures, notes: r.Notes, before: r.Before, applied: r.Faults}
 	if lang == "zh" && s.Zh.Doc != "" {
 		o.summary, o.doc = s.Zh.Summary, s.Zh.Doc
 	}
+	inLang(o, lang)
 	return o, nil
 }
 
@@ -52,11 +54,12 @@ func replayToken(x *Experiment) (explore.Token, error) {
 	for _, f := range x.Faults {
 		out, err := explore.Run(tok, true)
 		if err != nil {
-			return tok, badf("%v", err)
+			return tok, badWrap(err, "探索器：")
 		}
 		k, ok := scheduleIndex(out.Events, cs.Only, f.Packet)
 		if !ok {
-			return tok, badf("packet %d is not one of %s's segments that its schedule can fault (those its stacks sent%s)", f.Packet, tok.Case, onlyText(cs.Only))
+			return tok, said(fmt.Sprintf("packet %d is not one of %s's segments that its schedule can fault (those its stacks sent%s)", f.Packet, tok.Case, onlyText(cs.Only, "en")),
+				fmt.Sprintf("第 %d 个分组不是 %s 的调度可以施加故障的报文段（只能是协议栈发出的报文段%s）", f.Packet, tok.Case, onlyText(cs.Only, "zh")))
 		}
 		for len(tok.Schedule) <= k {
 			tok.Schedule = append(tok.Schedule, explore.Deliver)
@@ -78,20 +81,25 @@ func runReplay(x *Experiment, lang string) (*outcome, error) {
 	y := &Experiment{Replay: &tok, Set: map[string]string{}}
 	out, err := explore.Run(tok, true)
 	if err != nil {
-		return nil, badf("%v", err)
+		return nil, badWrap(err, "探索器：")
 	}
 	o := &outcome{x: y, title: tok.String(), summary: cs.Summary, doc: cs.Summary, group: groupExplorer,
 		events: out.Events, ok: out.OK(), failures: out.Problems, only: cs.Only}
 	o.doc += ". " + describeSchedule(tok.Schedule, lang)
-	if lang == "zh" {
-		o.doc = cs.Summary + "。" + describeSchedule(tok.Schedule, lang)
+	if lang == "zh" && cs.Zh != "" {
+		o.summary = cs.Zh
+		o.doc = cs.Zh + "。" + describeSchedule(tok.Schedule, lang)
 	}
+	inLang(o, lang)
 	return o, nil
 }
 
-func onlyText(only string) string {
-	if only == "" {
+func onlyText(only, lang string) string {
+	switch {
+	case only == "":
 		return ""
+	case lang == "zh":
+		return "，且只限 " + only + " 发出的"
 	}
 	return ", from " + only + " only"
 }
@@ -151,6 +159,26 @@ func (o *outcome) faultable(e *trace.Event) bool {
 		return ok
 	}
 	return e.Conn != "model"
+}
+
+// whyNot says why the learner may not fault e, a segment sent.
+func (o *outcome) whyNot(e *trace.Event, lang string) string {
+	l := langIndex(lang)
+	switch {
+	case e.Conn == "model" || e.Packet > 0 && e.Packet <= o.before:
+		return [2]string{"This segment belongs to the two-way model, which the case draws as the seed tells its story: it is not simulated, so no fault can change it (no RFC says what such a protocol would do). Faults apply to the TCP run after it.",
+			"这个报文段属于两次握手模型，案例按种子讲的故事把它画出来：它并未模拟，故障无法改变它（没有哪个 RFC 规定这样的协议会怎么做）。故障只作用于其后的 TCP 运行。"}[l]
+	case o.x.Replay != nil && o.only != "" && e.Host != o.only:
+		return fmt.Sprintf([2]string{"In this explorer case the schedule counts and faults %s's segments only; the others are always delivered.",
+			"在这个探索器案例中，调度只计数并扰动 %s 的报文段；其余报文段总是正常送达。"}[l], o.only)
+	case o.x.Replay != nil:
+		return [2]string{"An attacker's forged segment: the explorer's schedule covers the segments the two stacks send, not forgeries.",
+			"攻击者伪造的报文段：探索器的调度只涵盖双方协议栈发出的报文段，不包括伪造的报文段。"}[l]
+	case e.Packet == 0:
+		return [2]string{"This segment has no packet number in the trace: it arrived from before the trace began.",
+			"这个报文段在轨迹中没有分组编号：它来自轨迹开始之前。"}[l]
+	}
+	return ""
 }
 
 // running is a timer armed at some moment, and when it will fire.

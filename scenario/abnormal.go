@@ -220,6 +220,9 @@ func init() {
 	})
 }
 
+// floodRun is how long each of syn-flood's floods is simulated.
+const floodRun = 2 * time.Minute
+
 // synFlood runs the flood twice, cookies never then auto, and shows the
 // legitimate client's connection of each run one after the other.
 func synFlood(w *World) {
@@ -235,19 +238,24 @@ func synFlood(w *World) {
 	if w.P.SynCookies != stack.CookiesAuto {
 		second = w.P.SynCookies
 	}
-	run := func(mode stack.CookieMode, port uint16, rec *record.Recorder, net *sim.Network) (ok int, peak int, hostB *sim.Host) {
+	run := func(mode stack.CookieMode, port uint16, rec *record.Recorder, net *sim.Network, from, to time.Duration) (ok int, peak int, hostB *sim.Host) {
 		ca := w.P.stackConfig()
 		ca.TCP.SynRetries = 4 // give up within the flood: 1+2+4+8+16 s
 		a := net.AddHost("A", AddrA, ca)
 		cfg := w.P.stackConfig()
 		cfg.SynCookies, cfg.Backlog, cfg.SynBacklog = mode, queue, queue
 		b := net.AddHost("B", AddrB, cfg)
-		net.Connect(a, b, w.P.link())
+		link := net.Connect(a, b, w.P.link())
 		// Draw only the legitimate client's first connection.
 		want := netip.AddrPortFrom(AddrA, port).String()
 		rec.Keep = func(e *trace.Event) bool {
-			return e.Event == trace.KindNote || bytesContains(e.Conn, want)
+			return e.Event == trace.KindNote || e.Event == trace.KindHost || bytesContains(e.Conn, want)
 		}
+		// The learner's faults reach this flood: its packets the trace
+		// shows, and its hosts and link in its span of the trace's time.
+		w.faultsOn(part{net: net, link: link, rec: rec, from: from, to: to, visible: func(e *sim.PacketEvent) bool {
+			return e.Seg != nil && (e.Src == AddrA && e.Seg.SrcPort == port || e.Dst == AddrA && e.Seg.DstPort == port)
+		}})
 		b.Stack.Listen(net.Now(), netip.AddrPortFrom(AddrB, PortB), 0)
 		rng := net.Rand()
 		for i := 0; i < 90*rate; i++ {
@@ -279,7 +287,7 @@ func synFlood(w *World) {
 				}))
 			})
 		}
-		net.RunFor(2 * time.Minute)
+		net.RunFor(floodRun)
 		return ok, peak, b
 	}
 	// Cookies off, on a network of its own whose events come first.
@@ -288,11 +296,13 @@ func synFlood(w *World) {
 	n1.SetObserver(unspoofed{sim.Recording(r1)})
 	w.Net.SetObserver(unspoofed{sim.Recording(w.Rec)})
 	r1.Note(n1.Now(), "B", fmt.Sprintf("SYN cookies off (never): %d spoofed SYNs a second", rate))
-	okNever, peakNever, _ := run(stack.CookiesNever, PortA, r1, n1)
-	w.setBefore(r1.Events)
+	// Both floods run for floodRun; the second's clock goes on from the
+	// first's in the trace.
+	okNever, peakNever, _ := run(stack.CookiesNever, PortA, r1, n1, 0, floodRun)
+	w.setEarlier(r1.Events)
 	w.offset = n1.Elapsed()
 	w.Rec.Note(w.Net.Now(), "B", fmt.Sprintf("SYN cookies %s (%s): the same flood", map[bool]string{true: "on", false: "off"}[second != stack.CookiesNever], second))
-	okAuto, peakAuto, b := run(second, PortA+100, w.Rec, w.Net)
+	okAuto, peakAuto, b := run(second, PortA+100, w.Rec, w.Net, w.offset, 0)
 	cnt := b.Stack.Counters()
 	w.Report(fmt.Sprintf("cookies never: %d/%d legitimate connections succeeded; SYN queue peak %d entries", okNever, attempts, peakNever))
 	w.Report(fmt.Sprintf("cookies auto:  %d/%d legitimate connections succeeded; SYN queue peak %d entries; %d cookies sent, %d accepted",

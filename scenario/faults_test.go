@@ -141,11 +141,98 @@ func TestFaultAfterEarlierPart(t *testing.T) {
 	if got, was := estab(r.Events), estab(base.Events); got-was != time.Second {
 		t.Errorf("A's TCP handshake completed at %v, %v without the fault; want 1 s later", got, was)
 	}
-	noted := false
-	for _, n := range r.Notes {
-		noted = noted || strings.Contains(n, "not applied") && strings.Contains(n, strconv.FormatUint(model, 10))
+	if len(r.Faults) != 2 || !r.Faults[0].Applied || r.Faults[1].Applied ||
+		!strings.Contains(r.Faults[1].Why[0], "packet "+strconv.FormatUint(model, 10)+" is a segment of the two-way model") ||
+		!strings.Contains(r.Faults[1].Why[1], "两次握手模型") {
+		t.Errorf("a fault on the model's packet %d: outcomes %+v", model, r.Faults)
 	}
-	if !noted {
-		t.Errorf("a fault on the model's packet %d was not reported: %q", model, r.Notes)
+	// A crash in the model's time cannot apply either, and says why.
+	r = Run(s, Params{Faults: []Fault{{Kind: FaultCrash, Host: "B", At: time.Second}, {Kind: FaultCrash, Host: "B", At: 12 * time.Second}}})
+	if r.Faults[0].Applied || !strings.Contains(r.Faults[0].Why[0], "the TCP run starts at 10s") || !r.Faults[1].Applied {
+		t.Errorf("crashes at 1 s and 12 s: %+v", r.Faults)
+	}
+	if n := count(r.Events, func(e *trace.Event) bool { return e.Event == trace.KindHost && e.Host == "B" && e.T == 12*time.Second }); n != 1 {
+		t.Errorf("B's crash at 12 s: %d host events", n)
+	}
+}
+
+// A fault on a packet the run never sends is reported, not applied.
+func TestFaultNoSuchPacket(t *testing.T) {
+	s, _ := Lookup("handshake")
+	r := Run(s, Params{Faults: []Fault{{Kind: FaultLose, Packet: 9999}, {Kind: FaultLose, Packet: 3}}})
+	if r.Faults[0].Applied || r.Faults[0].Why[0] != "the run shows no packet 9999" || !r.Faults[1].Applied {
+		t.Errorf("outcomes %+v", r.Faults)
+	}
+}
+
+// syn-flood runs its two floods itself, each on a network of its own:
+// the learner's faults reach both. Losing the legitimate client's first
+// SYN in the first flood (cookies never) loses it on the link instead of
+// in B's full SYN queue; cutting the first flood's link loses what
+// crosses it meanwhile, spoofed SYNs and A's alike; crashing B in the
+// second flood (cookies on) ends its listener, so that A's later SYNs are
+// refused by RST (RFC 9293 §3.10.7.1) and a restart brings no listener
+// back.
+func TestFaultSynFlood(t *testing.T) {
+	s, _ := Lookup("syn-flood")
+	p := Params{FloodRate: 20}
+	base := Run(s, p)
+	if base.Before != 0 {
+		t.Errorf("syn-flood's first flood is simulated, yet packets up to %d are closed to faults", base.Before)
+	}
+	var syn uint64
+	var end1 time.Duration
+	for _, e := range base.Events {
+		if e.Event == trace.KindNote && strings.HasPrefix(e.Text, "SYN cookies on") {
+			end1 = e.T
+		}
+		if e.Event == trace.KindSend && e.Host == "A" && e.Flags == "SYN" && syn == 0 {
+			syn = e.Packet
+		}
+	}
+	if end1 != floodRun || syn == 0 {
+		t.Fatalf("the second flood starts at %v, A's first SYN is packet %d", end1, syn)
+	}
+	p.Faults = []Fault{{Kind: FaultLose, Packet: syn}}
+	r := Run(s, p)
+	if !r.Faults[0].Applied {
+		t.Fatalf("losing packet %d: %+v", syn, r.Faults)
+	}
+	lost := count(r.Events, func(e *trace.Event) bool {
+		return e.Event == trace.KindDrop && e.Packet == syn && e.Cause == Fault{Kind: FaultLose, Packet: syn}.why()
+	})
+	if lost != 1 {
+		t.Errorf("packet %d lost %d times by the learner's fault", syn, lost)
+	}
+
+	p.Faults = []Fault{{Kind: FaultPartition, At: 4 * time.Second, For: 20 * time.Second}}
+	r = Run(s, p)
+	cut := count(r.Events, func(e *trace.Event) bool {
+		return e.Event == trace.KindDrop && e.Cause == "partition" && e.T >= 4*time.Second && e.T < 24*time.Second
+	})
+	if !r.Faults[0].Applied || cut == 0 {
+		t.Errorf("a cut in the first flood: %+v, %d segments of A lost to it", r.Faults, cut)
+	}
+
+	// B crashes 4 s into the second flood and restarts half a second
+	// later, before A's first SYN of that flood (5 s in).
+	at := floodRun + 4*time.Second
+	p.Faults = []Fault{{Kind: FaultCrash, Host: "B", At: at, For: 500 * time.Millisecond}}
+	r = Run(s, p)
+	crashed := count(r.Events, func(e *trace.Event) bool { return e.Event == trace.KindHost && e.Host == "B" && e.T >= at })
+	rst := count(r.Events, func(e *trace.Event) bool {
+		return e.Event == trace.KindSend && e.Host == "B" && strings.Contains(e.Flags, "RST") && e.T > at
+	})
+	refused := count(r.Events, func(e *trace.Event) bool {
+		return e.Event == trace.KindUser && e.Host == "A" && e.Err == "ECONNREFUSED" && e.T > at
+	})
+	if !r.Faults[0].Applied || crashed != 2 || rst == 0 || refused != 1 {
+		t.Errorf("B's crash in the second flood: %+v; %d host events, %d RSTs, %d refusals after %v", r.Faults, crashed, rst, refused, at)
+	}
+	// A cut that outlasts the first flood is applied there, and says the
+	// second starts afresh.
+	p.Faults = []Fault{{Kind: FaultPartition, At: floodRun - time.Second, For: 5 * time.Second}}
+	if r = Run(s, p); !r.Faults[0].Applied || !strings.Contains(r.Faults[0].Why[0], "the next starts afresh") {
+		t.Errorf("a cut across the floods: %+v", r.Faults)
 	}
 }

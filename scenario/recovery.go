@@ -316,8 +316,12 @@ func init() {
 						continue
 					}
 					st := x.c.TCB().Status()
-					w.Report(fmt.Sprintf("%s: all acknowledged at %v, timeouts %d, then a congestion window of %d bytes and an RTO of %v",
-						x.what, ackedAt(x.w.Rec.Events, 1+4*segLen), st.Timeouts, st.CWnd, st.RTO))
+					acked := fmt.Sprintf("all acknowledged at %v", ackedAt(x.w.Rec.Events, 1+4*segLen))
+					if ackedAt(x.w.Rec.Events, 1+4*segLen) < 0 { // a learner's fault, say
+						acked = "not all acknowledged by 900ms"
+					}
+					w.Report(fmt.Sprintf("%s: %s, timeouts %d, then a congestion window of %d bytes and an RTO of %v",
+						x.what, acked, st.Timeouts, st.CWnd, st.RTO))
 				}
 			})
 		},

@@ -119,10 +119,13 @@ type Result struct {
 	Events   []trace.Event
 	Failures []string
 	Notes    []string // figures the scenario reports (success rates, memory)
-	// Before is the highest packet number of the events shown first, from
-	// an earlier run (two-way-handshake's model, syn-flood's first flood);
-	// a Fault names only the packets above it.
+	// Before is the highest packet number of a model's events shown
+	// first, drawn but not simulated (two-way-handshake's two-way
+	// protocol); a Fault reaches only the packets above it.
 	Before uint64
+	// Faults says, for each of Params.Faults, whether it was applied, and
+	// why not.
+	Faults []FaultOutcome
 }
 
 // OK reports whether every expectation held.
@@ -241,7 +244,7 @@ func Run(s *Scenario, p Params) *Result {
 		limit = 10 * time.Minute
 	}
 	w.Net.RunUntilIdle(limit)
-	r := &Result{Scenario: s, Params: p, Events: w.events(), Notes: w.notes, Before: w.last()}
+	r := &Result{Scenario: s, Params: p, Events: w.events(), Notes: w.notes, Before: w.frozen, Faults: w.faultOutcomes()}
 	r.Failures = append(w.fails, check(s, r)...)
 	return r
 }

@@ -116,9 +116,9 @@ func init() {
 			if server <= client {
 				w.fail("the model should show the server holding connections the client never opened")
 			}
-			w.setBefore(w.Rec.Events)
-			w.Rec.Events = nil
 			w.offset = 10 * time.Second
+			w.setModel(w.Rec.Events, [2]string{"the two-way model", "两次握手模型"})
+			w.Rec.Events = nil
 			w.Rec.Note(w.Net.Now(), "A", "TCP, case 1: the SYN+ACK is lost")
 			w.setup(nil, nil)
 			w.script(&sim.Rule{Name: "lose the first SYN+ACK", From: "B", Match: sim.Exactly(wire.FlagSYN | wire.FlagACK), Count: 1, Action: sim.ActDrop})

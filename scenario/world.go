@@ -28,8 +28,12 @@ type World struct {
 	notes    []string
 	fails    []string
 	offset   time.Duration // added to this run's times, after the events in before
-	before   []trace.Event // events of an earlier run shown first (syn-flood, two-way-handshake): setBefore
+	before   []trace.Event // events shown first: a model's (setModel) or an earlier run's (setEarlier)
+	frozen   uint64        // the highest packet of a model shown first: no fault reaches it
+	model    [2]string     // the model's name, English and Chinese
 	labRules []labRule     // the learner's packet faults
+	outcomes []FaultOutcome
+	selfRun  bool // the case applied the learner's faults to the parts it runs itself (faultsOn)
 }
 
 func newWorld(s *Scenario, p Params) *World {
@@ -81,13 +85,7 @@ func (w *World) events() []trace.Event {
 }
 
 // last is the highest packet number of the events shown first.
-func (w *World) last() uint64 {
-	var last uint64
-	for _, e := range w.before {
-		last = max(last, e.Packet)
-	}
-	return last
-}
+func (w *World) last() uint64 { return lastPacket(w.before) }
 
 // fail records a failed check made while the scenario ran.
 func (w *World) fail(format string, args ...any) {

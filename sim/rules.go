@@ -28,6 +28,9 @@ type Rule struct {
 	// Packet, if set, matches only the packet with this number
 	// (PacketEvent.ID): a fault a learner put on one segment of a trace.
 	Packet uint64
+	// If, if set, must accept the packet too: a test on more than its
+	// segment, such as its addresses.
+	If     func(e *PacketEvent) bool
 	Skip   int // let this many matches pass first
 	Count  int // act on this many matches; 0 = all
 	Action Action
@@ -54,6 +57,9 @@ func (n *Network) match(ev *PacketEvent) *Rule {
 			continue
 		}
 		if r.Match != nil && (ev.Seg == nil || !r.Match(ev.Seg)) {
+			continue
+		}
+		if r.If != nil && !r.If(ev) {
 			continue
 		}
 		if r.Count > 0 && r.acted >= r.Count {

@@ -22,8 +22,11 @@
       notes: "", explorer: "Explorer case: faults go into its schedule (the token); settings are the explorer's own.",
       quizState: "What comes next? %s leaves %s. Into which state?", quizSend: "What comes next? %s sends a segment. With which flags?",
       right: "Right.", wrong: "Not quite: it is %s.", score: "Score: %d of %d", ms: "Simulated and drawn in %s ms.",
-      loading: "Running…", nofault: "This segment belongs to a part of the case that is not simulated again.",
-      cutAt: "Cut the link at %s s for %s", vsnone: "no faults"
+      loading: "Running…", notApplied: "not applied", crashHost: "Crash %s…",
+      cutAt: "Cut the link at %s s for %s", vsnone: "no faults",
+      "aria.time": "Time", "aria.toolbar": "Step through time", "aria.scrub": "Step", "aria.now": "Now",
+      "aria.run": "This run", "aria.pinned": "Pinned run", "aria.cutFor": "how long", "aria.langs": "Language",
+      restartHint: "empty: no restart"
     },
     zh: {
       lab: "实验室", case: "案例", about: "发生了什么，为什么", predict: "预测模式：隐藏后续事件，先猜一猜",
@@ -37,14 +40,21 @@
       share: "本实验的链接", first: "开头", back: "后退一步", play: "播放", pause: "暂停", fwd: "前进一步", last: "结尾",
       step: "第 %d 步，共 %d 步", start: "开始", none: "无", nofaults: "尚未添加故障：按案例原样运行。",
       undo: "撤销", clear: "移除全部故障", lose: "丢失", dup: "重复", delay: "延迟", cancel: "取消",
-      crash: "在 %2$s 秒让 %1$s 崩溃", restart: "重启于之后", goto: "跳到此事件",
+      crash: "在 %2$s 秒让 %1$s 崩溃", restart: "多久之后重启", goto: "跳到此事件",
       packet: "第 %d 个分组", left: "剩余 %s 秒（共 %s）", ok: "✓ 运行结果与案例的预期一致。",
       differs: "在这些故障或设置下，运行结果与案例默认展示的不同：",
       notes: "", explorer: "探索器案例：故障写入它的调度（令牌）；参数使用探索器自己的设置。",
       quizState: "接下来会怎样？%s 将离开 %s。进入哪个状态？", quizSend: "接下来会怎样？%s 将发送一个报文段。带哪些标志？",
       right: "答对了。", wrong: "不对：应是 %s。", score: "得分：%d / %d", ms: "模拟与绘制用时 %s 毫秒。",
-      loading: "运行中…", nofault: "这个报文段属于案例中不会重新模拟的部分。",
-      cutAt: "在 %s 秒切断链路，持续 %s", vsnone: "无故障"
+      loading: "运行中…", notApplied: "未生效", crashHost: "让 %s 崩溃…",
+      cutAt: "在 %s 秒切断链路，持续 %s", vsnone: "无故障",
+      "aria.time": "时间", "aria.toolbar": "逐步查看", "aria.scrub": "步骤", "aria.now": "当前",
+      "aria.run": "本次运行", "aria.pinned": "固定的运行", "aria.cutFor": "持续时间", "aria.langs": "语言",
+      restartHint: "留空：不重启",
+      "timer:retransmit": "重传计时器", "timer:syn-retry": "SYN 重传计时器", "timer:time-wait": "2MSL 计时器",
+      "timer:fin-wait-2": "FIN-WAIT-2 计时器", "timer:keepalive": "保活计时器", "timer:persist": "坚持计时器",
+      "timer:delayed-ack": "延迟确认计时器", "timer:user-timeout": "用户超时计时器", "timer:loss-probe": "尾部丢失探测计时器",
+      "timer:reorder": "RACK 重排序计时器"
     }
   };
   var hostColor = ["#2563eb", "#db2777", "#059669", "#d97706", "#7c3aed"];
@@ -248,7 +258,7 @@
       g.setAttribute("data-host", name);
       g.setAttribute("tabindex", "0");
       g.setAttribute("role", "button");
-      g.setAttribute("aria-label", t("crash", name, ""));
+      g.setAttribute("aria-label", t("crashHost", name));
     }
     var line = document.createElementNS("http://www.w3.org/2000/svg", "line");
     line.setAttribute("class", "nowline");
@@ -264,8 +274,11 @@
     ul.textContent = "";
     if (!r.faults.length) { ul.appendChild(el("li", { class: "hint" }, t("nofaults"))); return; }
     r.faults.forEach(function (f) {
-      var li = el("li");
-      li.appendChild(el("span", {}, f.text));
+      var li = el("li", f.applied ? {} : { class: "not-applied" });
+      var what = el("span", {}, f.text);
+      if (!f.applied) what.appendChild(el("b", {}, " — " + t("notApplied")));
+      if (f.note) what.appendChild(el("span", { class: "fault-note" }, f.note));
+      li.appendChild(what);
       var b = el("button", { type: "button", "aria-label": t("undo") + ": " + f.text }, t("undo"));
       b.addEventListener("click", function () { state.query = f.undo; writeAndRun(true); });
       li.appendChild(b);
@@ -289,12 +302,12 @@
     var form = $("settings");
     form.textContent = "";
     state.settings.forEach(function (s) {
-      var lab = el("label", { "data-set": s.name });
-      lab.appendChild(el("span", {}, s.name + (s.kind === "dur" || s.kind === "int" || s.kind === "float" ? " (" + s.def + ")" : "")));
+      var lab = el("label", { "data-set": s.name, title: s.name });
+      lab.appendChild(el("span", {}, s.label + (s.kind === "dur" || s.kind === "int" || s.kind === "float" ? " (" + s.def + ")" : "")));
       var inp;
-      if (s.kind === "enum" || s.kind === "bool") {
+      if (s.choices) {
         inp = el("select", { name: s.name });
-        (s.kind === "bool" ? ["off", "on"] : s.enum).forEach(function (v) { inp.appendChild(el("option", { value: v }, v)); });
+        s.choices.forEach(function (c) { inp.appendChild(el("option", { value: c.value }, c.text)); });
       } else {
         inp = el("input", { name: s.name, inputmode: s.kind === "dur" ? "text" : "decimal", autocomplete: "off" });
       }
@@ -302,7 +315,6 @@
       lab.appendChild(inp);
       form.appendChild(lab);
     });
-    form.addEventListener("submit", function (e) { e.preventDefault(); });
   }
   function renderSettings() {
     var r = state.run;
@@ -441,7 +453,8 @@
       var li = el("li");
       var c = r.hosts.indexOf(tm.host);
       li.appendChild(el("b", { style: "color:" + hostColor[(c < 0 ? 0 : c) % hostColor.length] }, tm.host));
-      li.appendChild(document.createTextNode(" " + tm.timer + " — " + t("left", fmtLeft(left), fmtLeft(tm.total))));
+      var name = state.lang === "zh" && T.zh["timer:" + tm.timer] ? T.zh["timer:" + tm.timer] + "（" + tm.timer + "）" : tm.timer;
+      li.appendChild(document.createTextNode(" " + name + " — " + t("left", fmtLeft(left), fmtLeft(tm.total))));
       var bar = el("span", { class: "barline", role: "presentation" }), fill = el("i");
       fill.style.width = (tm.total > 0 ? 100 * left / tm.total : 0).toFixed(1) + "%";
       bar.appendChild(fill);
@@ -602,7 +615,7 @@
       m.appendChild(el("p", {}, t("crash", host, secs(at))));
       var row = el("div", { class: "row" });
       var b = el("button", { type: "button", class: "primary", "data-act": "crash" }, t("crash", host, secs(at)));
-      var ref = el("input", { placeholder: "10s", "aria-label": t("restart") });
+      var ref = el("input", { placeholder: "10s", "aria-label": t("restart") + " (" + t("restartHint") + ")", title: t("restartHint") });
       b.addEventListener("click", function () {
         var f = "crash:" + host + ":" + durOf(at);
         if (ref.value.trim()) f += ":" + ref.value.trim();
@@ -643,10 +656,14 @@
     var i = +g.getAttribute("data-ev"), ev = state.run.events[i];
     if (state.mode === "predict" && i > state.cur) return;
     if (ev && ev.fault) segmentMenu(g, i);
-    else setStep(i);
+    else {
+      setStep(i);
+      if (ev && ev.nofault) $("event-text").appendChild(el("p", { class: "nofault" }, ev.nofault));
+    }
   }
 
   function bind() {
+    $("settings").addEventListener("submit", function (e) { e.preventDefault(); });
     $("ladder").addEventListener("click", function (e) { ladderActivate(e.target); });
     $("ladder").addEventListener("keydown", function (e) {
       if (e.key === "Enter" || e.key === " ") { e.preventDefault(); e.stopPropagation(); ladderActivate(e.target); }
