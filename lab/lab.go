@@ -194,7 +194,7 @@ type eventView struct {
 	Host    string    `json:"host"`
 	Kind    string    `json:"kind"`
 	Packet  uint64    `json:"packet,omitempty"`
-	Fault   bool      `json:"fault,omitempty"` // the learner may fault it
+	Fault   bool      `json:"fault,omitempty"`   // the learner may fault it
 	NoFault string    `json:"nofault,omitempty"` // why a segment may not be faulted
 	Flags   string    `json:"flags,omitempty"`
 	From    string    `json:"from,omitempty"`
