@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -189,9 +190,11 @@ func TestLabInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#menu button[data-act="lose"]`)),
 		chromedp.Click(chromedp.CSS(`#menu button[data-act="lose"]`)))
 	lost := waitRun(ctx, t, before)
-	if f := text(ctx, t, "#fault-list"); !strings.Contains(f, "lose packet") {
-		t.Errorf("the fault list shows %q", f)
+	m := regexp.MustCompile(`lose packet (\d+)`).FindStringSubmatch(text(ctx, t, "#fault-list"))
+	if m == nil {
+		t.Fatalf("the fault list shows %q", text(ctx, t, "#fault-list"))
 	}
+	ackPacket := m[1]
 	if f, tw := count(ctx, t, finsB), count(ctx, t, twSet); f != 2 || tw != 2 {
 		t.Errorf("after losing the final ACK: B's FIN sent %d times, A's time-wait set %d times; want 2 and 2 (retransmitted, restarted)", f, tw)
 	}
@@ -290,6 +293,17 @@ func TestLabInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#menu button[data-act="lose"]`)),
 		chromedp.Click(chromedp.CSS(`#menu button[data-act="lose"]`)))
 	shown := waitRun(ctx, t, zh)
+	// The page's words, the settings, the fault and the trace's name for
+	// it are Chinese too.
+	if l := text(ctx, t, `#settings [data-set="msl"] span`); !strings.Contains(l, "报文段最大生存时间") {
+		t.Errorf("in Chinese the MSL setting is labelled %q", l)
+	}
+	if f := text(ctx, t, "#fault-list"); !strings.Contains(f, "丢失第 "+ackPacket+" 个分组") || !strings.Contains(f, "撤销") {
+		t.Errorf("in Chinese the fault list shows %q", f)
+	}
+	if !strings.Contains(shown, "丢失：实验：丢失第 "+ackPacket+" 个分组") {
+		t.Error("in Chinese the ladder does not name the fault in Chinese")
+	}
 	rows := text(ctx, t, "#events tbody")
 	share := eval[string](ctx, t, `document.getElementById("share").href`)
 	if !strings.Contains(share, "lang=zh") || !strings.Contains(share, "fault=lose") {

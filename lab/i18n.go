@@ -76,7 +76,7 @@ var settingWords = map[string][2]string{
 	"keepalive-interval": {"Keepalive: probe interval", "保活：探测间隔"},
 	"keepalive-count":    {"Keepalive: probes", "保活：探测次数"},
 	"rfc1337":            {"RFC 1337: TIME-WAIT ignores RST", "RFC 1337：TIME-WAIT 忽略 RST"},
-	"syncookies":         {"SYN cookies", "SYN cookie"},
+	"syncookies":         {"SYN cookies", "SYN cookie 模式"},
 	"backlog":            {"Backlog: SYN and accept queues", "backlog：半连接与全连接队列长度"},
 	"loss":               {"Random loss (0 to 0.9)", "随机丢包率（0 到 0.9）"},
 	"seed":               {"Random seed", "随机种子"},
@@ -125,8 +125,10 @@ func inLang(o *outcome, lang string) {
 		if t := scenario.Translate(e.Text, lang); t != trace.Translate(e.Text, lang) {
 			e.Text = t
 		}
-		if strings.HasPrefix(e.Text, "attacker: ") {
-			e.Text = "攻击者：" + explorerWords(strings.TrimPrefix(e.Text, "attacker: "))
+		if w, ok := strings.CutPrefix(e.Cause, "attacker: "); ok {
+			e.Cause = "攻击者：" + explorerWords(w)
+		} else if w, ok := explorerSchedule[e.Cause]; ok {
+			e.Cause = w
 		}
 		evs[i] = e
 	}
@@ -141,6 +143,14 @@ func translateAll(ss []string, lang string) []string {
 		out[i] = scenario.Translate(s, lang)
 	}
 	return out
+}
+
+// explorerSchedule translates the explorer's schedule's faults.
+var explorerSchedule = map[string]string{
+	"schedule: drop":      "调度：丢失",
+	"schedule: duplicate": "调度：重复",
+	"schedule: hold until the next segment is sent":      "调度：扣留，直到下一个报文段发出",
+	"schedule: held segment released after the next one": "调度：被扣留的报文段在下一个之后放行",
 }
 
 // explorerWords translates what the explorer's attacker forges.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/synack/synack/explore"
 	"github.com/synack/synack/link/pcap"
@@ -410,11 +411,90 @@ func TestCompare(t *testing.T) {
 	}
 }
 
-// Chinese: the case's own text and the renderers' words.
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// Chinese: every case of the picker, its summary, the rule of every event
+// and every note in its trace, with a fault and without; the settings'
+// labels; what became of a fault; a mistake's message.
 func TestChinese(t *testing.T) {
-	r := getRun(t, Handler(), "case=close-four-way&lang=zh")
+	h := Handler()
+	r := getRun(t, h, "case=close-four-way&lang=zh")
 	if !strings.Contains(r.Summary, "四次挥手") || !strings.Contains(r.Ladder, "时间") {
 		t.Errorf("summary %q; the ladder is not in Chinese", r.Summary)
+	}
+	code, body := get(t, h, "/api/cases?lang=zh")
+	var cs struct {
+		Groups   []pickerGroup
+		Settings []struct{ Name, Label, Def string }
+	}
+	if err := json.Unmarshal(body, &cs); code != 200 || err != nil {
+		t.Fatalf("/api/cases: %d %v", code, err)
+	}
+	for _, s := range cs.Settings {
+		if !hasHan(s.Label) {
+			t.Errorf("setting %s is labelled %q", s.Name, s.Label)
+		}
+	}
+	for _, g := range cs.Groups {
+		if !hasHan(g.Title) && g.ID != groupTimeWait {
+			t.Errorf("group %q", g.Title)
+		}
+		for _, c := range g.Cases {
+			if !hasHan(c.Summary) {
+				t.Errorf("%s: summary %q", c.Name, c.Summary)
+			}
+			base := getRun(t, h, c.Query+"&lang=zh")
+			runs := []*response{base}
+			for _, e := range base.Events {
+				if e.Fault && e.Kind == "send" {
+					runs = append(runs, getRun(t, h, base.Query+"&fault=lose:"+strconv.FormatUint(e.Packet, 10)+"&lang=zh"))
+					break
+				}
+			}
+			for _, r := range runs {
+				for _, e := range r.Events {
+					if e.Cause != "" && !hasHan(e.Cause) {
+						t.Errorf("%s: event rule %q", r.Name, e.Cause)
+					}
+					if e.Kind == "note" && !hasHan(e.Tip) {
+						t.Errorf("%s: note %q", r.Name, e.Tip)
+					}
+					if e.NoFault != "" && !hasHan(e.NoFault) {
+						t.Errorf("%s: %q", r.Name, e.NoFault)
+					}
+				}
+				for _, f := range r.Faults {
+					if !hasHan(f.Text) {
+						t.Errorf("%s: fault %q", r.Name, f.Text)
+					}
+				}
+				for _, n := range append(r.Notes, r.Failures...) {
+					if !hasHan(n) {
+						t.Errorf("%s: %q", r.Name, n)
+					}
+				}
+			}
+		}
+	}
+	r = getRun(t, h, "case=handshake&fault=crash:B:1s:2s&fault=lose:99&lang=zh")
+	if r.Faults[0].Text != "B 在 1s 时崩溃，2s 后重启" || r.Faults[1].Applied || !hasHan(r.Faults[1].Note) {
+		t.Errorf("faults %+v", r.Faults)
+	}
+	for _, q := range []string{"case=handshake&msl=soon", "case=close-for-way", "case=handshake&fault=explode:1", "replay=fourway:7:dzd",
+		"case=handshake&vs=case%3Dnope", "case=handshake&rto-min=2s"} {
+		code, body := get(t, h, "/api/run?"+q+"&lang=zh")
+		var e struct{ Error string }
+		json.Unmarshal(body, &e)
+		if code != 400 || !hasHan(e.Error) {
+			t.Errorf("%s: %d %q", q, code, e.Error)
+		}
 	}
 }
 
