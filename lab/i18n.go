@@ -7,7 +7,6 @@ import (
 
 	"github.com/synack/synack/explore"
 	"github.com/synack/synack/scenario"
-	"github.com/synack/synack/trace"
 )
 
 // The lab speaks English and Chinese: the page's own words are in
@@ -110,39 +109,23 @@ func scheduleFault(k int, a explore.Action, lang string) string {
 }
 
 // inLang gives a run's texts in lang: the catalogue's own (rule names,
-// notes, figures, failed expectations) that the renderers do not know.
-// Package tcp's causes are left for the renderers, which show the
-// English of a rule beside its Chinese.
+// notes, figures, failed expectations: scenario.Translate) and the
+// explorer's.
 func inLang(o *outcome, lang string) {
 	if lang != "zh" {
 		return
 	}
-	evs := make([]trace.Event, len(o.events))
-	for i, e := range o.events {
-		if t := scenario.Translate(e.Cause, lang); t != trace.Translate(e.Cause, lang) {
-			e.Cause = t
-		}
-		if t := scenario.Translate(e.Text, lang); t != trace.Translate(e.Text, lang) {
-			e.Text = t
-		}
+	o.events = scenario.TranslateEvents(o.events, lang)
+	for i := range o.events {
+		e := &o.events[i]
 		if w, ok := strings.CutPrefix(e.Cause, "attacker: "); ok {
 			e.Cause = "攻击者：" + explorerWords(w)
 		} else if w, ok := explorerSchedule[e.Cause]; ok {
 			e.Cause = w
 		}
-		evs[i] = e
 	}
-	o.events = evs
-	o.notes = translateAll(o.notes, lang)
-	o.failures = translateAll(o.failures, lang)
-}
-
-func translateAll(ss []string, lang string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = scenario.Translate(s, lang)
-	}
-	return out
+	r := (&scenario.Result{Notes: o.notes, Failures: o.failures}).In(lang)
+	o.notes, o.failures = r.Notes, r.Failures
 }
 
 // explorerSchedule translates the explorer's schedule's faults.

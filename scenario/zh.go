@@ -28,6 +28,49 @@ func Translate(s, lang string) string {
 	return trace.Translate(s, lang)
 }
 
+// TranslateEvents returns evs with the catalogue's own texts in lang: a
+// script's rule name, a note. Package tcp's causes are left as they are,
+// for the renderers to translate and show beside their English.
+func TranslateEvents(evs []trace.Event, lang string) []trace.Event {
+	if lang != "zh" {
+		return evs
+	}
+	out := make([]trace.Event, len(evs))
+	for i, e := range evs {
+		if t := Translate(e.Cause, lang); t != trace.Translate(e.Cause, lang) {
+			e.Cause = t
+		}
+		if t := Translate(e.Text, lang); t != trace.Translate(e.Text, lang) {
+			e.Text = t
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// In returns r with its texts in lang: the trace's (TranslateEvents), its
+// figures and its failed expectations.
+func (r *Result) In(lang string) *Result {
+	if lang != "zh" {
+		return r
+	}
+	c := *r
+	c.Events = TranslateEvents(r.Events, lang)
+	c.Notes, c.Failures = translateAll(r.Notes, lang), translateAll(r.Failures, lang)
+	return &c
+}
+
+func translateAll(ss []string, lang string) []string {
+	if ss == nil {
+		return nil
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = Translate(s, lang)
+	}
+	return out
+}
+
 // Text is the fault in lang: what String says, or its Chinese.
 func (f Fault) Text(lang string) string {
 	if lang != "zh" {

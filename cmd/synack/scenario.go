@@ -144,7 +144,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		r := scenario.Run(s, k.p)
+		r := scenario.Run(s, k.p).In(k.lang)
 		fmt.Fprintf(stdout, "\n[%d/%d] %s — %s\n", i+1, len(all), s.Name, summary(s, k.lang))
 		o := k.options(s, stdout)
 		if err := trace.Text(stdout, r.Events, o); err != nil {
@@ -280,15 +280,16 @@ func scenarioRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	defer closeOut()
 	o := k.options(s, w)
+	shown := r.In(k.lang) // the JSON trace is data: its words stay as recorded
 	switch *format {
 	case "text":
-		err = trace.Text(w, r.Events, o)
+		err = trace.Text(w, shown.Events, o)
 	case "json":
 		err = trace.WriteJSON(w, r.Events)
 	case "svg":
-		err = trace.SVG(w, r.Events, o)
+		err = trace.SVG(w, shown.Events, o)
 	case "html":
-		err = trace.HTML(w, r.Events, o)
+		err = trace.HTML(w, shown.Events, o)
 	}
 	if err != nil {
 		return err
@@ -298,7 +299,7 @@ func scenarioRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *format == "text" && *out == "" {
 		vw = stdout
 	}
-	if !verdict(vw, r, k.lang) {
+	if !verdict(vw, shown, k.lang) {
 		return errFailed
 	}
 	return nil
