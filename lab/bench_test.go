@@ -4,14 +4,13 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/synack/synack/scenario"
 )
 
 // BenchmarkReplay is the replay after a click, for every case of the
-// catalogue: the API's whole answer (simulate, draw, encode) to the case
-// with its last segment lost. It reports the slowest case's time, which
-// must stay well under 100 ms (the target), and the mean.
+// picker — the catalogue's and the explorer's: the API's whole answer
+// (simulate, draw, encode) to the case with its last segment that may be
+// faulted lost. It reports the slowest case's time, which must stay well
+// under 100 ms (the target), and the mean.
 func BenchmarkReplay(b *testing.B) {
 	h := Handler()
 	type item struct {
@@ -19,8 +18,13 @@ func BenchmarkReplay(b *testing.B) {
 		total       time.Duration
 	}
 	var items []*item
-	for _, s := range scenario.All() {
-		base := getRun(b, h, (&Experiment{Case: s.Name}).Query())
+	for _, g := range picker("en") {
+		for _, c := range g.Cases {
+			items = append(items, &item{name: c.Name, query: c.Query})
+		}
+	}
+	for _, it := range items {
+		base := getRun(b, h, it.query)
 		q := base.Query
 		for i := len(base.Events) - 1; i >= 0; i-- {
 			if e := base.Events[i]; e.Fault {
@@ -28,7 +32,7 @@ func BenchmarkReplay(b *testing.B) {
 				break
 			}
 		}
-		items = append(items, &item{name: s.Name, query: q})
+		it.query = q
 	}
 	b.ResetTimer()
 	for b.Loop() {

@@ -288,11 +288,28 @@ func TestLabInBrowser(t *testing.T) {
 	if !strings.Contains(zh, "时间") || !strings.Contains(text(ctx, t, "#faults-h"), "故障") {
 		t.Error("the ladder or the page is not in Chinese")
 	}
-	// Lose the final ACK again, in Chinese, and reload from the shared URL.
-	do(ctx, t, chromedp.Click(chromedp.CSS(`#ladder g[data-ev="`+ev+`"] text`)),
-		chromedp.WaitVisible(chromedp.CSS(`#menu button[data-act="lose"]`)),
-		chromedp.Click(chromedp.CSS(`#menu button[data-act="lose"]`)))
+	// Lose the final ACK again, in Chinese and by keyboard: on the
+	// arrow, Enter opens the menu with "lose" focused (the Enter that
+	// opened it does not also press it); Enter again loses the ACK, and
+	// the focus comes back to the same arrow in the new drawing.
+	do(ctx, t, chromedp.Evaluate[chromedp.Void](`document.querySelector('#ladder g[data-ev="`+ev+`"]').focus()`),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`#menu button[data-act="lose"]`)))
+	if f := eval[string](ctx, t, `document.activeElement.getAttribute("data-act") || ""`); f != "lose" {
+		t.Errorf("the fault menu opened by Enter focuses %q, not lose", f)
+	}
+	do(ctx, t, chromedp.Sleep(100*time.Millisecond))
+	if n := count(ctx, t, `document.querySelectorAll("#fault-list button").length`); n != 0 {
+		t.Error("the Enter that opened the menu also chose a fault")
+	}
+	do(ctx, t, chromedp.KeyEvent(kb.Enter))
 	shown := waitRun(ctx, t, zh)
+	for i := 0; i < 50 && eval[string](ctx, t, `document.activeElement.getAttribute("data-ev") || ""`) != ev; i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if f := eval[string](ctx, t, `document.activeElement.getAttribute("data-ev") || document.activeElement.tagName`); f != ev {
+		t.Errorf("after the fault, the focus is on %q, not on event %s", f, ev)
+	}
 	// The page's words, the settings, the fault and the trace's name for
 	// it are Chinese too.
 	if l := text(ctx, t, `#settings [data-set="msl"] span`); !strings.Contains(l, "报文段最大生存时间") {

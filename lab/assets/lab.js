@@ -26,7 +26,7 @@
       cutAt: "Cut the link at %s s for %s", vsnone: "no faults",
       "aria.time": "Time", "aria.toolbar": "Step through time", "aria.scrub": "Step", "aria.now": "Now",
       "aria.run": "This run", "aria.pinned": "Pinned run", "aria.cutFor": "how long", "aria.langs": "Language",
-      restartHint: "empty: no restart"
+      restartHint: "empty: no restart", actual: "Actual size", fit: "Fit to width"
     },
     zh: {
       lab: "实验室", case: "案例", about: "发生了什么，为什么", predict: "预测模式：隐藏后续事件，先猜一猜",
@@ -50,7 +50,7 @@
       cutAt: "在 %s 秒切断链路，持续 %s", vsnone: "无故障",
       "aria.time": "时间", "aria.toolbar": "逐步查看", "aria.scrub": "步骤", "aria.now": "当前",
       "aria.run": "本次运行", "aria.pinned": "固定的运行", "aria.cutFor": "持续时间", "aria.langs": "语言",
-      restartHint: "留空：不重启",
+      restartHint: "留空：不重启", actual: "原始大小", fit: "适应宽度",
       "timer:retransmit": "重传计时器", "timer:syn-retry": "SYN 重传计时器", "timer:time-wait": "2MSL 计时器",
       "timer:fin-wait-2": "FIN-WAIT-2 计时器", "timer:keepalive": "保活计时器", "timer:persist": "坚持计时器",
       "timer:delayed-ack": "延迟确认计时器", "timer:user-timeout": "用户超时计时器", "timer:loss-probe": "尾部丢失探测计时器",
@@ -182,6 +182,7 @@
       state.query = r.query;
       state.answered = {};
       render();
+      restoreFocus();
       var n = r.events.length;
       if (state.step !== null && !isNaN(state.step)) {
         setStep(Math.max(-1, Math.min(n - 1, state.step)));
@@ -209,6 +210,13 @@
     $("fig5").innerHTML = r.fig5;
     $("events").tBodies[0].innerHTML = r.rows;
     prepareLadder($("ladder"), r);
+    // a segment's row offers the same faults as its arrow, where the
+    // ladder is crowded or narrow
+    var trs = $("events").tBodies[0].rows;
+    for (var k = 0; k < trs.length; k++) {
+      var ev = r.events[+trs[k].getAttribute("data-ev")];
+      if (ev && ev.fault) { trs[k].tabIndex = 0; trs[k].classList.add("faultable"); }
+    }
     renderFaults();
     renderSettings();
     renderVS();
@@ -280,7 +288,7 @@
       if (f.note) what.appendChild(el("span", { class: "fault-note" }, f.note));
       li.appendChild(what);
       var b = el("button", { type: "button", "aria-label": t("undo") + ": " + f.text }, t("undo"));
-      b.addEventListener("click", function () { state.query = f.undo; writeAndRun(true); });
+      b.addEventListener("click", function () { state.query = f.undo; state.refocus = "#fault-list button"; writeAndRun(true); });
       li.appendChild(b);
       ul.appendChild(li);
     });
@@ -545,9 +553,26 @@
 
   // ---- faults ----
   function addFault(f) {
+    state.refocus = refocusFor(menuFor);
     closeMenu();
     state.query += "&fault=" + encodeURIComponent(f);
     writeAndRun(true);
+  }
+  // refocusFor names the element to focus once the run is drawn again in
+  // place of el, which the new drawing replaces: the same event or host.
+  function refocusFor(el) {
+    if (!el || !el.getAttribute) return null;
+    var box = el.closest("#events") ? "#events" : "#ladder";
+    if (el.hasAttribute("data-ev")) return box + " [data-ev='" + el.getAttribute("data-ev") + "'][tabindex]";
+    if (el.hasAttribute("data-host")) return "#ladder .lab-host[data-host='" + el.getAttribute("data-host") + "']";
+    return null;
+  }
+  function restoreFocus() {
+    var sel = state.refocus;
+    state.refocus = null;
+    if (!sel) return;
+    var e = document.querySelector(sel) || document.querySelector("#fault-list button") || $("faults-h");
+    if (e) e.focus({ preventScroll: false });
   }
   function writeAndRun(keep) {
     writeURL();
@@ -562,7 +587,12 @@
     return ms + "ms";
   }
 
-  var menuFor = null;
+  var menuFor = null, opener = null;
+  // act wraps a menu button's action: a click the keyboard made while the
+  // key that opened the menu is still down is not the learner's choice.
+  function act(f) {
+    return function (e) { if (opener && e.detail === 0) return; f(e); };
+  }
   function closeMenu() {
     $("menu").hidden = true;
     if (menuFor && menuFor.focus) menuFor.focus();
@@ -587,23 +617,25 @@
       m.appendChild(el("p", { class: "menu-tip" }, t("packet", ev.packet) + " · " + ev.tip));
       var row = el("div", { class: "row" });
       var lose = el("button", { type: "button", class: "primary", "data-act": "lose" }, t("lose"));
-      lose.addEventListener("click", function () { addFault("lose:" + ev.packet); });
+      lose.addEventListener("click", act(function () { addFault("lose:" + ev.packet); }));
       var dup = el("button", { type: "button", "data-act": "dup" }, t("dup"));
-      dup.addEventListener("click", function () { addFault("dup:" + ev.packet); });
+      dup.addEventListener("click", act(function () { addFault("dup:" + ev.packet); }));
       row.appendChild(lose); row.appendChild(dup);
       m.appendChild(row);
       var row2 = el("div", { class: "row" });
       var d = el("input", { value: state.run.explorer ? "" : "500ms", "aria-label": t("delay") });
       var delay = el("button", { type: "button", "data-act": "delay" }, t("delay"));
-      delay.addEventListener("click", function () { addFault("delay:" + ev.packet + ":" + (d.value.trim() || "500ms")); });
+      var doDelay = function () { addFault("delay:" + ev.packet + ":" + (d.value.trim() || "500ms")); };
+      delay.addEventListener("click", act(doDelay));
+      d.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); doDelay(); } });
       row2.appendChild(delay);
       if (!state.run.explorer) row2.appendChild(d);
       m.appendChild(row2);
       var row3 = el("div", { class: "row" });
       var go = el("button", { type: "button" }, t("goto"));
-      go.addEventListener("click", function () { closeMenu(); setStep(i); });
+      go.addEventListener("click", act(function () { closeMenu(); setStep(i); }));
       var c = el("button", { type: "button" }, t("cancel"));
-      c.addEventListener("click", closeMenu);
+      c.addEventListener("click", act(closeMenu));
       row3.appendChild(go); row3.appendChild(c);
       m.appendChild(row3);
     });
@@ -612,24 +644,25 @@
     if (state.run.explorer) return;
     var at = nowT();
     openMenu(target, function (m) {
-      m.appendChild(el("p", {}, t("crash", host, secs(at))));
-      var row = el("div", { class: "row" });
       var b = el("button", { type: "button", class: "primary", "data-act": "crash" }, t("crash", host, secs(at)));
       var ref = el("input", { placeholder: "10s", "aria-label": t("restart") + " (" + t("restartHint") + ")", title: t("restartHint") });
-      b.addEventListener("click", function () {
+      var crash = function () {
         var f = "crash:" + host + ":" + durOf(at);
         if (ref.value.trim()) f += ":" + ref.value.trim();
         addFault(f);
-      });
-      row.appendChild(b);
+      };
+      b.addEventListener("click", act(crash));
+      ref.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); crash(); } });
+      var c = el("button", { type: "button" }, t("cancel"));
+      c.addEventListener("click", act(closeMenu));
+      var row = el("div", { class: "row" });
+      row.appendChild(b); row.appendChild(c);
       m.appendChild(row);
-      var row2 = el("div", { class: "row" });
+      var row2 = el("label", { class: "row" });
       row2.appendChild(el("span", {}, t("restart")));
       row2.appendChild(ref);
-      var c = el("button", { type: "button" }, t("cancel"));
-      c.addEventListener("click", closeMenu);
-      row2.appendChild(c);
       m.appendChild(row2);
+      m.appendChild(el("p", { class: "hint" }, t("restartHint")));
     });
   }
 
@@ -664,13 +697,18 @@
 
   function bind() {
     $("settings").addEventListener("submit", function (e) { e.preventDefault(); });
+    var zs = document.querySelectorAll("button.zoom");
+    for (var z = 0; z < zs.length; z++) zs[z].addEventListener("click", function () { setZoom(!state.actual); });
     $("ladder").addEventListener("click", function (e) { ladderActivate(e.target); });
     $("ladder").addEventListener("keydown", function (e) {
-      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); e.stopPropagation(); ladderActivate(e.target); }
+      if (e.key === "Enter" || e.key === " ") { opener = e.key; e.preventDefault(); e.stopPropagation(); ladderActivate(e.target); }
     });
-    $("events").addEventListener("click", function (e) {
-      var tr = findEv(e.target);
-      if (tr && !(state.mode === "predict" && +tr.getAttribute("data-ev") > state.cur)) setStep(+tr.getAttribute("data-ev"));
+    // The key that opened a menu, until it is released: held (or
+    // repeating), it must not also press the menu's first button.
+    document.addEventListener("keyup", function (e) { if (e.key === opener) opener = null; });
+    $("events").addEventListener("click", function (e) { ladderActivate(e.target); });
+    $("events").addEventListener("keydown", function (e) {
+      if (e.key === "Enter" || e.key === " ") { opener = e.key; e.preventDefault(); e.stopPropagation(); ladderActivate(e.target); }
     });
     $("first").addEventListener("click", function () { stop(); setStep(-1); });
     $("back").addEventListener("click", function () { stop(); if (state.cur > -1) setStep(state.cur - 1); });
@@ -749,6 +787,18 @@
     });
   }
 
+  // Diagrams fit their box, or show at their own size and scroll inside
+  // it: at phone width their own size is the readable one.
+  function setZoom(actual) {
+    state.actual = actual;
+    ["ladder", "fig5", "vs-ladder", "vs-fig5"].forEach(function (id) { $(id).classList.toggle("actual", actual); });
+    var zs = document.querySelectorAll("button.zoom");
+    for (var i = 0; i < zs.length; i++) {
+      zs[i].textContent = t(actual ? "fit" : "actual");
+      zs[i].setAttribute("aria-pressed", actual ? "true" : "false");
+    }
+  }
+
   function setLang(l) {
     state.lang = l;
     translate();
@@ -762,12 +812,14 @@
     for (var i = 0; i < ts.length; i++) ts[i].textContent = t(ts[i].getAttribute("data-t"));
     var tl = document.querySelectorAll("[data-tl]");
     for (var j = 0; j < tl.length; j++) tl[j].setAttribute("aria-label", t(tl[j].getAttribute("data-tl")));
+    setZoom(state.actual);
     $("lang-en").setAttribute("aria-pressed", state.lang === "en" ? "true" : "false");
     $("lang-zh").setAttribute("aria-pressed", state.lang === "zh" ? "true" : "false");
     $("predict").checked = state.mode === "predict";
   }
 
   function start() {
+    state.actual = window.matchMedia("(max-width: 520px)").matches;
     readURL();
     if (!state.query) state.query = "case=close-four-way";
     translate();
