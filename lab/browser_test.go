@@ -349,10 +349,14 @@ func TestLabInBrowser(t *testing.T) {
 		t.Errorf("a bad setting shows %q", e)
 	}
 
-	// Phone width: nothing wider than the screen.
-	do(ctx, t, chromedp.Navigate(srv.URL+"/?case=close-four-way&fault=lose:7"))
+	// Phone width, as a phone opens the page: nothing wider than the
+	// screen; the diagrams at their own size, scrolling in their boxes.
+	do(ctx, t, chromedp.EmulateViewport(390, 900), chromedp.Navigate(srv.URL+"/?case=close-four-way&fault=lose:7"))
 	waitRun(ctx, t, "")
 	png = screenshot(ctx, t, 390)
+	if w := count(ctx, t, `Math.round(document.querySelector("#ladder svg").getBoundingClientRect().width)`); w < 1000 {
+		t.Errorf("at 390 px the ladder is drawn %d px wide, too small to read", w)
+	}
 	if w := count(ctx, t, `Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)`); w > 390 {
 		t.Errorf("at 390 px the page is %d px wide", w)
 	}

@@ -26,7 +26,8 @@
       cutAt: "Cut the link at %s s for %s", vsnone: "no faults",
       "aria.time": "Time", "aria.toolbar": "Step through time", "aria.scrub": "Step", "aria.now": "Now",
       "aria.run": "This run", "aria.pinned": "Pinned run", "aria.cutFor": "how long", "aria.langs": "Language",
-      restartHint: "empty: no restart", actual: "Actual size", fit: "Fit to width"
+      restartHint: "empty: no restart", actual: "Actual size", fit: "Fit to width",
+      swipe: "Swipe sideways inside the diagram to see all of it."
     },
     zh: {
       lab: "实验室", case: "案例", about: "发生了什么，为什么", predict: "预测模式：隐藏后续事件，先猜一猜",
@@ -50,7 +51,7 @@
       cutAt: "在 %s 秒切断链路，持续 %s", vsnone: "无故障",
       "aria.time": "时间", "aria.toolbar": "逐步查看", "aria.scrub": "步骤", "aria.now": "当前",
       "aria.run": "本次运行", "aria.pinned": "固定的运行", "aria.cutFor": "持续时间", "aria.langs": "语言",
-      restartHint: "留空：不重启", actual: "原始大小", fit: "适应宽度",
+      restartHint: "留空：不重启", actual: "原始大小", fit: "适应宽度", swipe: "在图中左右滑动可查看全图。",
       "timer:retransmit": "重传计时器", "timer:syn-retry": "SYN 重传计时器", "timer:time-wait": "2MSL 计时器",
       "timer:fin-wait-2": "FIN-WAIT-2 计时器", "timer:keepalive": "保活计时器", "timer:persist": "坚持计时器",
       "timer:delayed-ack": "延迟确认计时器", "timer:user-timeout": "用户超时计时器", "timer:loss-probe": "尾部丢失探测计时器",
@@ -225,6 +226,7 @@
     $("scrub").max = String(r.events.length - 1);
     var exp = r.explorer;
     ["crash-a", "crash-b", "cut", "cut-for"].forEach(function (id) { $(id).disabled = exp; });
+    zoomNeeded();
     selectCurrent();
   }
 
@@ -698,7 +700,7 @@
   function bind() {
     $("settings").addEventListener("submit", function (e) { e.preventDefault(); });
     var zs = document.querySelectorAll("button.zoom");
-    for (var z = 0; z < zs.length; z++) zs[z].addEventListener("click", function () { setZoom(!state.actual); });
+    for (var z = 0; z < zs.length; z++) zs[z].addEventListener("click", function () { state.zoomChosen = true; setZoom(!state.actual); });
     $("ladder").addEventListener("click", function (e) { ladderActivate(e.target); });
     $("ladder").addEventListener("keydown", function (e) {
       if (e.key === "Enter" || e.key === " ") { opener = e.key; e.preventDefault(); e.stopPropagation(); ladderActivate(e.target); }
@@ -791,11 +793,23 @@
   // it: at phone width their own size is the readable one.
   function setZoom(actual) {
     state.actual = actual;
+    document.body.classList.toggle("actual", actual);
     ["ladder", "fig5", "vs-ladder", "vs-fig5"].forEach(function (id) { $(id).classList.toggle("actual", actual); });
     var zs = document.querySelectorAll("button.zoom");
     for (var i = 0; i < zs.length; i++) {
       zs[i].textContent = t(actual ? "fit" : "actual");
       zs[i].setAttribute("aria-pressed", actual ? "true" : "false");
+    }
+  }
+
+  // zoomNeeded shows a diagram's zoom button only where fitting it makes
+  // it smaller than its own size.
+  function zoomNeeded() {
+    var zs = document.querySelectorAll("button.zoom");
+    for (var i = 0; i < zs.length; i++) {
+      var box = zs[i].closest(".card").querySelector(".scroll"), svg = box && box.querySelector("svg");
+      var w = svg && svg.viewBox && svg.viewBox.baseVal ? svg.viewBox.baseVal.width : 0;
+      zs[i].hidden = !(w > box.clientWidth + 1);
     }
   }
 
@@ -819,7 +833,11 @@
   }
 
   function start() {
-    state.actual = window.matchMedia("(max-width: 520px)").matches;
+    // until the learner chooses, the diagrams follow the width
+    var narrow = window.matchMedia("(max-width: 520px)");
+    state.actual = narrow.matches;
+    narrow.addEventListener("change", function (e) { if (!state.zoomChosen) setZoom(e.matches); });
+    window.addEventListener("resize", zoomNeeded);
     readURL();
     if (!state.query) state.query = "case=close-four-way";
     translate();
