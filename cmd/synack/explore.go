@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"runtime"
 	"strings"
 	"time"
@@ -25,7 +26,9 @@ half-closes, aborts, reconnects on one 4-tuple) with loss, duplication,
 reordering, partitions, crashes, listener restarts and a forging attacker.
 Every run is checked against the invariants (see package explore); a failing
 schedule is shrunk and printed as a token for --replay, with its ladder.
-Exits 1 if any invariant failed.
+An exhaustive mode's token opens in synack lab too, at /?replay=TOKEN,
+where its segments can be faulted by clicking. Exits 1 if any invariant
+failed.
 
 Cases (--case; default all but those failing for a known bug, "core" the
 seven of opening and closing, "all" every one):
@@ -152,6 +155,9 @@ func runExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "\nviolation %d: synack explore --replay %s\n", i+1, v.Token)
 		if v.Found.String() != v.Token.String() {
 			fmt.Fprintf(stdout, "  (found as %s, shrunk)\n", v.Found)
+		}
+		if v.Token.Case != explore.RandomCase {
+			fmt.Fprintf(stdout, "  in synack lab: /?replay=%s\n", url.QueryEscape(v.Token.String()))
 		}
 		for _, p := range v.Problems {
 			fmt.Fprintf(stdout, "  - %s\n", strings.ReplaceAll(p, "\n", "\n    "))

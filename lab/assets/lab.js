@@ -209,6 +209,12 @@
     verdict($("verdict"), r);
     $("ladder").innerHTML = r.ladder;
     $("fig5").innerHTML = r.fig5;
+    // Figure 5's numbered steps: our tooltip on hover, a tap goes there
+    var fs = $("fig5").querySelectorAll("[data-ev]");
+    for (var f = 0; f < fs.length; f++) {
+      var ft = fs[f].querySelector("title");
+      if (ft) { fs[f].setAttribute("data-tip", ft.textContent); ft.parentNode.removeChild(ft); }
+    }
     $("events").tBodies[0].innerHTML = r.rows;
     prepareLadder($("ladder"), r);
     // a segment's row offers the same faults as its arrow, where the
@@ -709,6 +715,10 @@
     // repeating), it must not also press the menu's first button.
     document.addEventListener("keyup", function (e) { if (e.key === opener) opener = null; });
     $("events").addEventListener("click", function (e) { ladderActivate(e.target); });
+    $("fig5").addEventListener("click", function (e) {
+      var g = findEv(e.target);
+      if (g && !(state.mode === "predict" && +g.getAttribute("data-ev") > state.cur)) { stop(); setStep(+g.getAttribute("data-ev")); }
+    });
     $("events").addEventListener("keydown", function (e) {
       if (e.key === "Enter" || e.key === " ") { opener = e.key; e.preventDefault(); e.stopPropagation(); ladderActivate(e.target); }
     });
