@@ -348,6 +348,21 @@ func TestLabInBrowser(t *testing.T) {
 	if e := text(ctx, t, "#error"); !strings.Contains(e, "not a duration") {
 		t.Errorf("a bad setting shows %q", e)
 	}
+	// An impossible setting typed in the form, far down the page: the
+	// message is in view, and says what to change.
+	do(ctx, t, chromedp.Navigate(srv.URL+"/?case=close-four-way"))
+	waitRun(ctx, t, "")
+	do(ctx, t, chromedp.Click(chromedp.CSS("#settings-box summary")),
+		chromedp.SendKeys(chromedp.CSS(`#settings input[name="rto-min"]`), "5s"+kb.Enter))
+	for i := 0; i < 100 && text(ctx, t, "#error") == ""; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if e := text(ctx, t, "#error"); !strings.Contains(e, "rto-min (5s) is above rto-initial (1s)") {
+		t.Errorf("rto-min above rto-initial shows %q", e)
+	}
+	if !eval[bool](ctx, t, `(function(){ var r = document.getElementById("error").getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight && r.height > 0; })()`) {
+		t.Error("the message about the setting is out of view")
+	}
 
 	// Phone width, as a phone opens the page: nothing wider than the
 	// screen; the diagrams at their own size, scrolling in their boxes.
