@@ -92,6 +92,37 @@ func TestEveryCase(t *testing.T) {
 	}
 }
 
+// Every segment the page offers for a fault, in every case of the picker
+// (the loss-recovery cases' bursts included), can be lost: the replay
+// loses that very packet, and the fault list says it was applied.
+func TestEverySegmentLost(t *testing.T) {
+	h := Handler()
+	for _, g := range picker("en") {
+		for _, c := range g.Cases {
+			base := getRun(t, h, c.Query)
+			n := 0
+			for _, e := range base.Events {
+				if !e.Fault || e.Kind != "send" || c.Name == "syn-flood" && n >= 5 {
+					continue
+				}
+				n++
+				p := strconv.FormatUint(e.Packet, 10)
+				r := getRun(t, h, base.Query+"&fault=lose:"+p)
+				lost := false
+				for _, f := range r.Events {
+					lost = lost || f.Kind == "drop" && f.Packet == e.Packet
+				}
+				if !lost || len(r.Faults) != 1 || !r.Faults[0].Applied {
+					t.Errorf("%s: losing packet %d (%s %s): lost %v, faults %+v", c.Name, e.Packet, e.Host, e.Flags, lost, r.Faults)
+				}
+			}
+			if n == 0 {
+				t.Errorf("%s: no segment may be faulted", c.Name)
+			}
+		}
+	}
+}
+
 // Bad input is a 4xx with a message saying what is wrong, whatever it is.
 func TestBadInput(t *testing.T) {
 	h := Handler()
