@@ -130,7 +130,7 @@ func waitRun(ctx context.Context, t *testing.T, before string) string {
 	t.Helper()
 	for i := 0; i < 200; i++ {
 		timing := strings.TrimSpace(text(ctx, t, "#timing"))
-		ladder := eval[string](ctx, t, `document.getElementById("ladder").innerHTML`)
+		ladder := eval[string](ctx, t, `document.getElementById("ladder-box").innerHTML`)
 		if (strings.HasSuffix(timing, "ms.") || strings.HasSuffix(timing, "毫秒。")) && ladder != before && strings.Contains(ladder, "<svg") {
 			return ladder
 		}
@@ -241,7 +241,7 @@ func TestLabInBrowser(t *testing.T) {
 
 	// Compare: pin this run, undo the fault; the pinned one stays beside.
 	do(ctx, t, chromedp.Click(chromedp.ID("pin")))
-	for i := 0; i < 100 && count(ctx, t, `document.querySelectorAll("#vs-ladder svg").length`) == 0; i++ {
+	for i := 0; i < 100 && count(ctx, t, `document.querySelectorAll("#vs-ladder-box svg").length`) == 0; i++ {
 		time.Sleep(50 * time.Millisecond)
 	}
 	cur := waitRun(ctx, t, "")
@@ -250,8 +250,14 @@ func TestLabInBrowser(t *testing.T) {
 	if f := count(ctx, t, finsB); f != 1 {
 		t.Errorf("undo: B's FIN sent %d times", f)
 	}
-	if !strings.Contains(text(ctx, t, "#vs-faults"), "lose packet") || count(ctx, t, `document.querySelectorAll("#vs-ladder svg").length`) != 1 {
+	if !strings.Contains(text(ctx, t, "#vs-faults"), "lose packet") || count(ctx, t, `document.querySelectorAll("#vs-ladder-box svg").length`) != 1 {
 		t.Error("the pinned run with the fault is not shown beside")
+	}
+	// Two runs drawn on one page, and the page's own boxes: every id once.
+	if d := eval[[]string](ctx, t, `(function(){ var seen = {}, dup = [];
+		document.querySelectorAll("[id]").forEach(function (e) { if (seen[e.id]) dup.push(e.id); seen[e.id] = true; });
+		return dup.slice(0, 5); })()`); len(d) > 0 {
+		t.Errorf("ids used twice: %q", d)
 	}
 	png := screenshot(ctx, t, 1366)
 	saveShot(t, shots, "lab-compare.png", png)
@@ -272,6 +278,7 @@ func TestLabInBrowser(t *testing.T) {
 	if count(ctx, t, `document.querySelectorAll("#ladder g.future").length`) == 0 {
 		t.Error("what comes next is not hidden")
 	}
+	saveShot(t, shots, "lab-predict.png", screenshot(ctx, t, 1366))
 	do(ctx, t, chromedp.Click(chromedp.CSS("#quiz button")))
 	if q := text(ctx, t, "#quiz"); !strings.Contains(q, "Right") && !strings.Contains(q, "Not quite") || !strings.Contains(q, "§") {
 		t.Errorf("the answer shows %q; want right or wrong and the rule", q)
@@ -321,6 +328,7 @@ func TestLabInBrowser(t *testing.T) {
 	if !strings.Contains(shown, "丢失：实验：丢失第 "+ackPacket+" 个分组") {
 		t.Error("in Chinese the ladder does not name the fault in Chinese")
 	}
+	saveShot(t, shots, "lab-zh.png", screenshot(ctx, t, 1366))
 	rows := text(ctx, t, "#events tbody")
 	share := eval[string](ctx, t, `document.getElementById("share").href`)
 	if !strings.Contains(share, "lang=zh") || !strings.Contains(share, "fault=lose") {
@@ -369,7 +377,7 @@ func TestLabInBrowser(t *testing.T) {
 	do(ctx, t, chromedp.EmulateViewport(390, 900), chromedp.Navigate(srv.URL+"/?case=close-four-way&fault=lose:7"))
 	waitRun(ctx, t, "")
 	png = screenshot(ctx, t, 390)
-	if w := count(ctx, t, `Math.round(document.querySelector("#ladder svg").getBoundingClientRect().width)`); w < 1000 {
+	if w := count(ctx, t, `Math.round(document.querySelector("#ladder-box svg").getBoundingClientRect().width)`); w < 1000 {
 		t.Errorf("at 390 px the ladder is drawn %d px wide, too small to read", w)
 	}
 	if w := count(ctx, t, `Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)`); w > 390 {

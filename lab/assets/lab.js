@@ -207,16 +207,16 @@
     $("summary").textContent = r.summary;
     $("doc").textContent = r.doc;
     verdict($("verdict"), r);
-    $("ladder").innerHTML = r.ladder;
-    $("fig5").innerHTML = r.fig5;
+    $("ladder-box").innerHTML = r.ladder;
+    $("fig5-box").innerHTML = r.fig5;
     // Figure 5's numbered steps: our tooltip on hover, a tap goes there
-    var fs = $("fig5").querySelectorAll("[data-ev]");
+    var fs = $("fig5-box").querySelectorAll("[data-ev]");
     for (var f = 0; f < fs.length; f++) {
       var ft = fs[f].querySelector("title");
       if (ft) { fs[f].setAttribute("data-tip", ft.textContent); ft.parentNode.removeChild(ft); }
     }
     $("events").tBodies[0].innerHTML = r.rows;
-    prepareLadder($("ladder"), r);
+    prepareLadder($("ladder-box"), r);
     // a segment's row offers the same faults as its arrow, where the
     // ladder is crowded or narrow
     var trs = $("events").tBodies[0].rows;
@@ -358,12 +358,12 @@
     $("views").classList.toggle("two", !!vs);
     box.hidden = !vs;
     $("pin").setAttribute("aria-pressed", vs ? "true" : "false");
-    if (!vs) { $("vs-ladder").textContent = ""; $("vs-fig5").textContent = ""; return; }
+    if (!vs) { $("vs-ladder-box").textContent = ""; $("vs-fig5-box").textContent = ""; return; }
     $("vs-title").textContent = vs.name;
     $("vs-faults").textContent = vs.faults.length ? vs.faults.map(function (f) { return f.text; }).join("; ") : t("vsnone");
     verdict($("vs-verdict"), vs);
-    $("vs-ladder").innerHTML = vs.ladder;
-    $("vs-fig5").innerHTML = vs.fig5;
+    $("vs-ladder-box").innerHTML = vs.ladder;
+    $("vs-fig5-box").innerHTML = vs.fig5;
   }
 
   function exportLinks() {
@@ -384,7 +384,7 @@
     $("clock").textContent = "t = " + (i >= 0 ? secs(r.events[i].t) : "0.000") + " s · " + (i >= 0 ? t("step", i + 1, n) : t("start"));
     document.body.classList.toggle("predict", state.mode === "predict");
     // the ladder and the table
-    var gs = $("ladder").querySelectorAll("[data-ev]");
+    var gs = $("ladder-box").querySelectorAll("[data-ev]");
     for (var k = 0; k < gs.length; k++) {
       var j = +gs[k].getAttribute("data-ev");
       gs[k].classList.toggle("future", j > i);
@@ -418,7 +418,7 @@
   }
 
   function lightStates(i) {
-    var r = state.run, fig = $("fig5").querySelector("svg");
+    var r = state.run, fig = $("fig5-box").querySelector("svg");
     var s = statesAt(i);
     var ul = $("states");
     ul.textContent = "";
@@ -570,9 +570,9 @@
   // place of el, which the new drawing replaces: the same event or host.
   function refocusFor(el) {
     if (!el || !el.getAttribute) return null;
-    var box = el.closest("#events") ? "#events" : "#ladder";
+    var box = el.closest("#events") ? "#events" : "#ladder-box";
     if (el.hasAttribute("data-ev")) return box + " [data-ev='" + el.getAttribute("data-ev") + "'][tabindex]";
-    if (el.hasAttribute("data-host")) return "#ladder .lab-host[data-host='" + el.getAttribute("data-host") + "']";
+    if (el.hasAttribute("data-host")) return "#ladder-box .lab-host[data-host='" + el.getAttribute("data-host") + "']";
     return null;
   }
   function restoreFocus() {
@@ -707,15 +707,15 @@
     $("settings").addEventListener("submit", function (e) { e.preventDefault(); });
     var zs = document.querySelectorAll("button.zoom");
     for (var z = 0; z < zs.length; z++) zs[z].addEventListener("click", function () { state.zoomChosen = true; setZoom(!state.actual); });
-    $("ladder").addEventListener("click", function (e) { ladderActivate(e.target); });
-    $("ladder").addEventListener("keydown", function (e) {
+    $("ladder-box").addEventListener("click", function (e) { ladderActivate(e.target); });
+    $("ladder-box").addEventListener("keydown", function (e) {
       if (e.key === "Enter" || e.key === " ") { opener = e.key; e.preventDefault(); e.stopPropagation(); ladderActivate(e.target); }
     });
     // The key that opened a menu, until it is released: held (or
     // repeating), it must not also press the menu's first button.
     document.addEventListener("keyup", function (e) { if (e.key === opener) opener = null; });
     $("events").addEventListener("click", function (e) { ladderActivate(e.target); });
-    $("fig5").addEventListener("click", function (e) {
+    $("fig5-box").addEventListener("click", function (e) {
       var g = findEv(e.target);
       if (g && !(state.mode === "predict" && +g.getAttribute("data-ev") > state.cur)) { stop(); setStep(+g.getAttribute("data-ev")); }
     });
@@ -804,7 +804,7 @@
   function setZoom(actual) {
     state.actual = actual;
     document.body.classList.toggle("actual", actual);
-    ["ladder", "fig5", "vs-ladder", "vs-fig5"].forEach(function (id) { $(id).classList.toggle("actual", actual); });
+    ["ladder-box", "fig5-box", "vs-ladder-box", "vs-fig5-box"].forEach(function (id) { $(id).classList.toggle("actual", actual); });
     var zs = document.querySelectorAll("button.zoom");
     for (var i = 0; i < zs.length; i++) {
       zs[i].textContent = t(actual ? "fit" : "actual");
