@@ -278,12 +278,23 @@ func TestLabInBrowser(t *testing.T) {
 	if count(ctx, t, `document.querySelectorAll("#ladder g.future").length`) == 0 {
 		t.Error("what comes next is not hidden")
 	}
+	// Nor do the hosts' state bands or the times below now give it away:
+	// the last instant's time is under the curtain.
+	lastTime := `(function(){ var ts = document.querySelectorAll("#ladder .lad-axis"), e = ts[ts.length - 2]; // the last is the header, t (s)
+		e.scrollIntoView({block: "center"}); var r = e.getBoundingClientRect();
+		var at = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2); return at ? at.id || at.tagName : ""; })()`
+	if at := eval[string](ctx, t, lastTime); at != "curtain" {
+		t.Errorf("in predict mode the run's last time shows (%s on top)", at)
+	}
 	saveShot(t, shots, "lab-predict.png", screenshot(ctx, t, 1366))
 	do(ctx, t, chromedp.Click(chromedp.CSS("#quiz button")))
 	if q := text(ctx, t, "#quiz"); !strings.Contains(q, "Right") && !strings.Contains(q, "Not quite") || !strings.Contains(q, "§") {
 		t.Errorf("the answer shows %q; want right or wrong and the rule", q)
 	}
 	do(ctx, t, chromedp.Click(chromedp.ID("predict")))
+	if at := eval[string](ctx, t, lastTime); at == "curtain" {
+		t.Error("out of predict mode the curtain stays")
+	}
 
 	// Chinese.
 	before = waitRun(ctx, t, "")

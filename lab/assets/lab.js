@@ -282,6 +282,16 @@
     line.setAttribute("x2", svg.viewBox.baseVal ? String(svg.viewBox.baseVal.width - 8) : "1000");
     line.setAttribute("y1", "-10"); line.setAttribute("y2", "-10");
     line.id = "nowline";
+    // Predict mode's curtain: everything below now — the hosts' state
+    // bands, the times, the events — is what comes next.
+    var vb = svg.viewBox.baseVal, cur = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+    cur.id = "curtain";
+    cur.setAttribute("x", "0");
+    cur.setAttribute("width", vb ? String(vb.width) : "2000");
+    cur.setAttribute("fill", "#ffffff");
+    cur.setAttribute("y", "0"); cur.setAttribute("height", "0");
+    cur.setAttribute("data-h", vb ? String(vb.height) : "10000");
+    svg.appendChild(cur);
     svg.appendChild(line);
   }
 
@@ -400,6 +410,15 @@
     for (var q = i; q >= 0; q--) if (r.events[q].y >= 0) { y = r.events[q].y; break; }
     var line = document.getElementById("nowline");
     if (line) { line.setAttribute("y1", String(y)); line.setAttribute("y2", String(y)); }
+    var curtain = document.getElementById("curtain");
+    if (curtain) {
+      var top = y;
+      if (i < 0) for (var f = 0; f < r.events.length; f++) if (r.events[f].y >= 0) { top = r.events[f].y - 10; break; }
+      top += i < 0 ? 0 : 7;
+      var h = state.mode === "predict" ? Math.max(0, +curtain.getAttribute("data-h") - top) : 0;
+      curtain.setAttribute("y", String(top));
+      curtain.setAttribute("height", String(h));
+    }
     lightStates(i);
     describe(i);
     showTimers(i, 0);
