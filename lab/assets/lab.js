@@ -851,6 +851,7 @@
 
   function translate() {
     document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+    document.title = "synack " + t("lab");
     var ts = document.querySelectorAll("[data-t]");
     for (var i = 0; i < ts.length; i++) ts[i].textContent = t(ts[i].getAttribute("data-t"));
     var tl = document.querySelectorAll("[data-tl]");
