@@ -15,5 +15,12 @@
 // the Nth packet the run put on the wire. The faults are applied in the
 // order they were added, each to the run with the ones before it; an
 // earlier fault added later may make packet N another segment, as the
-// page says.
+// page says. Each fault comes back applied or not, with why not
+// (scenario.FaultOutcome): a packet the run does not show, or a segment of
+// two-way-handshake's model, which is drawn, not simulated.
+//
+// The server answers in the request's language (lang=en or zh): its
+// messages, the settings' labels, the faults, and the catalogue's own
+// texts in a run (scenario.Translate); the page's own words are in
+// lab.js.
 package lab
