@@ -133,6 +133,7 @@ var order = []string{
 	"lost-handshake-ack", "lost-fin", "lost-fin-ack", "lost-last-ack", "close-all-lost",
 	"abort-rst", "refused", "syn-received-timeout", "syn-flood", "keepalive-dead-peer",
 	"half-open-peer-restart", "time-wait-reuse", "process-exit",
+	"spurious-retransmission",
 }
 
 // Names returns every scenario name.
