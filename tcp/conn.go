@@ -137,7 +137,7 @@ type LossStats struct {
 	DSACKUndo    int // by DSACKs, outside a timeout's recovery (TCPDSACKUndo)
 	FullUndo     int // at the end of a fast recovery (TCPFullUndo)
 	LossUndo     int // of a retransmission timeout's reduction (TCPLossUndo)
-	SpuriousRTOs int // retransmission timeouts found spurious (TCPSpuriousRTOs; Linux counts F-RTO's, synack its undo's)
+	SpuriousRTOs int // retransmission timeouts found spurious (TCPSpuriousRTOs; Linux counts F-RTO's, synack its undos of a timeout)
 }
 
 // lossCounter indexes lossCounts, in LossStats' order.

@@ -103,11 +103,7 @@ func (c *Conn) recoveryAck(now time.Time, s *wire.Segment, acked, data int) {
 		// spurious (Linux tcp_try_undo_recovery).
 		c.inRecovery = false
 		if why := c.undoCause(s); why != CauseNone {
-			k := lcFullUndo
-			if c.undoRTO {
-				k = lcLossUndo
-			}
-			c.undo(now, why, k)
+			c.undo(now, why, lcFullUndo)
 		} else {
 			c.cc.OnRecoveryExit()
 		}
@@ -125,8 +121,10 @@ func (c *Conn) recoveryAck(now time.Time, s *wire.Segment, acked, data int) {
 		}
 		c.ccAck(now, ack, acked, data)
 	}
-	if c.sndUna == c.sndMax {
-		c.rxtStamped = false // no retransmission is outstanding (Linux retrans_stamp = 0)
+	if c.rxtStamped && !c.inRecovery && !c.sndUna.LessThan(c.recover) && !c.sndUna.LessThan(c.rxtHigh) {
+		// Out of any episode, with every retransmission acknowledged
+		// (Linux: retrans_stamp = 0 when !tcp_any_retrans_done).
+		c.rxtStamped = false
 	}
 }
 

@@ -45,9 +45,10 @@ import (
 // undo_retrans, retrans_stamp, dsack_dups).
 type undoState struct {
 	undoOn      bool    // the last episode's reduction may still be undone (Linux undo_marker ≠ 0)
-	undoRTO     bool    // the episode has seen a retransmission timeout: its undo is TCPLossUndo
+	undoRTO     bool    // the episode has seen a retransmission timeout: its undo finds the timeout spurious
 	rxtStamped  bool    // rxtTS is set
 	undoMarker  seq.Num // SND.UNA when the episode began: DSACKs below it are of older retransmissions
+	rxtHigh     seq.Num // the end of the highest retransmission since rxtTS was set
 	rxtTS       uint32  // TSval of the first retransmission still outstanding (Linux retrans_stamp)
 	undoRetrans int     // the episode's retransmitted segments not yet DSACKed; -1: none retransmitted yet
 	rxtSegs     int     // segments ever retransmitted (Linux total_retrans)
@@ -79,9 +80,10 @@ func (c *Conn) noteRetransmit(now time.Time, a, b seq.Num) {
 	n := c.segsIn(a, b)
 	c.loss().rxtSegs += n
 	c.undoRetrans = max(c.undoRetrans, 0) + n
-	if c.tsOK && !c.rxtStamped {
-		c.rxtTS, c.rxtStamped = c.tsNow(now), true
+	if !c.rxtStamped {
+		c.rxtTS, c.rxtStamped, c.rxtHigh = c.tsNow(now), true, b
 	}
+	c.rxtHigh = seq.Max(c.rxtHigh, b)
 }
 
 // countDSACK is the undo's part of a DSACK block [a, b) (Linux
@@ -169,6 +171,9 @@ func (c *Conn) undoDSACK(now time.Time) bool {
 		return false
 	}
 	c.undo(now, CauseUndoDSACK, lcDSACKUndo)
+	if c.undoRTO {
+		c.bump(lcSpuriousRTOs) // a timeout's episode, over before its DSACKs came
+	}
 	if !c.inRecovery {
 		return false
 	}

@@ -216,3 +216,35 @@ func TestDSACKSent(t *testing.T) {
 	h.in(". 6501:7001(500) ack 1001")
 	h.wantOut("the hole filled: nothing left to report", ". 1001:1001(0) ack 8001 <>")
 }
+
+// RFC 3522 §2 in fast recovery (Linux tcp_try_undo_recovery, TCPFullUndo):
+// segment 1 was only reordered. RACK retransmitted it at 20 ms (TSval
+// 21); the ACK that ends recovery echoes TSval 11, the original's: the
+// original filled the hole, and the reduction is undone.
+func TestUndoEifelFastRecovery(t *testing.T) {
+	h := newHarness(t, withTS, func(c *Config) { c.SACK = On; c.CongestionControl = CongestionReno })
+	if err := h.c.OpenPassive(h.now, OpenOptions{LocalPort: ourPort, ISS: ourISS, TSOffset: tsOffsetFor}); err != nil {
+		t.Fatal(err)
+	}
+	h.in("S 5000:5000(0) win 65535 <mss 1012,sackOK,TS val 100 ecr 0>")
+	h.wantOut("SYN+ACK", "S. 1000:1000(0) ack 5001 <mss 1460,sackOK,TS val 1 ecr 100>")
+	h.advance(10 * time.Millisecond)
+	h.in(". 5001:5001(0) ack 1001 <TS val 101 ecr 1>")
+	h.run([]step{
+		{what: "ten segments, TSval 11", send: 10000, out: tenSegments},
+		{what: "2-4 SACKed: RACK marks 1 lost", after: 10 * time.Millisecond,
+			in: ". 5001:5001(0) ack 1001 <TS val 102 ecr 11,sack 2001:5001>", out: []string{". 1001:2001(1000) ack 5001 <TS val 21 ecr 102>"}},
+		{what: "the rest SACKed", after: time.Millisecond, in: ". 5001:5001(0) ack 1001 <TS val 103 ecr 11,sack 2001:11001>"},
+		{what: "the ACK of all echoes the original's TSval", after: time.Millisecond, in: ". 5001:5001(0) ack 11001 <TS val 104 ecr 11>"},
+	})
+	st, n := h.c.Status(), h.c.Stats()
+	if st.InRecovery || st.CWnd != 10000 || st.SSThresh != NewReno(1000).SSThresh() {
+		t.Fatalf("in recovery %v, cwnd %d, ssthresh %d; want out, 10000 and the initial ssthresh", st.InRecovery, st.CWnd, st.SSThresh)
+	}
+	if n.FullUndo != 1 || n.LossUndo+n.DSACKUndo != 0 {
+		t.Fatalf("counters %+v; want one full undo", n.LossStats)
+	}
+	if u := h.undoEvents(); len(u) != 1 || u[0] != CauseUndoEifel {
+		t.Fatalf("undo events %v, want one for RFC 3522", u)
+	}
+}
