@@ -62,6 +62,7 @@ type linkOpts struct {
 	buf int         // send and receive buffers of both user-space stacks; 0: bufSize
 
 	cc stcp.CongestionControl // synack's congestion control (set by the peer's name)
+	gcc string                // gVisor's: "" (its default, reno) or "cubic"
 }
 
 // errNoLoss: the kernel's loopback cannot lose packets for us.
@@ -90,7 +91,10 @@ func newPeer(name string, o linkOpts) (peer, error) {
 		o.cc = stcp.CongestionReno
 		return newSynackPeer("synack-reno", o)
 	case "gvisor":
-		return newGvisorPeer(o)
+		return newGvisorPeer("gvisor", o)
+	case "gvisor-cubic":
+		o.gcc = "cubic"
+		return newGvisorPeer("gvisor-cubic", o)
 	case "linux":
 		if o.loss > 0 || o.bn != nil {
 			return nil, errNoLoss
@@ -160,6 +164,7 @@ func (p *synackPeer) close() {
 // ---- gVisor ----
 
 type gvisorPeer struct {
+	peerName       string
 	client, server *gstack.Stack
 	cancel         context.CancelFunc
 	wg             sync.WaitGroup
@@ -189,7 +194,7 @@ func SetGvisorTCP(s *gstack.Stack, buf int) error {
 	return nil
 }
 
-func newGvisorHost(ep *channel.Endpoint, addr netip.Addr, buf int) (*gstack.Stack, error) {
+func newGvisorHost(ep *channel.Endpoint, addr netip.Addr, buf int, cc string) (*gstack.Stack, error) {
 	s := gstack.New(gstack.Options{
 		NetworkProtocols:   []gstack.NetworkProtocolFactory{ipv4.NewProtocol},
 		TransportProtocols: []gstack.TransportProtocolFactory{tcp.NewProtocol}, // gVisor's default, NewReno
@@ -204,6 +209,12 @@ func newGvisorHost(ep *channel.Endpoint, addr netip.Addr, buf int) (*gstack.Stac
 	if err := SetGvisorTCP(s, buf); err != nil {
 		s.Destroy()
 		return nil, err
+	}
+	if cc != "" {
+		opt := tcpip.CongestionControlOption(cc)
+		if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, &opt); err != nil {
+			return fail("congestion control", err)
+		}
 	}
 	if err := s.SetPortRange(ephemLow, ephemHigh); err != nil {
 		return fail("port range", err)
@@ -222,20 +233,20 @@ func newGvisorHost(ep *channel.Endpoint, addr netip.Addr, buf int) (*gstack.Stac
 	return s, nil
 }
 
-func newGvisorPeer(o linkOpts) (*gvisorPeer, error) {
+func newGvisorPeer(name string, o linkOpts) (*gvisorPeer, error) {
 	ea := channel.New(linkQueueLen, uint32(o.mtu), "")
 	eb := channel.New(linkQueueLen, uint32(o.mtu), "")
-	client, err := newGvisorHost(ea, clientAddr, o.buf)
+	client, err := newGvisorHost(ea, clientAddr, o.buf, o.gcc)
 	if err != nil {
 		return nil, err
 	}
-	server, err := newGvisorHost(eb, serverAddr, o.buf)
+	server, err := newGvisorHost(eb, serverAddr, o.buf, o.gcc)
 	if err != nil {
 		client.Destroy()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &gvisorPeer{client: client, server: server, cancel: cancel}
+	p := &gvisorPeer{peerName: name, client: client, server: server, cancel: cancel}
 	if o.bn != nil {
 		for i, to := range []*channel.Endpoint{eb, ea} {
 			p.shapers[i] = newShaper(*o.bn, func(b []byte) {
@@ -284,7 +295,7 @@ func (p *gvisorPeer) forward(ctx context.Context, from, to *channel.Endpoint, lo
 	}
 }
 
-func (p *gvisorPeer) name() string { return "gvisor" }
+func (p *gvisorPeer) name() string { return p.peerName }
 
 func (p *gvisorPeer) listen() (net.Listener, error) {
 	return gonet.ListenTCP(p.server, tcpip.FullAddress{NIC: gvisorNIC, Addr: tcpip.AddrFrom4(serverAddr.As4())}, ipv4.ProtocolNumber)

@@ -150,6 +150,9 @@ func (a *app) step() bool {
 			}
 			if !a.eof {
 				a.got += n
+				if a.peer != nil && a.got > a.peer.sent {
+					a.fail("read " + strconv.Itoa(a.got) + " bytes of a stream of " + strconv.Itoa(a.peer.sent) + ": bytes duplicated")
+				}
 			}
 		}
 		if err == io.EOF {

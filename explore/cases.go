@@ -135,6 +135,40 @@ var cases = []*Case{
 		},
 	},
 	{
+		Name: "sack", Only: "A", normal: true,
+		Summary: "loss recovery with SACK (RACK-TLP, RFC 6675, PRR, CUBIC: the defaults): A writes ten full segments at once " +
+			"and closes 2 s later, B closes on EOF; faults on A's segments only, so that every schedule of the handshake and " +
+			"the first data segments — one hole or two in the window, duplicates, reordering — is repaired from B's SACK blocks",
+		setup: func(w *world) { w.bulk(10) },
+	},
+	{
+		Name: "sack-6675", Only: "A", normal: true,
+		Summary: "the same with RACK off, as the sack-recovery scenario: RFC 6675's IsLost() and NextSeg() rules (1), (3) " +
+			"and the rescue retransmission (4)",
+		tune:  func(c *tcp.Config) { c.RACK = tcp.Off },
+		setup: func(w *world) { w.bulk(10) },
+	},
+	{
+		Name: "reno", Only: "A", normal: true,
+		Summary: "the same without SACK and with NewReno (SACK off on both sides, reno): duplicate ACKs, fast retransmit, " +
+			"partial ACKs (RFC 5681 §3.2, RFC 6582)",
+		tune:  func(c *tcp.Config) { c.SACK, c.CongestionControl = tcp.Off, tcp.CongestionReno },
+		setup: func(w *world) { w.bulk(10) },
+	},
+	{
+		Name: "tail", Only: "A", normal: true,
+		Summary: "a tail: A writes three full segments and closes 2 s later, B closes on EOF; faults on A's segments only, " +
+			"so that a lost last segment is probed (RFC 8985 §7), a lost probe waits for the RTO, and lost retransmissions back off",
+		setup: func(w *world) { w.bulk(3) },
+	},
+	{
+		Name: "tail-rto", Only: "A", normal: true,
+		Summary: "the same with no loss probes and no timestamps, as the rto-backoff scenario: the RTO alone, " +
+			"doubling (RFC 6298 §5.5), and Karn's rule for the RTT samples",
+		tune:  func(c *tcp.Config) { c.TLP, c.Timestamps = tcp.Off, tcp.Off },
+		setup: func(w *world) { w.bulk(3) },
+	},
+	{
 		Name: "listener-close",
 		Summary: "B closes its listener 15 ms in, while A's connection is half-open there; A's ACK then finds nothing " +
 			"and is answered with RST: A must be told, and B's half-open connection must be seen to end",
@@ -144,6 +178,15 @@ var cases = []*Case{
 			w.net.At(15*time.Millisecond, func() { ln.Close(w.net.Now()) })
 		},
 	},
+}
+
+// bulk is the loss-recovery cases' applications: A writes n × 1448 bytes
+// at once (n full segments: the MSS less the timestamp option; without
+// timestamps, a little less than n) and closes 2 s in; B reads and closes
+// on end-of-file.
+func (w *world) bulk(n int) {
+	w.serve(1, portB, func(*stack.Conn) plan { return plan{close: closeOnEOF} })
+	w.dial(0, 0, 1, portB, plan{send: n * 1448, close: closeAt, wait: 2 * time.Second})
 }
 
 // Cases returns every case: the seven core ones first, then the targeted.

@@ -9,9 +9,33 @@ import (
 
 const numStates = 11 // RFC 9293's eleven states
 
-// Coverage counts the state transitions runs went through.
+// Coverage counts the state transitions runs went through, and the
+// retransmissions by the rule that sent them, so that a report shows the
+// loss-recovery invariants had something to check.
 type Coverage struct {
 	T [numStates][numStates]uint64
+	// Retransmissions: by a retransmission timeout (RFC 6298 §5.4),
+	// NewReno's fast retransmit and partial ACKs (RFC 5681 §3.2, RFC
+	// 6582), RFC 6675 SACK recovery (RACK-marked, IsLost, NextSeg (3),
+	// rescue), and tail loss probes (RFC 8985 §7.3, new data or not).
+	RTO, Reno, SACK, Probes uint64
+	// SACKChecked counts the data segments sent while the sender's view
+	// of its peer's SACK blocks was not empty: each was checked.
+	SACKChecked uint64
+}
+
+// retransmitted counts a segment sent for cause.
+func (c *Coverage) retransmitted(cause tcp.Cause) {
+	switch cause {
+	case tcp.CauseRetransmit:
+		c.RTO++
+	case tcp.CauseFastRetransmit, tcp.CausePartialAck:
+		c.Reno++
+	case tcp.CauseRACKLost, tcp.CauseSACKLost, tcp.CauseSACKHole, tcp.CauseRescue:
+		c.SACK++
+	case tcp.CauseTLP, tcp.CauseTLPNewData:
+		c.Probes++
+	}
 }
 
 func (c *Coverage) add(from, to tcp.State) {
@@ -27,6 +51,11 @@ func (c *Coverage) Merge(o *Coverage) {
 			c.T[i][j] += o.T[i][j]
 		}
 	}
+	c.RTO += o.RTO
+	c.Reno += o.Reno
+	c.SACK += o.SACK
+	c.Probes += o.Probes
+	c.SACKChecked += o.SACKChecked
 }
 
 // States returns the states entered or left at least once.
@@ -74,6 +103,8 @@ func (c *Coverage) String() string {
 			fmt.Fprintf(&b, " %v→%v", t.From, t.To)
 		}
 	}
+	fmt.Fprintf(&b, "; retransmissions: %d RTO, %d NewReno, %d SACK recovery, %d loss probes; %d segments checked against the peer's SACK blocks",
+		c.RTO, c.Reno, c.SACK, c.Probes, c.SACKChecked)
 	return b.String()
 }
 

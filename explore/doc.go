@@ -21,7 +21,10 @@
 // The seven cases of opening and closing are handshake, fourway, threeway,
 // simopen, simclose, halfclose and abort (Case.Core); targeted cases add an
 // off-path attacker (attack), faults on one side's segments only (lastack,
-// halfclose-acks), and reproduce known bugs of the stack (Case.Known).
+// halfclose-acks), loss recovery (sack: ten segments with SACK, RACK-TLP
+// and CUBIC; reno: the same with SACK off and NewReno; tail: three
+// segments, a lost tail probed and backed off), and reproduce known bugs of
+// the stack (Case.Known).
 //
 // # Random mode
 //
@@ -36,10 +39,19 @@
 // # Invariants
 //
 // Every run is checked (invariants.go):
-//   - each byte stream is delivered exactly once, in order and uncorrupted
-//     (every stream is a pattern keyed by its 4-tuple and ISN), or the
-//     receiving application is told of the failure (ECONNRESET, ETIMEDOUT,
-//     ECONNREFUSED); no data is read after end-of-file;
+//   - each byte stream is delivered exactly once, in order, without gaps and
+//     uncorrupted (every stream is a pattern keyed by its 4-tuple and ISN,
+//     checked at the offset of each read; never more read than written), or
+//     the receiving application is told of the failure (ECONNRESET,
+//     ETIMEDOUT, ECONNREFUSED); no data is read after end-of-file;
+//   - no byte the peer has SACKed is sent again, except after a
+//     retransmission timeout, which RFC 2018 §8 and RFC 6675 §5.1 let the
+//     sender take as a sign of reneging (each end's view of its peer's SACK
+//     blocks is rebuilt from the ACKs its stack accepted, and cleared by its
+//     RTO retransmission);
+//   - every connection's congestion window stays at or above one SMSS, the
+//     loss window (RFC 5681 §3.1, RFC 9438 §4.8), and ssthresh at or above
+//     two (RFC 5681 eq. 4), checked after every event;
 //   - after quiescence every connection is CLOSED (or LISTEN), the stacks
 //     hold no connection, half-open or TIME-WAIT record, and no timer;
 //   - every state change is a row of tcp.Transitions, from the state the

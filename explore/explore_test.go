@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/synack/synack/seq"
 	"github.com/synack/synack/tcp"
 	"github.com/synack/synack/trace"
 )
@@ -78,6 +79,25 @@ func TestExhaustiveK6(t *testing.T) {
 		for _, v := range rep.Violations {
 			t.Errorf("%s: violation, replay with: synack explore --replay %s\n  %s", c.Name, v.Token, strings.Join(v.Problems, "\n  "))
 		}
+		// The loss-recovery cases exercise the rules they are named for,
+		// so that their invariants have retransmissions to check.
+		rc := rep.Coverage
+		for _, need := range []struct {
+			cs   string
+			what string
+			n    uint64
+		}{
+			{"sack", "SACK recovery retransmissions", rc.SACK}, {"sack", "segments checked against SACK blocks", rc.SACKChecked},
+			{"sack-6675", "SACK recovery retransmissions", rc.SACK}, {"reno", "NewReno retransmissions", rc.Reno},
+			{"tail", "loss probes", rc.Probes}, {"tail-rto", "RTO retransmissions", rc.RTO},
+		} {
+			if need.cs == c.Name && need.n == 0 {
+				t.Errorf("%s: no %s in %d schedules", c.Name, need.what, rep.Schedules)
+			}
+		}
+		if c.Name == "tail-rto" && rc.Probes > 0 {
+			t.Errorf("tail-rto: %d loss probes with probes off", rc.Probes)
+		}
 		total += rep.Schedules
 		elapsed += rep.Elapsed
 		cpu += rep.CPU
@@ -106,6 +126,11 @@ func TestRandomSeeds(t *testing.T) {
 	}
 	if rep.Runs != n {
 		t.Errorf("%d workloads run, want %d", rep.Runs, n)
+	}
+	// The workloads move enough data through enough loss for every kind
+	// of recovery, so that the loss-recovery invariants are exercised.
+	if c := rep.Coverage; c.RTO == 0 || c.Reno == 0 || c.SACK == 0 || c.Probes == 0 || c.SACKChecked == 0 {
+		t.Errorf("the workloads left a kind of loss recovery unexercised: %s", c.String())
 	}
 	for _, v := range rep.Violations {
 		t.Errorf("violation, replay with: synack explore --replay %s\n  %s", v.Token, strings.Join(v.Problems, "\n  "))
@@ -183,5 +208,26 @@ func TestKeepFirst(t *testing.T) {
 	}
 	if len(list) != 3 || list[0].i != 1 || list[1].i != 2 || list[2].i != 3 {
 		t.Fatalf("kept %v", list)
+	}
+}
+
+// A view of the peer's SACK blocks merges what arrives, in any order, into
+// sorted disjoint ranges, and finds what a segment overlaps.
+func TestSACKView(t *testing.T) {
+	v := &sackView{una: 1000, max: 9000}
+	for _, b := range [][2]seq.Num{{5000, 6000}, {2000, 3000}, {3000, 3500}, {7000, 8000}, {5500, 7000}} {
+		v.add(b[0], b[1])
+	}
+	want := []span{{2000, 3500}, {5000, 8000}}
+	if len(v.sacked) != len(want) || v.sacked[0] != want[0] || v.sacked[1] != want[1] {
+		t.Fatalf("view %v, want %v", v.sacked, want)
+	}
+	for _, tc := range []struct {
+		a, b seq.Num
+		hit  bool
+	}{{1000, 2000, false}, {1000, 2001, true}, {3500, 5000, false}, {4000, 5500, true}, {8000, 9000, false}} {
+		if _, hit := v.overlap(tc.a, tc.b); hit != tc.hit {
+			t.Errorf("overlap(%d, %d) = %v, want %v", tc.a, tc.b, hit, tc.hit)
+		}
 	}
 }

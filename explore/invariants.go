@@ -41,6 +41,9 @@ type checker struct {
 	forged map[uint64]*forgery // forged packets by packet ID
 	cov    *Coverage
 
+	sacks   map[connKey]*sackView // each end's view of its peer's SACK blocks
+	pending []pendingSACK         // per host: the ACK its stack is processing
+
 	rsts     []rstSent // every RST a stack sent
 	sent     int       // segments the stacks put on the wire
 	lost     int       // segments lost (dropped by the schedule, random loss, partition, host down)
@@ -48,7 +51,8 @@ type checker struct {
 }
 
 func newChecker(w *world) *checker {
-	return &checker{w: w, states: map[connKey]tcp.State{}, synSeq: map[connKey]seq.Num{}, forged: map[uint64]*forgery{}}
+	return &checker{w: w, states: map[connKey]tcp.State{}, synSeq: map[connKey]seq.Num{}, forged: map[uint64]*forgery{},
+		sacks: map[connKey]*sackView{}}
 }
 
 func (c *checker) fail(format string, args ...any) {
@@ -78,6 +82,9 @@ func (c *checker) Packet(now time.Time, e *sim.PacketEvent) {
 			return // a held segment sent again was counted the first time
 		}
 		c.sent++
+		hs := c.w.hostIndex(e.From)
+		c.sackSent(hs, e)
+		c.checkCwnd(hs)
 		fl := e.Seg.Flags
 		if fl&wire.FlagSYN != 0 {
 			c.synSeq[connKey{c.w.hostIndex(e.From), packetID(e.Pkt, e.Seg, true)}] = e.Seg.Seq
@@ -95,10 +102,14 @@ func (c *checker) Packet(now time.Time, e *sim.PacketEvent) {
 		}
 	case sim.PacketDelivered:
 		in := arrival{valid: e.Seg != nil, forged: c.forged[e.ID]}
+		hi := c.w.hostIndex(e.To)
 		if e.Seg != nil {
 			in.flags, in.seq, in.ack = e.Seg.Flags, e.Seg.Seq, e.Seg.Ack
+			if in.forged == nil {
+				c.sackArrived(hi, e)
+			}
 		}
-		c.lastIn[c.w.hostIndex(e.To)] = in
+		c.lastIn[hi] = in
 	}
 }
 
@@ -131,10 +142,14 @@ func (c *checker) Conn(now time.Time, h *sim.Host, id stack.ID, e *tcp.Event) {
 	if c.next != nil {
 		c.next.Conn(now, h, id, e)
 	}
+	hi := c.w.hostIndex(h)
+	if e.Kind == tcp.EventDrop {
+		c.pending[hi].set = false // refused: its SACK blocks taught the stack nothing
+	}
+	c.checkCwnd(hi)
 	if e.Kind != tcp.EventState {
 		return
 	}
-	hi := c.w.hostIndex(h)
 	key := connKey{hi, id}
 	prev, ok := c.states[key]
 	if !ok {
@@ -190,6 +205,12 @@ func (c *checker) HostEvent(now time.Time, h *sim.Host, what string) {
 				delete(c.states, k)
 			}
 		}
+		for k := range c.sacks {
+			if k.host == hi {
+				delete(c.sacks, k)
+			}
+		}
+		c.pending[hi].set = false
 	}
 }
 
@@ -354,4 +375,184 @@ type rstSent struct {
 // The causes of RSTs that answer the segment being processed.
 var replyCauses = map[tcp.Cause]bool{
 	tcp.CauseNoTCB: true, tcp.CauseAckInListen: true, tcp.CauseBadAckInSynRcvd: true, tcp.CauseBadAckInSynSent: true,
+}
+
+// Loss recovery (issue 13 part 7). Two invariants are checked as the run
+// goes, from what the wire shows and each TCB's congestion control:
+//
+// No retransmission of a byte the peer has SACKed. Each end's view of its
+// peer's SACK blocks (RFC 2018) is rebuilt here from the ACKs that reached
+// it and that its stack accepted, with the validity test a sender applies
+// (a block lies above the cumulative ACK and within what was sent). RFC
+// 6675 never lets NextSeg() choose a SACKed byte: rules (1) and (3) take
+// holes, (4) the highest unSACKed segment, and a loss probe is sent only
+// with nothing SACKed (RFC 8985 §7.2, Linux TCP_CA_Open). A retransmission
+// timeout is the exception: RFC 2018 §8 has the sender ignore prior SACK
+// information after one, since the receiver may have reneged, and RFC 6675
+// §5.1 keeps that rule while advising to use what arrives afterwards. So
+// the view is cleared when the end sends an RTO retransmission (synack,
+// like Linux, keeps its scoreboard over the first timeout and may resend
+// less), and a byte SACKed since must not be sent again.
+//
+// cwnd never below its floor. Both congestion controls (tcp/congestion.go,
+// tcp/cubic.go) go down to one SMSS, the loss window after a timeout or a
+// lost SYN (RFC 5681 §3.1, RFC 9438 §4.8), and never lower; ssthresh never
+// below two SMSS (RFC 5681 eq. 4, RFC 9438 §4.6).
+
+// span is a range [a, b) of sequence numbers.
+type span struct{ a, b seq.Num }
+
+// maxSACKView bounds the ranges a view keeps; beyond, the highest are
+// forgotten, which only makes the check less strict.
+const maxSACKView = 64
+
+// sackView is what one end has learnt of its peer's SACK blocks since its
+// last retransmission timeout.
+type sackView struct {
+	una, max seq.Num // highest cumulative ACK accepted, highest sequence number sent
+	sacked   []span  // sorted, disjoint
+}
+
+// pendingSACK is the ACK a host's stack is processing: its blocks count
+// once no drop or refusal is traced for it.
+type pendingSACK struct {
+	set    bool
+	key    connKey
+	ack    seq.Num
+	blocks []wire.SACKBlock
+}
+
+// add merges [a, b) into the view.
+func (v *sackView) add(a, b seq.Num) {
+	out := v.sacked[:0:0]
+	placed := false
+	for _, r := range v.sacked {
+		switch {
+		case r.b.LessThan(a):
+			out = append(out, r)
+		case b.LessThan(r.a):
+			if !placed {
+				out, placed = append(out, span{a, b}), true
+			}
+			out = append(out, r)
+		default:
+			a, b = seq.Min(a, r.a), seq.Max(b, r.b)
+		}
+	}
+	if !placed {
+		out = append(out, span{a, b})
+	}
+	if len(out) > maxSACKView {
+		out = out[:maxSACKView]
+	}
+	v.sacked = out
+}
+
+// overlap returns the first SACKed range that [a, b) overlaps.
+func (v *sackView) overlap(a, b seq.Num) (span, bool) {
+	for _, r := range v.sacked {
+		if r.a.LessThan(b) && a.LessThan(r.b) && r.b.GreaterThan(v.una) {
+			return r, true
+		}
+	}
+	return span{}, false
+}
+
+// view returns the view of end k, made when it sends its first data at a:
+// what lies below was its SYN, or acknowledged.
+func (c *checker) view(k connKey, a seq.Num) *sackView {
+	v := c.sacks[k]
+	if v == nil {
+		v = &sackView{una: a, max: a}
+		c.sacks[k] = v
+	}
+	return v
+}
+
+// sackSent checks a segment host hi put on the wire against its view of
+// the peer's SACK blocks.
+func (c *checker) sackSent(hi int, e *sim.PacketEvent) {
+	c.commitSACK(hi)
+	s := e.Seg
+	k := connKey{hi, packetID(e.Pkt, s, true)}
+	if s.Flags&wire.FlagSYN != 0 {
+		delete(c.sacks, k) // a new incarnation of the 4-tuple
+		return
+	}
+	if len(s.Payload) == 0 {
+		return
+	}
+	if c.cov != nil {
+		c.cov.retransmitted(e.Cause)
+	}
+	a, b := s.Seq, s.Seq.Add(seq.Size(len(s.Payload)))
+	v := c.view(k, a)
+	if c.cov != nil && len(v.sacked) > 0 && e.Cause != tcp.CauseRetransmit {
+		c.cov.SACKChecked++
+	}
+	if e.Cause == tcp.CauseRetransmit {
+		v.sacked = v.sacked[:0] // RFC 2018 §8, RFC 6675 §5.1
+	} else if r, ok := v.overlap(a, b); ok {
+		c.fail("%s %v resent bytes %d..%d (%s), though the peer had SACKed %d..%d (RFC 6675 §4: NextSeg never picks a SACKed byte)",
+			e.From.Name, k.id, a, b, e.Cause, r.a, r.b)
+	}
+	if b.GreaterThan(v.max) {
+		v.max = b
+	}
+}
+
+// sackArrived notes the ACK that reached host hi, to count once its stack
+// has accepted it.
+func (c *checker) sackArrived(hi int, e *sim.PacketEvent) {
+	c.commitSACK(hi)
+	s := e.Seg
+	if s.Flags&wire.FlagACK == 0 || s.Flags&(wire.FlagSYN|wire.FlagRST) != 0 {
+		return
+	}
+	p := &c.pending[hi]
+	p.set, p.key, p.ack = true, connKey{hi, packetID(e.Pkt, s, false)}, s.Ack
+	p.blocks = append(p.blocks[:0], s.Opts.SACK[:s.Opts.NumSACK]...)
+}
+
+// commitSACK folds host hi's pending ACK into its view.
+func (c *checker) commitSACK(hi int) {
+	p := &c.pending[hi]
+	if !p.set {
+		return
+	}
+	p.set = false
+	v := c.sacks[p.key]
+	if v == nil || p.ack.GreaterThan(v.max) {
+		return
+	}
+	if p.ack.GreaterThan(v.una) {
+		v.una = p.ack
+	}
+	for _, bl := range p.blocks {
+		// The sender's test (Linux tcp_is_sackblock_valid): within what
+		// is outstanding, above the cumulative ACK; a DSACK of data below
+		// it is left out by the same test.
+		if bl.Left.LessThan(bl.Right) && !bl.Right.GreaterThan(v.max) && !bl.Left.LessThan(v.una) {
+			v.add(bl.Left, bl.Right)
+		}
+	}
+}
+
+// checkCwnd checks the congestion window of host hi's connections.
+func (c *checker) checkCwnd(hi int) {
+	for _, a := range c.w.apps {
+		if a.host != hi || a.dead || !live(a.c.State()) {
+			continue
+		}
+		cwnd, ssthresh, mss, ok := a.c.TCB().CongestionWindow()
+		if !ok {
+			continue
+		}
+		if cwnd < mss {
+			c.fail("%s: cwnd %d bytes, below its floor of one SMSS (%d) (RFC 5681 §3.1)", a.name(), cwnd, mss)
+		}
+		if ssthresh < 2*mss {
+			c.fail("%s: ssthresh %d bytes, below two SMSS (%d) (RFC 5681 eq. 4)", a.name(), ssthresh, 2*mss)
+		}
+	}
 }

@@ -61,6 +61,39 @@ type workload struct {
 	forgedSYN  time.Duration // 0: no forged handshake
 	sessions   []session
 	simopen    *simOpen // nil: none
+	tcp        [2]recoveryMode
+}
+
+// recoveryMode is how a host recovers from loss: the defaults (SACK with
+// RACK-TLP, CUBIC), or with SACK refused (duplicate ACKs and NewReno's
+// fast recovery, when either end refuses), RACK off (RFC 6675's IsLost and
+// NextSeg rules), or NewReno for the window.
+type recoveryMode struct{ noSACK, noRACK, reno bool }
+
+func (m recoveryMode) apply(c *tcp.Config) {
+	if m.noSACK {
+		c.SACK = tcp.Off
+	}
+	if m.noRACK {
+		c.RACK = tcp.Off
+	}
+	if m.reno {
+		c.CongestionControl = tcp.CongestionReno
+	}
+}
+
+func (m recoveryMode) String() string {
+	var s []string
+	if m.noSACK {
+		s = append(s, "no SACK")
+	}
+	if m.noRACK {
+		s = append(s, "no RACK")
+	}
+	if m.reno {
+		s = append(s, "reno")
+	}
+	return fmt.Sprint(s)
 }
 
 // simOpen is a simultaneous open: A and B dial each other's port.
@@ -98,6 +131,11 @@ func (wl *workload) faults() []string {
 	}
 	if wl.forgedSYN > 0 {
 		f = append(f, "a forged handshake")
+	}
+	for i, m := range wl.tcp {
+		if m != (recoveryMode{}) {
+			f = append(f, fmt.Sprintf("%c: %v", 'A'+i, m))
+		}
 	}
 	return f
 }
@@ -206,6 +244,14 @@ func drawWorkload(seed uint64) *workload {
 		}
 		wl.simopen = so
 	}
+	// Loss recovery other than the default, from a stream of its own so
+	// that everything above is drawn as it was before: in about one
+	// workload in three a host refuses SACK, turns RACK off or uses reno.
+	rc := rand.New(rand.NewPCG(seed, 0x7265636f76657279))
+	for i := range wl.tcp {
+		m := &wl.tcp[i]
+		m.noSACK, m.noRACK, m.reno = rc.IntN(8) == 0, rc.IntN(8) == 0, rc.IntN(6) == 0
+	}
 	return wl
 }
 
@@ -238,11 +284,14 @@ func executeRandom(seed uint64, rec *record.Recorder, cov *Coverage, capt *Captu
 	if capt != nil {
 		w.net.SetCaptureAt(capt.W, capt.At)
 	}
-	cfg := stack.Config{TCP: randomConfig()}
-	a := w.net.AddHost("A", addrA, cfg)
-	b := w.net.AddHost("B", addrB, cfg)
+	ca, cb := stack.Config{TCP: randomConfig()}, stack.Config{TCP: randomConfig()}
+	wl.tcp[0].apply(&ca.TCP)
+	wl.tcp[1].apply(&cb.TCP)
+	a := w.net.AddHost("A", addrA, ca)
+	b := w.net.AddHost("B", addrB, cb)
 	w.hosts = []*sim.Host{a, b}
 	w.chk.lastIn = make([]arrival, 2)
+	w.chk.pending = make([]pendingSACK, 2)
 	link := w.net.Connect(a, b, wl.link)
 	for _, p := range wl.partitions {
 		link.Partition(p[0], p[1])

@@ -79,6 +79,7 @@ func newWorld(cs *Case, sched Schedule, rec *record.Recorder) *world {
 	b := w.net.AddHost("B", addrB, stack.Config{TCP: cfg})
 	w.hosts = []*sim.Host{a, b}
 	w.chk.lastIn = make([]arrival, len(w.hosts))
+	w.chk.pending = make([]pendingSACK, len(w.hosts))
 	w.net.Connect(a, b, sim.LinkConfig{Delay: 10 * time.Millisecond})
 	w.faults.sched = sched
 	w.faults.install(w.net, cs.Only)

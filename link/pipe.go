@@ -19,11 +19,15 @@ const PipeQueueLen = 1024
 // itself. Writes never block; a full queue drops, as a NIC does.
 //
 // The ends are *PipeEndpoint; assert to it for Stats.
-func Pipe(mtu int) (a, b Endpoint) {
-	if mtu <= 0 {
-		panic("link: Pipe with non-positive MTU")
+func Pipe(mtu int) (a, b Endpoint) { return PipeQueue(mtu, PipeQueueLen) }
+
+// PipeQueue is Pipe with queue packets buffered each way instead of
+// PipeQueueLen.
+func PipeQueue(mtu, queue int) (a, b Endpoint) {
+	if mtu <= 0 || queue <= 0 {
+		panic("link: Pipe with non-positive MTU or queue")
 	}
-	x, y := newPipeEnd(mtu), newPipeEnd(mtu)
+	x, y := newPipeEnd(mtu, queue), newPipeEnd(mtu, queue)
 	x.peer, y.peer = y, x
 	go x.run()
 	go y.run()
@@ -64,11 +68,11 @@ type PipeStats struct {
 	NoReceiver uint64 // arrived here before Attach
 }
 
-func newPipeEnd(mtu int) *PipeEndpoint {
+func newPipeEnd(mtu, queue int) *PipeEndpoint {
 	return &PipeEndpoint{
 		mtu:     mtu,
-		in:      make(chan *[]byte, PipeQueueLen),
-		free:    make(chan *[]byte, PipeQueueLen+1),
+		in:      make(chan *[]byte, queue),
+		free:    make(chan *[]byte, queue+1),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}

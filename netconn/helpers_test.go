@@ -28,6 +28,12 @@ type hosts struct {
 func newHosts(t testing.TB, cfgA, cfgB stack.Config, wrapA, wrapB func(link.Endpoint) link.Endpoint) *hosts {
 	t.Helper()
 	ea, eb := link.Pipe(1500)
+	return newHostsOn(t, ea, eb, cfgA, cfgB, wrapA, wrapB)
+}
+
+// newHostsOn is newHosts on the link ea–eb.
+func newHostsOn(t testing.TB, ea, eb link.Endpoint, cfgA, cfgB stack.Config, wrapA, wrapB func(link.Endpoint) link.Endpoint) *hosts {
+	t.Helper()
 	if wrapA != nil {
 		ea = wrapA(ea)
 	}

@@ -447,7 +447,12 @@ func TestListenConfig(t *testing.T) {
 // every one.
 func TestDefaultBacklogTakesABurst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHosts(t, stack.Config{}, stack.Config{}, nil, nil)
+		// The burst puts up to 1000 SYNs and then 1000 ACKs in the link at
+		// once: a ring of PipeQueueLen (1024) would drop some, and the
+		// 1 s SYN retry would count against the backlog, which is what
+		// this test is about.
+		ea, eb := link.PipeQueue(1500, 4096)
+		h := newHostsOn(t, ea, eb, stack.Config{}, stack.Config{}, nil, nil)
 		ln, err := h.b.Listen("tcp", addrB)
 		if err != nil {
 			t.Fatal(err)

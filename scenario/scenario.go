@@ -133,6 +133,8 @@ var order = []string{
 	"lost-handshake-ack", "lost-fin", "lost-fin-ack", "lost-last-ack", "close-all-lost",
 	"abort-rst", "refused", "syn-received-timeout", "syn-flood", "keepalive-dead-peer",
 	"half-open-peer-restart", "time-wait-reuse", "process-exit",
+	// Loss recovery.
+	"fast-retransmit", "sack-recovery", "tail-loss-probe", "rto-backoff",
 	"spurious-retransmission",
 }
 

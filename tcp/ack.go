@@ -24,6 +24,19 @@ func (c *Conn) processAck(now time.Time, s *wire.Segment) bool {
 	if s.Ack.LessThan(c.sndUna) {
 		// RFC 9293 §3.10.7.4: an old ACK "can be ignored"; only
 		// SND.UNA =< SEG.ACK =< SND.NXT may update the send window.
+		// Its SACK blocks still count: RFC 6675 §5 updates the scoreboard
+		// on every ACK that has them, as Linux tcp_ack's old_ack does, and
+		// a reordered ACK may tell of data no later ACK repeats.
+		if c.sackOK && s.Opts.NumSACK > 0 && c.sndUna != c.sndMax {
+			delivered := 0
+			si := c.takeSACK(s, func(a, b seq.Num) {
+				delivered += int(a.Size(b))
+				if c.rackOn() {
+					c.rackDelivered(now, a, b)
+				}
+			})
+			c.sackAck(now, s.Ack, false, delivered, si)
+		}
 		return true
 	}
 	c.ackAnswers(now)

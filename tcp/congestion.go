@@ -172,6 +172,9 @@ func (r *reno) OnTimeout(flight int) {
 	r.save()
 	r.ssthresh = max(flight/2, 2*r.mss)
 	r.cwnd = r.mss // loss window, RFC 5681 §3.1
+	if mutantLossWindowZero {
+		r.cwnd = 0
+	}
 	r.acc = 0
 }
 

@@ -278,6 +278,17 @@ func (c *Conn) Stats() Stats {
 	return st
 }
 
+// CongestionWindow returns the congestion control's cwnd and ssthresh and
+// the sender's MSS, in bytes, without the cost of Status (the explorer
+// reads it after every event); ok is false until the handshake has made
+// the congestion control.
+func (c *Conn) CongestionWindow() (cwnd, ssthresh, mss int, ok bool) {
+	if c.cc == nil {
+		return 0, 0, 0, false
+	}
+	return c.cc.CWnd(), c.cc.SSThresh(), c.sndMSS, true
+}
+
 // setState moves to a new state; every transition goes through here so that
 // each is traced with its cause (smoltcp's set_state).
 func (c *Conn) setState(now time.Time, to State, cause Cause) {
@@ -294,7 +305,7 @@ func (c *Conn) setState(now time.Time, to State, cause Cause) {
 		}
 		c.snd.release(c.pool())
 		c.ooo = nil
-		c.ackOwed, c.ackNow = false, false // a delayed ACK is a timer too
+		c.ackOwed, c.ackNow, c.ackOOO = false, false, false // a delayed ACK is a timer too
 		if to != StateTimeWait {
 			c.cancelTimer(now, TimerTimeWait)
 		}

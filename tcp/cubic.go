@@ -139,6 +139,9 @@ func (c *cubic) OnRecoveryExit() { c.cwnd = c.ssthresh }
 func (c *cubic) OnTimeout(flight int) {
 	c.reduce(flight)
 	c.cwnd = c.mss
+	if mutantLossWindowZero {
+		c.cwnd = 0
+	}
 	c.restart = true
 }
 

@@ -336,3 +336,20 @@ func TestNothingBeyondFin(t *testing.T) {
 		}
 	})
 }
+
+// RFC 5681 §4.2: a segment beyond a hole is answered at once with a
+// duplicate ACK, and the trace names that rule; the segment that fills the
+// hole is answered at once too, as an ordinary ACK of new data.
+func TestOutOfOrderACKCause(t *testing.T) {
+	h := newHarness(t).established()
+	h.in("P. 5101:5201(100) ack 1001")
+	if len(h.out) != 1 || h.out[0].why != CauseOutOfOrder {
+		t.Fatalf("%d segments out; want one duplicate ACK for %q", len(h.out), CauseOutOfOrder)
+	}
+	h.wantOut("a duplicate ACK at once", ". 1001:1001(0) ack 5001")
+	h.in("P. 5001:5101(100) ack 1001")
+	if len(h.out) != 1 || h.out[0].why != CauseAck {
+		t.Fatalf("%d segments out; want one ACK of the filled hole for %q", len(h.out), CauseAck)
+	}
+	h.wantOut("the hole filled: ACK at once", ". 1001:1001(0) ack 5201")
+}

@@ -12,5 +12,8 @@ const (
 	mutantNoFinRetransmit    = false // a lost FIN is never sent again
 	mutantAnyRST             = false // any in-window RST resets (no RFC 5961)
 	mutantSACKOverMTU        = false // SACK blocks ride on full-sized data segments
+	mutantLossWindowZero     = false // a retransmission timeout leaves a congestion window of 0, not 1 SMSS
+	mutantResendSACKed       = false // NextSeg (1) resends a lost hole and then the segment after it, SACKed or not
+	mutantReassemblyGap      = false // the receiver takes out-of-order data as in order across a hole
 	mutantTimeWaitScale      = 1     // 0 makes TIME-WAIT last no time at all
 )

@@ -13,17 +13,22 @@ var (
 	mutantNoFinRetransmit    bool
 	mutantAnyRST             bool
 	mutantSACKOverMTU        bool
+	mutantLossWindowZero     bool
+	mutantResendSACKed       bool
+	mutantReassemblyGap      bool
 	mutantTimeWaitScale      time.Duration = 1
 )
 
 // Mutants lists the broken variants SetMutant knows.
-var Mutants = []string{"time-wait-zero", "no-fin-retransmit", "any-rst", "no-time-wait-seq-check", "no-time-wait-reack", "two-way-handshake", "sack-over-mtu"}
+var Mutants = []string{"time-wait-zero", "no-fin-retransmit", "any-rst", "no-time-wait-seq-check", "no-time-wait-reack", "two-way-handshake", "sack-over-mtu",
+	"loss-window-zero", "resend-sacked", "reassembly-gap"}
 
 // SetMutant switches one broken variant on (or every one off with "").
 func SetMutant(name string) {
 	mutantTwoWayHandshake, mutantNoTimeWaitReack, mutantNoTimeWaitSeqCheck = false, false, false
 	mutantNoFinRetransmit, mutantAnyRST, mutantTimeWaitScale = false, false, 1
 	mutantSACKOverMTU = false
+	mutantLossWindowZero, mutantResendSACKed, mutantReassemblyGap = false, false, false
 	switch name {
 	case "time-wait-zero":
 		mutantTimeWaitScale = 0
@@ -39,5 +44,11 @@ func SetMutant(name string) {
 		mutantTwoWayHandshake = true
 	case "sack-over-mtu":
 		mutantSACKOverMTU = true
+	case "loss-window-zero":
+		mutantLossWindowZero = true
+	case "resend-sacked":
+		mutantResendSACKed = true
+	case "reassembly-gap":
+		mutantReassemblyGap = true
 	}
 }

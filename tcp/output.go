@@ -18,7 +18,7 @@ func (c *Conn) emit(now time.Time, s *wire.Segment, why Cause) {
 		c.stampTS(now, s)
 		if s.Flags&wire.FlagACK != 0 {
 			c.lastAckSent = s.Ack
-			c.ackOwed, c.ackNow, c.rcvdUnacked = false, false, 0
+			c.ackOwed, c.ackNow, c.ackOOO, c.rcvdUnacked = false, false, false, 0
 			c.cancelTimer(now, TimerDelayedACK)
 		}
 	}

@@ -246,6 +246,9 @@ func (c *Conn) recoverySend(now time.Time) {
 		if !c.retransmitRange(now, r.start, end, why) {
 			continue
 		}
+		if mutantResendSACKed && end.LessThan(c.sndMax) {
+			c.retransmitRange(now, end, seq.Min(end.Add(seq.Size(c.sndMSS)), c.sndMax), why)
+		}
 		c.highRxt = seq.Max(c.highRxt, end)
 	}
 	if c.sndcnt <= 0 {

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -191,6 +192,38 @@ func TestRFC6675IsLost(t *testing.T) {
 	}
 }
 
+// The same with sequence numbers more than 2^31 from zero: outside
+// recovery HighRxt means nothing (RFC 6675 §2 defines it for the recovery
+// under way), and its zero value, "above" SND.UNA modulo 2^32, must not
+// hide the hole from IsLost().
+func TestRFC6675IsLostHighSequence(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.SACK, c.RACK, c.CongestionControl = On, Off, CongestionReno })
+	const iss = 3000000000
+	if err := h.c.OpenPassive(h.now, OpenOptions{LocalPort: ourPort, ISS: iss}); err != nil {
+		t.Fatal(err)
+	}
+	h.in("S 5000:5000(0) win 65535 <mss 1000,sackOK>")
+	h.wantOut("SYN+ACK", "S. 3000000000:3000000000(0) ack 5001")
+	h.advance(10 * time.Millisecond)
+	h.in(". 5001:5001(0) ack 3000000001 win 65535")
+	h.wantState(StateEstablished)
+	var ten []string
+	for i := range 10 {
+		a := iss + 1 + 1000*i
+		flags := "."
+		if i == 9 {
+			flags = "P."
+		}
+		ten = append(ten, fmt.Sprintf("%s %d:%d(1000) ack 5001", flags, a, a+1000))
+	}
+	h.run([]step{
+		{what: "ten segments", send: 10000, out: ten},
+		{what: "two SACKed", after: 10 * time.Millisecond, in: ". 5001:5001(0) ack 3000000001 <sack 3000001001:3000003001>"},
+		{what: "three SACKed: IsLost", in: ". 5001:5001(0) ack 3000000001 <sack 3000001001:3000004001>",
+			out: []string{". 3000000001:3000001001(1000) ack 5001"}, why: []Cause{CauseSACKLost}},
+	})
+}
+
 // RFC 6675 §4: two holes in one window are both repaired in one round
 // trip, holes first (lowest first), and a SACKed segment is never resent.
 func TestSACKTwoHoles(t *testing.T) {
@@ -209,6 +242,22 @@ func TestSACKTwoHoles(t *testing.T) {
 	})
 	if st := h.c.Stats(); st.Retrans != 2 || st.SACKRecoveries != 1 || h.c.Status().InRecovery {
 		t.Fatalf("%d retransmissions, %d recoveries; want 2 in one recovery, ended", st.Retrans, st.SACKRecoveries)
+	}
+}
+
+// RFC 6675 §5: the scoreboard takes the SACK blocks of every ACK, an old
+// one too (Linux tcp_ack's old_ack): ACKs reordered on the way may carry
+// what no later ACK repeats, and a sender that ignored them would resend
+// data the peer holds.
+func TestSACKOnOldACK(t *testing.T) {
+	h := sackEstablished(t)
+	h.run([]step{
+		{what: "ten segments", send: 10000, out: tenSegments},
+		{what: "the ACK of the first", after: 10 * time.Millisecond, in: ". 5001:5001(0) ack 2001"},
+		{what: "an older ACK, overtaken on the way, SACKs the fifth", in: ". 5001:5001(0) ack 1001 <sack 5001:6001>"},
+	})
+	if st := h.c.Status(); st.SACKed != 1000 || st.SndUna != 2001 {
+		t.Fatalf("SACKed %d bytes, SND.UNA %d; want the old ACK's block taken (1000) and SND.UNA kept at 2001", st.SACKed, st.SndUna)
 	}
 }
 

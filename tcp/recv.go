@@ -22,6 +22,7 @@ type recvSpace struct {
 	peerFin     bool    // the peer's FIN has been received in order: EOF after the buffer
 	ackOwed     bool    // an ACK is owed but may be delayed
 	ackNow      bool    // an ACK is owed at once (RFC 5681 §4.2)
+	ackOOO      bool    // ... because data or a FIN arrived out of order: a duplicate ACK
 	rcvMSS      int     // largest segment received, for "every second full-sized segment"
 
 	rcv ring
@@ -133,7 +134,7 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 				copies.Add(copies.RecvRing, len(data))
 				c.oooLast = sq
 			}
-			c.ackNow = true // out of order: duplicate ACK at once (RFC 5681 §4.2)
+			c.ackNow, c.ackOOO = true, true // out of order: duplicate ACK at once (RFC 5681 §4.2)
 		}
 	}
 	if fin {
@@ -145,7 +146,7 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 			if !c.finRcvd || end.LessThan(c.finRcvdSeq) {
 				c.finRcvd, c.finRcvdSeq = true, end
 			}
-			c.ackNow = true // an out-of-order FIN: duplicate ACK at once (RFC 5681 §4.2)
+			c.ackNow, c.ackOOO = true, true // an out-of-order FIN: duplicate ACK at once (RFC 5681 §4.2)
 		}
 	}
 	if c.finRcvd && c.finRcvdSeq == c.rcvNxt && !c.peerFin {
@@ -158,7 +159,7 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 // readable part of the buffer. It reports whether any did.
 func (rs *recvSpace) pullReassembled() bool {
 	pulled := false
-	for len(rs.ooo) > 0 && rs.ooo[0].start.LessThanEq(rs.rcvNxt) {
+	for len(rs.ooo) > 0 && (rs.ooo[0].start.LessThanEq(rs.rcvNxt) || mutantReassemblyGap) {
 		end := rs.ooo[0].end
 		if rs.finRcvd && end.GreaterThan(rs.finRcvdSeq) {
 			end = rs.finRcvdSeq // held before the FIN showed it to lie beyond

@@ -191,14 +191,19 @@ func (sb *scoreboard) markLost(a, b seq.Num) bool {
 // DupThresh discontiguous SACKed ranges, or below more than
 // (DupThresh-1)*SMSS SACKed bytes. Only what lies beyond HighRxt is
 // marked: below it, every lost byte has been retransmitted (NextSeg (1.a)).
+// HighRxt belongs to the recovery under way (RFC 6675 §2); outside one it
+// is stale, or zero, which modulo 2^32 may lie "above" SND.UNA.
 func (c *Conn) markLost6675() {
 	above, ranges := c.sackedBytes(), len(c.sacked)
-	prev := c.sndUna
+	prev, rxt := c.sndUna, c.sndUna
+	if c.inRecovery {
+		rxt = c.highRxt
+	}
 	for _, r := range c.sacked {
 		if ranges < dupThresh && above <= (dupThresh-1)*c.sndMSS {
 			return
 		}
-		a := seq.Max(prev, c.highRxt)
+		a := seq.Max(prev, rxt)
 		if a.LessThan(r.start) && !c.markLost(a, r.start) {
 			return
 		}

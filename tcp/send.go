@@ -103,7 +103,11 @@ func (c *Conn) flush(now time.Time) {
 		}
 	}
 	if c.ackNow {
-		c.sendAck(now, CauseAck)
+		why := CauseAck
+		if c.ackOOO {
+			why = CauseOutOfOrder // the ACK says what the segment was: beyond a hole
+		}
+		c.sendAck(now, why)
 	} else if c.ackOwed && !c.armed(TimerDelayedACK) {
 		c.setTimer(now, TimerDelayedACK, c.cfg.DelayedACK)
 	}
