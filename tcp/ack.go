@@ -28,6 +28,7 @@ func (c *Conn) processAck(now time.Time, s *wire.Segment) bool {
 		// on every ACK that has them, as Linux tcp_ack's old_ack does, and
 		// a reordered ACK may tell of data no later ACK repeats.
 		if c.sackOK && s.Opts.NumSACK > 0 && c.sndUna != c.sndMax {
+			c.loss()
 			delivered := 0
 			si := c.takeSACK(s, func(a, b seq.Num) {
 				delivered += int(a.Size(b))

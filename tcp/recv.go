@@ -18,12 +18,15 @@ type recvSpace struct {
 	rcvAdv      seq.Num // right edge of the window we last advertised; never moves left
 	finRcvdSeq  seq.Num
 	oooLast     seq.Num // start of the most recent out-of-order segment (RFC 2018 §4)
-	finRcvd     bool    // the peer's FIN arrived ahead of RCV.NXT and waits for the gap
-	peerFin     bool    // the peer's FIN has been received in order: EOF after the buffer
-	ackOwed     bool    // an ACK is owed but may be delayed
-	ackNow      bool    // an ACK is owed at once (RFC 5681 §4.2)
-	ackOOO      bool    // ... because data or a FIN arrived out of order: a duplicate ACK
-	rcvMSS      int     // largest segment received, for "every second full-sized segment"
+	// rcvMSS is the largest segment received, for "every second
+	// full-sized segment"; 32 bits (a segment is under 64 KiB) leave the
+	// flags room in the same word: the TCB stays in its size class.
+	rcvMSS  int32
+	finRcvd bool // the peer's FIN arrived ahead of RCV.NXT and waits for the gap
+	peerFin bool // the peer's FIN has been received in order: EOF after the buffer
+	ackOwed bool // an ACK is owed but may be delayed
+	ackNow  bool // an ACK is owed at once (RFC 5681 §4.2)
+	ackOOO  bool // ... because data or a FIN arrived out of order: a duplicate ACK
 
 	rcv ring
 	ooo []span // ranges held ahead of RCV.NXT, sorted and disjoint
@@ -111,7 +114,7 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 	}
 	if len(data) > 0 {
 		c.stats.BytesIn += len(data)
-		c.rcvMSS = max(c.rcvMSS, len(data))
+		c.rcvMSS = max(c.rcvMSS, int32(len(data)))
 		if sq == c.rcvNxt {
 			c.rcv.writeAt(c.pool(), c.rcv.n, data)
 			copies.Add(copies.RecvRing, len(data))
@@ -121,7 +124,7 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 			if c.pullReassembled() {
 				c.ackNow = true // a hole was filled (RFC 5681 §4.2)
 			}
-			if c.rcvdUnacked >= 2*c.rcvMSS {
+			if c.rcvdUnacked >= 2*int(c.rcvMSS) {
 				c.ackNow = true // every second full-sized segment (RFC 1122 §4.2.3.2)
 			} else {
 				c.ackOwed = true
