@@ -61,8 +61,8 @@ type linkOpts struct {
 	bn  *bottleneck // if set, each direction goes through a shaper (shaper.go), after the loss
 	buf int         // send and receive buffers of both user-space stacks; 0: bufSize
 
-	cc stcp.CongestionControl // synack's congestion control (set by the peer's name)
-	gcc string                // gVisor's: "" (its default, reno) or "cubic"
+	cc  stcp.CongestionControl // synack's congestion control (set by the peer's name)
+	gcc string                 // gVisor's: "" (its default, reno) or "cubic"
 }
 
 // errNoLoss: the kernel's loopback cannot lose packets for us.

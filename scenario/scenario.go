@@ -163,6 +163,7 @@ var order = []string{
 	"half-open-peer-restart", "time-wait-reuse", "process-exit",
 	// Loss recovery.
 	"fast-retransmit", "sack-recovery", "tail-loss-probe", "rto-backoff",
+	"spurious-retransmission",
 }
 
 // Names returns every scenario name.

@@ -16,7 +16,7 @@ import (
 type Conn struct {
 	tcp     tcp.Conn
 	t       tuple
-	inTable bool // beside t, in its padding: Conn is 760 bytes, a 768-byte size class (TestTCBSizeClass)
+	inTable bool // beside t, in its padding: Conn is 768 bytes, a 768-byte size class (TestTCBSizeClass)
 	fwdSlot bool // holds a forwarder in-flight slot until the handshake ends
 	s       *Stack
 	l       *Listener // accept queue holding it, until Accept

@@ -61,6 +61,11 @@ type Counters struct {
 	// those the datagrams that timed out.
 	ReasmReqds, ReasmOKs, ReasmFails, ReasmTimeouts uint64
 
+	// Loss recovery (Linux nstat's TcpExt counters: TCPSackRecovery,
+	// TCPLossProbes, TCPDSACKUndo...): every connection's, summed as
+	// they count.
+	Loss tcp.LossStats
+
 	Drops [numDrops]uint64
 }
 
@@ -88,7 +93,11 @@ func (c *Counters) transition(from, to tcp.State) {
 }
 
 // Counters returns a copy of the counters.
-func (s *Stack) Counters() Counters { return s.stats }
+func (s *Stack) Counters() Counters {
+	c := s.stats
+	c.Loss = s.io.LossStats() // every TCB of the stack shares s.io (initTCB)
+	return c
+}
 
 // DropNames lists the drop reasons in order, for reports.
 func DropNames() []string { return dropNames[:] }
@@ -119,6 +128,7 @@ func (c *Counters) Add(o *Counters) {
 	c.ReasmOKs += o.ReasmOKs
 	c.ReasmFails += o.ReasmFails
 	c.ReasmTimeouts += o.ReasmTimeouts
+	c.Loss.Add(&o.Loss)
 	for i := range c.Drops {
 		c.Drops[i] += o.Drops[i]
 	}

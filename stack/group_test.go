@@ -19,35 +19,45 @@ func TestCountersAddEveryField(t *testing.T) {
 	var a stack.Counters
 	v := reflect.ValueOf(&a).Elem()
 	n := 1
-	var set func(f reflect.Value)
-	set = func(f reflect.Value) {
+	// leaves calls f with every counter, by its path: arrays and structs
+	// (the TCBs' tcp.LossStats) hold counters too.
+	var leaves func(path string, f reflect.Value, do func(string, reflect.Value))
+	leaves = func(path string, f reflect.Value, do func(string, reflect.Value)) {
+		switch f.Kind() {
+		case reflect.Array:
+			for i := range f.Len() {
+				leaves(fmt.Sprintf("%s[%d]", path, i), f.Index(i), do)
+			}
+		case reflect.Struct:
+			for i := range f.NumField() {
+				leaves(path+"."+f.Type().Field(i).Name, f.Field(i), do)
+			}
+		default:
+			do(path, f)
+		}
+	}
+	leaves("Counters", v, func(path string, f reflect.Value) {
 		switch f.Kind() {
 		case reflect.Uint64:
 			f.SetUint(uint64(n))
-		case reflect.Int64:
+		case reflect.Int64, reflect.Int:
 			f.SetInt(int64(n))
-		case reflect.Array:
-			for i := range f.Len() {
-				set(f.Index(i))
-			}
-			return
 		default:
-			t.Fatalf("counter of kind %v: teach Add and this test", f.Kind())
+			t.Fatalf("counter %s of kind %v: teach Add and this test", path, f.Kind())
 		}
 		n++
-	}
-	for i := range v.NumField() {
-		set(v.Field(i))
-	}
+	})
 	var sum stack.Counters
 	sum.Add(&a)
 	sum.Add(&a)
-	for i := range v.NumField() {
-		got, want := fmt.Sprint(reflect.ValueOf(sum).Field(i)), fmt.Sprint(v.Field(i))
-		if want == got || got == fmt.Sprint(reflect.Zero(v.Field(i).Type())) {
-			t.Errorf("Add leaves %s out: %s after adding %s twice", v.Type().Field(i).Name, got, want)
+	want := map[string]string{}
+	leaves("Counters", v, func(path string, f reflect.Value) { want[path] = fmt.Sprint(f.Interface()) })
+	leaves("Counters", reflect.ValueOf(&sum).Elem(), func(path string, f reflect.Value) {
+		got := fmt.Sprint(f.Interface())
+		if got == want[path] || got == fmt.Sprint(reflect.Zero(f.Type())) {
+			t.Errorf("Add leaves %s out: %s after adding %s twice", path, got, want[path])
 		}
-	}
+	})
 }
 
 // A packet is steered to the shard its connection lives in, from either

@@ -28,6 +28,7 @@ func (c *Conn) processAck(now time.Time, s *wire.Segment) bool {
 		// on every ACK that has them, as Linux tcp_ack's old_ack does, and
 		// a reordered ACK may tell of data no later ACK repeats.
 		if c.sackOK && s.Opts.NumSACK > 0 && c.sndUna != c.sndMax {
+			c.loss()
 			delivered := 0
 			si := c.takeSACK(s, func(a, b seq.Num) {
 				delivered += int(a.Size(b))
@@ -40,9 +41,12 @@ func (c *Conn) processAck(now time.Time, s *wire.Segment) bool {
 		return true
 	}
 	c.ackAnswers(now)
-	if c.sackOK && c.sndUna != c.sndMax {
+	if c.sackOK && c.sndUna != c.sndMax && (c.lossState != nil || s.Opts.NumSACK > 0) {
 		// The SACK blocks first, so that what they newly cover counts as
-		// delivered before the cumulative ACK trims the scoreboard.
+		// delivered before the cumulative ACK trims the scoreboard. (With
+		// no loss state yet, nothing was sent that RACK times, nor SACKed:
+		// a plain ACK is all this can be.)
+		c.loss()
 		var si sackInfo
 		delivered := 0
 		mark := func(a, b seq.Num) {
@@ -75,6 +79,13 @@ func (c *Conn) processAck(now time.Time, s *wire.Segment) bool {
 		c.sackAck(now, s.Ack, advanced, delivered, si)
 	} else if s.Ack.GreaterThan(c.sndUna) {
 		c.ackAdvance(now, s)
+	} else if c.sackOK && c.lossState != nil && c.undoOn && isDSACK(&s.Opts, s.Ack) {
+		// Nothing outstanding, but a DSACK may still show the last
+		// episode spurious (Linux tcp_ack, no_queue: "If data was
+		// DSACKed, see if we can undo a cwnd reduction").
+		c.bump(lcDSACKRecv)
+		c.countDSACK(s.Opts.SACK[0].Left, s.Opts.SACK[0].Right)
+		c.undoDSACK(now)
 	} else if !c.sackOK && c.isDupAck(s) {
 		c.onDupAck(now)
 	}
@@ -106,7 +117,7 @@ func (c *Conn) ackAdvance(now time.Time, s *wire.Segment) {
 	c.retries = 0
 	c.persistProbes = 0
 	c.softErr = nil // something got through (Linux clears sk_err_soft here)
-	c.recoveryAck(now, s.Ack, acked, data)
+	c.recoveryAck(now, s, acked, data)
 	// RFC 6298 §5.2, §5.3: stop the timer when all is acknowledged, else
 	// restart it.
 	if c.sndUna == c.sndMax {

@@ -30,7 +30,16 @@ func (c *Conn) SegmentArrives(now time.Time, s *wire.Segment) (reopen bool) {
 		c.arriveOther(now, s)
 	}
 	c.flush(now)
+	c.dropDSACK()
 	return false
+}
+
+// dropDSACK forgets a duplicate's report that no ACK carried (the call
+// that noted it is over).
+func (c *Conn) dropDSACK() {
+	if c.dsackPending() {
+		c.io.dsackFor = nil
+	}
 }
 
 // ResetFor returns the RST that answers s when no connection exists
@@ -202,7 +211,9 @@ func (c *Conn) arriveOther(now time.Time, s *wire.Segment) {
 		if rst {
 			c.drop(now, s, CauseUnacceptableRST)
 		} else {
+			c.dsackUnacceptable(s)
 			c.dupAckLimited(now, s, CauseUnacceptable)
+			c.dropDSACK()
 		}
 		return
 	}

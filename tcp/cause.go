@@ -93,6 +93,8 @@ const (
 	CauseRescue
 	CauseTLP
 	CauseTLPNewData
+	CauseUndoDSACK
+	CauseUndoEifel
 
 	// Rules of the stack around the TCBs (package stack).
 	CauseTWReuse
@@ -198,6 +200,8 @@ var causeText = [numCauses]string{
 	CauseRescue:              "RFC 6675 §4 NextSeg (4): rescue retransmission of the highest unSACKed segment",
 	CauseTLP:                 "RFC 8985 §7.3: tail loss probe: no ACK within the probe timeout, resend the last segment",
 	CauseTLPNewData:          "RFC 8985 §7.3: tail loss probe: no ACK within the probe timeout, send one new segment",
+	CauseUndoDSACK:           "RFC 2883 §4: spurious retransmission, each one reported duplicate (DSACK): the window reduction is undone (RFC 9438 §4.9)",
+	CauseUndoEifel:           "RFC 3522 §2: spurious retransmission, the ACK echoes the original's timestamp: the window reduction is undone (RFC 9438 §4.9)",
 	CauseTWReuse:             "tcp_tw_reuse (Linux): Dial reuses a 4-tuple in TIME-WAIT; the new ISN lies beyond the old SND.NXT",
 	CauseTWOverflow:          "TIME-WAIT table full (Linux tcp_max_tw_buckets): the connection is dropped at once",
 	CauseCookieSent:          "RFC 4987 §3.6: SYN queue full or cookies always on, send SYN+ACK with a SYN cookie; keep no state",

@@ -123,6 +123,7 @@ func (w *twins) compare(what string) {
 		for _, s := range []*Status{&fs, &cs} {
 			s.ISS, s.IRS, s.SndWnd = 0, 0, 0
 			s.SRTT, s.RTTVar, s.RTO, s.CWnd, s.SSThresh, s.MSS = 0, 0, 0, 0, 0, 0
+			s.Congestion = CongestionStatus{}
 		}
 	}
 	if cookieSyn {

@@ -32,12 +32,49 @@ type Congestion interface {
 	// (RFC 9438 §4.9; Linux tcp_undo_cwnd_reduction). It does nothing if
 	// there was no reduction since the last Undo.
 	//
+	// Loss recovery reduces once an episode: a timeout that ends a fast
+	// recovery calls Undo and then OnTimeout, so that the reduction is
+	// the timeout's, made from the window before the episode; a timeout
+	// that repeats one without progress calls neither.
+	//
 	// Issue 13 asks for undo or F-RTO (RFC 5682): undo it is, because it
 	// covers a spurious fast retransmit as well as a spurious timeout,
 	// because Linux's undo (DSACK or timestamps) is what peers meet, and
 	// because RFC 9438 §4.9 specifies what CUBIC restores. Detection
-	// belongs to loss recovery (the DSACK of its scoreboard, RFC 2883).
+	// belongs to loss recovery (undo.go: DSACK, RFC 2883, and the Eifel
+	// timestamps, RFC 3522).
 	Undo()
+}
+
+// CongestionReporter is an algorithm that shows its state in the
+// connection's Status; both of synack's do.
+type CongestionReporter interface {
+	Report(s *CongestionStatus)
+}
+
+// CongestionStatus is a congestion control's state beyond cwnd and
+// ssthresh, as Status shows it (Linux ss -i shows some of it, and the
+// rest is in tcp_cubic.c's struct bictcp).
+type CongestionStatus struct {
+	Algorithm string // "cubic", "reno"; "" for a plugged-in algorithm that does not report
+
+	// CUBIC (RFC 9438 §4.1): W_max, the window before the last
+	// reduction (bytes; 0 until one); K, the time from the epoch to
+	// W_max again; the epoch start, when the congestion avoidance stage
+	// began (zero: not in one); W_est, the Reno-friendly estimate
+	// (§4.3, bytes); cwnd_prior (bytes).
+	WMax, WEst, CWndPrior int
+	K                     time.Duration
+	EpochStart            time.Time
+
+	// HyStart++ (RFC 9406 §4.2) in the initial slow start: "slow-start",
+	// "css" (Conservative Slow Start) or "done" (left, for good); rounds
+	// ended so far, the round's end (windowEnd), CSS rounds, and the RTT
+	// minima it compares (0: none yet).
+	HyStart                                         string
+	HyStartRound, CSSRounds                         int
+	HyStartRoundEnd                                 seq.Num
+	RoundMinRTT, LastRoundMinRTT, CSSBaselineMinRTT time.Duration
 }
 
 // Ack is what an algorithm learns from one ACK of new data. The core never
@@ -140,6 +177,9 @@ func (r *reno) OnTimeout(flight int) {
 	}
 	r.acc = 0
 }
+
+// Report names the algorithm: NewReno has no state beyond its windows.
+func (r *reno) Report(s *CongestionStatus) { s.Algorithm = "reno" }
 
 // Undo is Linux's tcp_undo_cwnd_reduction with tcp_reno_undo_cwnd: the
 // window and threshold go back up to what they were, never down.

@@ -43,7 +43,7 @@ type Conn struct {
 	timerState   // timers.go: the timers, the RTO and its back-off, probe counters
 	lossRecovery // recovery.go: duplicate ACKs, fast recovery, congestion control
 
-	stats Stats
+	stats segStats
 
 	// Where the segment and the event being handed out are put: passing
 	// the Output and Observer pointers into it rather than to locals keeps
@@ -64,8 +64,19 @@ type Scratch struct {
 	ev   Event
 	wrap []byte // a segment's payload that wraps around the send ring, copied whole
 	pool bufPool
-	own  bool // made by ioScratch for c alone: no pool
+	own  bool       // made by ioScratch for c alone: no pool
+	loss lossCounts // the loss counters of the connections sharing it, summed
+
+	// A duplicate segment's report (RFC 2883 §4) for the ACK that
+	// answers it, which leaves within the same call: a TCB need not
+	// keep room for it.
+	dsack    span
+	dsackFor *Conn
 }
+
+// LossStats returns the loss counters of every connection that used s,
+// summed: a stack's nstat-style TcpExt counters.
+func (s *Scratch) LossStats() LossStats { return s.loss.stats() }
 
 // SetScratch makes c hand out its segments and events from s, and take
 // its buffers from s's pool, which other connections driven from the
@@ -100,7 +111,20 @@ type Stats struct {
 	SegsIn, SegsOut, Retrans, Dropped int
 	ChallengeACKs, BytesIn, BytesOut  int
 
-	// Loss recovery, named after Linux's nstat counters.
+	LossStats // loss recovery, named after Linux's nstat counters
+}
+
+// segStats are the counters every connection keeps inline; the loss
+// counters live with the loss state (lossState), made when first needed.
+type segStats struct {
+	SegsIn, SegsOut, Retrans, Dropped int
+	ChallengeACKs, BytesIn, BytesOut  int
+}
+
+// LossStats are loss recovery's counters, each named after the Linux
+// nstat (TcpExt) counter that counts the same event. A stack sums its
+// connections' (Scratch.LossStats).
+type LossStats struct {
 	Timeouts            int // retransmission timeouts (TCPTimeouts)
 	RenoRecoveries      int // NewReno fast recoveries, peer without SACK (TCPRenoRecovery)
 	SACKRecoveries      int // RFC 6675 recoveries (TCPSackRecovery)
@@ -108,6 +132,77 @@ type Stats struct {
 	LossProbeRecoveries int // losses a probe repaired (TCPLossProbeRecovery)
 	LostRetransmits     int // retransmissions RACK found lost again (TCPLostRetransmit)
 	DSACKRecv           int // duplicate SACKs received (TCPDSACKRecv)
+
+	// Undo of a reduction found spurious (undo.go).
+	DSACKUndo    int // by DSACKs, outside a timeout's recovery (TCPDSACKUndo)
+	FullUndo     int // at the end of a fast recovery (TCPFullUndo)
+	LossUndo     int // of a retransmission timeout's reduction (TCPLossUndo)
+	SpuriousRTOs int // retransmission timeouts found spurious (TCPSpuriousRTOs; Linux counts F-RTO's, synack its undos of a timeout)
+}
+
+// lossCounter indexes lossCounts, in LossStats' order.
+type lossCounter uint8
+
+const (
+	lcTimeouts lossCounter = iota
+	lcRenoRecoveries
+	lcSACKRecoveries
+	lcLossProbes
+	lcLossProbeRecoveries
+	lcLostRetransmits
+	lcDSACKRecv
+	lcDSACKUndo
+	lcFullUndo
+	lcLossUndo
+	lcSpuriousRTOs
+	numLossCounters
+)
+
+// nstatNames are the Linux names of the loss counters.
+var nstatNames = [numLossCounters]string{"TCPTimeouts", "TCPRenoRecovery", "TCPSackRecovery", "TCPLossProbes",
+	"TCPLossProbeRecovery", "TCPLostRetransmit", "TCPDSACKRecv", "TCPDSACKUndo", "TCPFullUndo", "TCPLossUndo", "TCPSpuriousRTOs"}
+
+type lossCounts [numLossCounters]int
+
+func (n *lossCounts) stats() LossStats {
+	return LossStats{
+		Timeouts: n[lcTimeouts], RenoRecoveries: n[lcRenoRecoveries], SACKRecoveries: n[lcSACKRecoveries],
+		LossProbes: n[lcLossProbes], LossProbeRecoveries: n[lcLossProbeRecoveries],
+		LostRetransmits: n[lcLostRetransmits], DSACKRecv: n[lcDSACKRecv], DSACKUndo: n[lcDSACKUndo],
+		FullUndo: n[lcFullUndo], LossUndo: n[lcLossUndo], SpuriousRTOs: n[lcSpuriousRTOs],
+	}
+}
+
+func (s *LossStats) counts() lossCounts {
+	return lossCounts{s.Timeouts, s.RenoRecoveries, s.SACKRecoveries, s.LossProbes, s.LossProbeRecoveries,
+		s.LostRetransmits, s.DSACKRecv, s.DSACKUndo, s.FullUndo, s.LossUndo, s.SpuriousRTOs}
+}
+
+// Each calls f with each counter's nstat name ("TCPSackRecovery") and
+// value, in a fixed order.
+func (s *LossStats) Each(f func(name string, v int)) {
+	n := s.counts()
+	for i, v := range n {
+		f(nstatNames[i], v)
+	}
+}
+
+// Add adds o's counts to s.
+func (s *LossStats) Add(o *LossStats) {
+	a, b := s.counts(), o.counts()
+	for i := range a {
+		a[i] += b[i]
+	}
+	*s = a.stats()
+}
+
+// bump counts one event of loss recovery: the connection's, and its
+// Scratch's sum when it shares one (a stack's).
+func (c *Conn) bump(k lossCounter) {
+	c.loss().counts[k]++
+	if c.io != nil && !c.io.own {
+		c.io.loss[k]++
+	}
 }
 
 // NewConn returns a CLOSED connection. cfg must already have Defaults
@@ -173,7 +268,15 @@ func (c *Conn) Unsent() int { return c.snd.n }
 func (c *Conn) EOF() bool { return c.rcv.n == 0 && c.err == nil && c.peerFin }
 
 // Stats returns the connection's counters.
-func (c *Conn) Stats() Stats { return c.stats }
+func (c *Conn) Stats() Stats {
+	s := c.stats
+	st := Stats{SegsIn: s.SegsIn, SegsOut: s.SegsOut, Retrans: s.Retrans, Dropped: s.Dropped,
+		ChallengeACKs: s.ChallengeACKs, BytesIn: s.BytesIn, BytesOut: s.BytesOut}
+	if c.lossState != nil {
+		st.LossStats = c.counts.stats()
+	}
+	return st
+}
 
 // CongestionWindow returns the congestion control's cwnd and ssthresh and
 // the sender's MSS, in bytes, without the cost of Status (the explorer
@@ -261,16 +364,18 @@ type Status struct {
 	MSS                         int
 
 	// Loss recovery (RFC 6675, RFC 8985, RFC 6937).
-	InRecovery               bool          // in fast recovery (NewReno's, or RFC 6675's with SACK)
-	Pipe                     int           // RFC 6675 pipe: bytes taken to be in the network
-	SACKed, Lost             int           // bytes the scoreboard holds as SACKed, and as lost not yet resent
-	ReoWnd                   time.Duration // RACK reordering window now
-	MinRTT                   time.Duration // RACK's minimum RTT
-	Retransmits              int           // segments retransmitted
-	Recoveries               int           // fast recoveries entered
-	Timeouts                 int           // retransmission timeouts
-	LossProbes               int           // tail loss probes sent
-	RecoverySndCnt           int           // RFC 6937 sndcnt: what PRR lets out now
+	InRecovery               bool             // in fast recovery (NewReno's, or RFC 6675's with SACK)
+	Pipe                     int              // RFC 6675 pipe: bytes taken to be in the network
+	SACKed, Lost             int              // bytes the scoreboard holds as SACKed, and as lost not yet resent
+	ReoWnd                   time.Duration    // RACK reordering window now
+	MinRTT                   time.Duration    // RACK's minimum RTT
+	Retransmits              int              // segments retransmitted
+	Recoveries               int              // fast recoveries entered
+	Timeouts                 int              // retransmission timeouts
+	LossProbes               int              // tail loss probes sent
+	Undos                    int              // reductions found spurious and undone (undo.go)
+	RecoverySndCnt           int              // RFC 6937 sndcnt: what PRR lets out now
+	Congestion               CongestionStatus // the congestion control's own state (CUBIC's, HyStart++'s)
 	WScale, Timestamps, SACK bool
 	Timers                   map[Timer]time.Time
 	Err                      error
@@ -288,18 +393,28 @@ func (c *Conn) Status() Status {
 	}
 	if c.cc != nil {
 		st.CWnd, st.SSThresh = c.cc.CWnd(), c.cc.SSThresh()
-	}
-	st.InRecovery, st.SACKed, st.Lost = c.inRecovery, c.sackedBytes(), c.lostBytes()
-	st.Pipe = int(c.sndUna.Size(c.sndMax))
-	if c.sackOK {
-		st.Pipe = c.pipe()
-		if c.rackOn() {
-			st.ReoWnd = c.reoWnd()
+		if r, ok := c.cc.(CongestionReporter); ok {
+			r.Report(&st.Congestion)
 		}
 	}
-	st.MinRTT, st.RecoverySndCnt = c.minRTT, c.sndcnt
-	st.Retransmits, st.Timeouts, st.LossProbes = c.stats.Retrans, c.stats.Timeouts, c.stats.LossProbes
-	st.Recoveries = c.stats.RenoRecoveries + c.stats.SACKRecoveries
+	st.Pipe = int(c.sndUna.Size(c.sndMax))
+	st.Retransmits = c.stats.Retrans
+	if c.lossState != nil {
+		st.InRecovery, st.SACKed, st.Lost = c.inRecovery, c.sackedBytes(), c.lostBytes()
+		if c.sackOK {
+			st.Pipe = c.pipe()
+			if c.rackOn() {
+				st.ReoWnd = c.reoWnd()
+			}
+		}
+		st.MinRTT = c.minRTT
+		if c.inRecovery && c.sackOK {
+			st.RecoverySndCnt = c.sndcnt
+		}
+		st.Timeouts, st.LossProbes = c.counts[lcTimeouts], c.counts[lcLossProbes]
+		st.Recoveries = c.counts[lcRenoRecoveries] + c.counts[lcSACKRecoveries]
+		st.Undos = c.counts[lcDSACKUndo] + c.counts[lcFullUndo] + c.counts[lcLossUndo]
+	}
 	for t, d := range c.deadline {
 		if d != 0 {
 			if st.Timers == nil {

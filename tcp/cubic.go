@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"math"
+	"time"
 )
 
 // CUBIC's constants (RFC 9438 §4.1, §4.3).
@@ -145,6 +146,17 @@ func (c *cubic) OnTimeout(flight int) {
 }
 
 func (c *cubic) OnSynLoss() { c.cwnd = c.mss }
+
+// Report shows CUBIC's variables (RFC 9438 §4.1) and HyStart++'s.
+func (c *cubic) Report(s *CongestionStatus) {
+	s.Algorithm = "cubic"
+	s.WMax, s.WEst, s.CWndPrior = int(c.wMax), int(c.wEst), int(c.cwndPrior)
+	s.K = time.Duration(c.k * float64(time.Second))
+	if c.epoch != 0 {
+		s.EpochStart = time.Unix(0, c.epoch)
+	}
+	c.hs.report(s)
+}
 
 // Undo is §4.9: the state from before the spurious congestion event comes
 // back, the window never lower than it is now (Linux bictcp_undo_cwnd).

@@ -14,6 +14,10 @@
 //   - RFC 6298: the retransmission timer and Karn's rule
 //   - RFC 7323: window scaling, timestamps, PAWS
 //   - RFC 5681 and RFC 6582: congestion control and NewReno fast recovery
+//   - RFC 2018, RFC 6675, RFC 8985 and RFC 6937: SACK, the scoreboard and
+//     its loss recovery, RACK-TLP, PRR (sack.go, recovery.go, rack.go)
+//   - RFC 2883 and RFC 3522: duplicate SACKs and the Eifel detection, which
+//     find a window reduction spurious so that it is undone (undo.go)
 //   - RFC 9438 and RFC 9406: CUBIC with HyStart++, the default congestion
 //     control (Config.CongestionControl "cubic"; "reno" is RFC 5681's)
 //   - RFC 1122 §4.2: keepalive, delayed ACKs, zero-window probes, ICMP
@@ -73,7 +77,11 @@
 // that are mostly its own: sendSpace (send.go), recvSpace (recv.go),
 // negotiated (options.go), tsState (timestamps.go), timerState
 // (timers.go, with the RTT estimator in rto.go) and lossRecovery
-// (recovery.go; the window sizes are a Congestion, congestion.go).
+// (recovery.go; the window sizes are a Congestion, congestion.go). Loss
+// recovery's state — the SACK scoreboard (sack.go), RACK's send log
+// (rack.go), the undo (undo.go) and the loss counters — is out of line, a
+// lossState made when the connection first needs it, so that an idle
+// TCB stays small.
 // arrive.go and ack.go are RFC 9293 §3.10.7 in its order; output.go is
 // the way out.
 //
@@ -92,16 +100,17 @@
 //
 // Not implemented, or only in part:
 //
-//   - SACK (RFC 2018) is half done: the receiver reports out-of-order
-//     ranges, but the sender ignores the SACK blocks it receives. There is
-//     no scoreboard (RFC 6675), no RACK-TLP (RFC 8985), no limited
-//     transmit (RFC 3042), no PRR (RFC 6937) and no undo of spurious
-//     retransmissions (F-RTO, RFC 5682; only a spurious SYN retransmission
-//     is recognised, from its timestamp, as Linux does).
+//   - Loss recovery is Linux's: RFC 6675 with RACK-TLP and PRR when the
+//     peer does SACK, NewReno otherwise; no limited transmit (RFC 3042).
+//     A reduction found spurious afterwards is undone, as Linux's
+//     tcp_try_undo_* do: by DSACKs (RFC 2883) or timestamps (RFC 3522),
+//     not F-RTO (RFC 5682); why, in undo.go. Linux's partial undo (a
+//     hole filled by a late original while other retransmissions are
+//     out) is not done. The receiver reports duplicate data (RFC 2883
+//     §4), not a duplicate FIN (Linux does).
 //   - Congestion control is CUBIC or NewReno; Config.Congestion can plug
-//     in another window algorithm. The algorithms can undo a spurious
-//     reduction (Congestion.Undo, RFC 9438 §4.9), but nothing detects one
-//     yet (DSACK, RFC 2883, or timestamps, RFC 3522, as Linux).
+//     in another window algorithm, which loss recovery tells of each
+//     reduction and each undo (Congestion.Undo, RFC 9438 §4.9).
 //   - No TCP Fast Open (RFC 7413): data on a SYN or SYN+ACK is not kept
 //     (nor acknowledged), and the peer sends it again after the handshake.
 //   - No urgent data (RFC 9293 §3.8.5): the URG flag and the urgent

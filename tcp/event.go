@@ -68,6 +68,7 @@ const (
 	EventDrop                   // an arriving segment not accepted (dropped, or answered with an ACK), with the rule
 	EventUser                   // a result reported to the user: EOF, an error
 	EventICMP                   // an ICMP error or path MTU report, taken or ignored, with the rule
+	EventUndo                   // a window reduction found spurious and undone, with the rule that found it
 )
 
 // Event is one trace event from a connection. Cause names the RFC rule.
@@ -81,6 +82,8 @@ type Event struct {
 	Call     string // EventUser: "read-eof", "error", ...
 	Err      error  // EventUser, EventICMP
 	MSS      int    // EventICMP: the MSS a path MTU report allows
+	CWnd     int    // EventUndo: the congestion window restored, bytes
+	SSThresh int    // EventUndo: the slow-start threshold restored, bytes
 	Cause    Cause
 }
 

@@ -30,6 +30,7 @@ type hystart struct {
 	started   bool // the first round has begun (windowEnd is set)
 	cssRounds uint8
 	samples   uint16 // rttSampleCount
+	rounds    uint32 // rounds ended, for Status
 	windowEnd seq.Num
 
 	lastMin, curMin time.Duration // lastRoundMinRTT, currentRoundMinRTT
@@ -71,6 +72,7 @@ func (h *hystart) onAck(a *Ack, mss int) (grow float64, toCA bool) {
 	}
 	if a.Seq.GreaterThanEq(h.windowEnd) {
 		// The round ends; the next begins with what is sent now.
+		h.rounds++
 		h.lastMin, h.curMin, h.samples = h.curMin, hsInf, 0
 		h.windowEnd = a.SndMax
 		if h.state == hsCSS {
@@ -83,4 +85,18 @@ func (h *hystart) onAck(a *Ack, mss int) (grow float64, toCA bool) {
 		}
 	}
 	return grow, false
+}
+
+// report fills in HyStart++'s part of a CongestionStatus.
+func (h *hystart) report(s *CongestionStatus) {
+	s.HyStart = [...]string{hsSlowStart: "slow-start", hsCSS: "css", hsDone: "done"}[h.state]
+	s.HyStartRound, s.CSSRounds = int(h.rounds), int(h.cssRounds)
+	s.HyStartRoundEnd = h.windowEnd
+	finite := func(d time.Duration) time.Duration {
+		if d == hsInf {
+			return 0
+		}
+		return d
+	}
+	s.RoundMinRTT, s.LastRoundMinRTT, s.CSSBaselineMinRTT = finite(h.curMin), finite(h.lastMin), finite(h.baseline)
 }

@@ -61,9 +61,10 @@ func (c *Conn) rackOn() bool { return c.sackOK && c.cfg.RACK.Enabled() }
 // logSend records a transmission of [a, b). resent is a retransmission
 // made outside the sequence order (NextSeg, a probe, a rescue).
 func (c *Conn) logSend(now time.Time, a, b seq.Num, resent bool) {
-	if !c.sackOK || !a.LessThan(b) {
+	if !c.rackOn() || !a.LessThan(b) {
 		return
 	}
+	c.loss()
 	t := now.UnixNano()
 	if resent {
 		if len(c.retx) >= maxRetxLog {
@@ -97,6 +98,9 @@ func (c *Conn) logFind(x seq.Num) int {
 // resetLog forgets the send times: everything outstanding will be sent
 // again in sequence order (an RTO, a path MTU drop).
 func (c *Conn) resetLog() {
+	if c.lossState == nil {
+		return
+	}
 	c.log, c.lhead, c.lcur = c.log[:0], 0, 0
 	c.retx = c.retx[:0]
 	c.lost = c.lost[:0]
@@ -247,7 +251,7 @@ func (c *Conn) rackDetectLoss(now time.Time) bool {
 			break
 		}
 		marked = true
-		c.stats.LostRetransmits++
+		c.bump(lcLostRetransmits)
 		c.retx = append(c.retx[:i], c.retx[i+1:]...)
 	}
 	if timeout > 0 {
@@ -271,7 +275,7 @@ func (sb *scoreboard) coveredSACKed(a, b seq.Num) bool {
 // reorderTimeout is RFC 8985 §6.3: the reordering window of a segment
 // has passed; mark what is lost and repair it (Linux tcp_rack_reo_timeout).
 func (c *Conn) reorderTimeout(now time.Time) {
-	if !c.rackOn() || c.sndUna == c.sndMax || !c.canSend() {
+	if c.lossState == nil || !c.rackOn() || c.sndUna == c.sndMax || !c.canSend() {
 		return
 	}
 	if c.rackDetectLoss(now) {
@@ -293,7 +297,7 @@ func (c *Conn) reorderTimeout(now time.Time) {
 // 1 s without an RTT sample; never after the RTO. A lone FIN or a single
 // segment is probed too.
 func (c *Conn) probeAt(now time.Time, rtoAt int64) (int64, bool) {
-	if !c.rackOn() || !c.cfg.TLP.Enabled() || c.inRecovery || c.sndUna.LessThan(c.recover) ||
+	if c.lossState == nil || !c.rackOn() || !c.cfg.TLP.Enabled() || c.inRecovery || c.sndUna.LessThan(c.recover) ||
 		c.sndUna == c.sndMax || len(c.sacked) > 0 || len(c.lost) > 0 || !c.canSend() || c.sndUna == c.iss {
 		return 0, false
 	}
@@ -347,7 +351,7 @@ func (c *Conn) xmitTimerArmed() bool { return c.armed(TimerRetransmit) || c.arme
 // window), else the last segment sent again; at most one probe
 // outstanding; then the RTO, from now.
 func (c *Conn) sendLossProbe(now time.Time) {
-	if c.sndUna == c.sndMax || !c.canSend() {
+	if c.lossState == nil || c.sndUna == c.sndMax || !c.canSend() {
 		return
 	}
 	if c.tlpOut {
@@ -383,7 +387,7 @@ func (c *Conn) sendLossProbe(now time.Time) {
 		c.tlpRetrans = true
 	}
 	c.tlpHigh, c.tlpOut = c.sndMax, true
-	c.stats.LossProbes++
+	c.bump(lcLossProbes)
 	c.setTimer(now, TimerRetransmit, c.rtt.timeout(c.cfg, c.backoff))
 }
 
@@ -403,7 +407,8 @@ func (c *Conn) tlpAck(ack seq.Num, advanced bool, si sackInfo) {
 		c.tlpOut = false
 		c.cc.OnLoss(int(c.sndUna.Size(c.sndMax)))
 		c.cc.OnRecoveryExit()
-		c.stats.LossProbeRecoveries++
+		c.undoOn = false // a real loss: no older episode's undo may take this reduction back
+		c.bump(lcLossProbeRecoveries)
 	case !advanced && si.newly == 0:
 		c.tlpOut = false // a pure duplicate ACK: both copies arrived
 	}

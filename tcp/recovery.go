@@ -15,9 +15,27 @@ import (
 // timeout ends. How large the window is belongs to the Congestion
 // algorithm (congestion.go).
 
-// lossRecovery is the loss-recovery and congestion side of the TCB.
+// lossRecovery is the loss-recovery and congestion side of the TCB: the
+// congestion control inline, the rest out of line.
 type lossRecovery struct {
 	cc         Congestion
+	*lossState // nil until the connection first needs it (loss)
+}
+
+// lossState is loss recovery's state: the SACK scoreboard, RACK's send
+// log, the recovery episode and its undo, and the counters. It is made
+// when first needed — the first segment a RACK sender sends (RFC 8985
+// §6.1 times every segment from the first), else the first SACK block,
+// duplicate ACK or retransmission timeout — so that an idle connection,
+// or one that has sent nothing, keeps the TCB in its heap size class
+// (stack's TestTCBSizeClass): 392 bytes it would otherwise carry inline.
+//
+// Once made it stays: the counters, RACK's minimum RTT and reordering
+// state (RFC 8985 §6.2 step 4) and a pending undo outlive an episode,
+// and a second allocation for them would cost the TCB its size class.
+// What it points to is trimmed instead once nothing is outstanding
+// (trimLog).
+type lossState struct {
 	dupAcks    int     // duplicate ACKs in a row (RFC 5681 §2)
 	inRecovery bool    // in fast recovery: NewReno's, or RFC 6675's with SACK
 	recover    seq.Num // RFC 6582 "recover", RFC 6675 RecoveryPoint: the highest sequence number sent when recovery began
@@ -25,62 +43,107 @@ type lossRecovery struct {
 
 	scoreboard // sack.go
 	rackState  // rack.go
+	undoState  // undo.go
 
 	highRxt   seq.Num // RFC 6675 HighRxt: the highest sequence number retransmitted
 	rescueRxt seq.Num // RFC 6675 RescueRxt
 	rescued   bool    // RescueRxt is defined
+	probeOne  bool    // sendData sends one segment past the congestion window: a loss probe
 
 	// RFC 6937 §3: what the recovery has delivered and sent, the flight
 	// it began with, and what this ACK lets out (bytes).
 	prrDelivered, prrOut, recoverFS, sndcnt int
 
-	probeOne bool // sendData sends one segment past the congestion window: a loss probe
+	counts lossCounts
 }
 
-// recoveryAck is the loss-recovery part of an ACK that moves SND.UNA on by
-// acked sequence numbers, data of which were bytes of the send buffer.
-func (c *Conn) recoveryAck(now time.Time, ack seq.Num, acked, data int) {
-	c.dupAcks = 0
-	if c.sackOK {
-		c.trimBoard()
-		c.trimLog()
-		if c.inRecovery && ack.GreaterThanEq(c.recover) {
-			// RFC 6675 §5 (RFC 6582 §3.2 step 3): RecoveryPoint is
-			// acknowledged; recovery ends.
-			c.inRecovery = false
-			c.cc.OnRecoveryExit()
-			c.rackRecoveryDone()
-		} else if !c.inRecovery && c.cc != nil {
+// loss returns c's loss state, made if c has none yet. RFC 6582's
+// "recover" starts at SND.UNA, as at the ISS (§3.2 step 1): no recovery
+// is under way, and none may be mistaken for one.
+func (c *Conn) loss() *lossState {
+	if c.lossState == nil {
+		c.lossState = &lossState{recover: c.sndUna}
+	}
+	return c.lossState
+}
+
+// recovering reports whether fast recovery is under way.
+func (c *Conn) recovering() bool { return c.lossState != nil && c.inRecovery }
+
+// probing reports whether sendData is sending a loss probe.
+func (c *Conn) probing() bool { return c.lossState != nil && c.probeOne }
+
+// anySACKed reports whether the scoreboard holds a SACKed range.
+func (c *Conn) anySACKed() bool { return c.lossState != nil && len(c.sacked) > 0 }
+
+// recoveryAck is the loss-recovery part of an ACK s that moves SND.UNA
+// on by acked sequence numbers, data of which were bytes of the send
+// buffer. An episode that ends here, or an ACK in a timeout's recovery,
+// may find the reduction spurious (undo.go).
+func (c *Conn) recoveryAck(now time.Time, s *wire.Segment, acked, data int) {
+	ack := s.Ack
+	if c.lossState == nil {
+		if c.cc != nil {
 			c.ccAck(now, ack, acked, data)
 		}
 		return
 	}
-	if c.inRecovery {
-		if ack.GreaterThanEq(c.recover) {
-			// RFC 6582 §3.2 step 3: a full ACK ends recovery.
-			c.inRecovery = false
-			c.cc.OnRecoveryExit()
+	c.dupAcks = 0
+	// A timeout's recovery (Linux TCP_CA_Loss) lasts until what was
+	// outstanding at the timeout is acknowledged.
+	inLoss := !c.inRecovery && ack.Add(-seq.Size(acked)).LessThan(c.recover)
+	if c.sackOK {
+		c.trimBoard()
+		c.trimLog()
+	}
+	switch {
+	case c.inRecovery && ack.GreaterThanEq(c.recover):
+		// RFC 6675 §5, RFC 6582 §3.2 step 3: RecoveryPoint is
+		// acknowledged; recovery ends, its reduction undone if it was
+		// spurious (Linux tcp_try_undo_recovery).
+		c.inRecovery = false
+		if why := c.undoCause(s); why != CauseNone {
+			c.undo(now, why, lcFullUndo)
 		} else {
-			// RFC 6582 §3.2 step 4: partial ACK; deflate, retransmit the next hole.
-			c.recWnd = max(c.recWnd-acked, 0) + c.sndMSS
-			c.retransmitFirst(now, CausePartialAck)
+			c.cc.OnRecoveryExit()
 		}
-	} else if c.cc != nil {
+		if c.sackOK {
+			c.rackRecoveryDone()
+		}
+	case c.inRecovery && !c.sackOK:
+		// RFC 6582 §3.2 step 4: partial ACK; deflate, retransmit the next hole.
+		c.recWnd = max(c.recWnd-acked, 0) + c.sndMSS
+		c.retransmitFirst(now, CausePartialAck)
+	case c.inRecovery:
+	case c.cc != nil:
+		if inLoss {
+			c.undoLoss(now, s)
+		}
 		c.ccAck(now, ack, acked, data)
+	}
+	if c.rxtStamped && !c.inRecovery && !c.sndUna.LessThan(c.recover) && !c.sndUna.LessThan(c.rxtHigh) {
+		// Out of any episode, with every retransmission acknowledged
+		// (Linux: retrans_stamp = 0 when !tcp_any_retrans_done).
+		c.rxtStamped = false
 	}
 }
 
 // sackAck is the SACK side of an acceptable ACK, after SND.UNA has moved:
-// RACK (or RFC 6675 IsLost) marks losses, which start recovery (RFC 6675
-// §5), and PRR counts what the ACK delivered (RFC 6937 §3).
+// a DSACK may show the last episode spurious (undo.go); RACK (or RFC
+// 6675 IsLost) marks losses, which start recovery (RFC 6675 §5), and PRR
+// counts what the ACK delivered (RFC 6937 §3).
 func (c *Conn) sackAck(now time.Time, ack seq.Num, advanced bool, delivered int, si sackInfo) {
 	c.tlpAck(ack, advanced, si)
+	rtoRecovery := !c.inRecovery && c.sndUna.LessThan(c.recover)
+	// Linux tcp_fastretrans_alert tries the DSACK undo before it looks
+	// for losses again, in fast recovery or out of any, not in a
+	// timeout's recovery (there only an ACK that moves SND.UNA undoes).
+	undone := !rtoRecovery && c.undoDSACK(now)
 	if c.sndUna == c.sndMax {
 		c.clearBoard()
 		c.cancelTimer(now, TimerReorder)
 		return
 	}
-	rtoRecovery := !c.inRecovery && c.sndUna.LessThan(c.recover)
 	marked := false
 	if c.rackOn() {
 		c.rackDSACK(si.dsack)
@@ -91,6 +154,9 @@ func (c *Conn) sackAck(now time.Time, ack seq.Num, advanced bool, delivered int,
 		c.markLost6675()
 		marked = len(c.lost) > 0
 	}
+	// An undone recovery with losses still marked starts again (Linux:
+	// "if loss is evident, starts a new recovery").
+	marked = marked || undone && len(c.lost) > 0
 	if marked && !c.inRecovery && !rtoRecovery {
 		c.enterSACKRecovery(now)
 	}
@@ -106,12 +172,13 @@ func (c *Conn) sackAck(now time.Time, ack seq.Num, advanced bool, delivered int,
 func (c *Conn) enterSACKRecovery(now time.Time) {
 	flight := int(c.sndUna.Size(c.sndMax))
 	c.cc.OnLoss(flight)
+	c.startUndo(false)
 	c.inRecovery = true
 	c.recover = c.sndMax
 	c.highRxt = c.sndUna
 	c.prrDelivered, c.prrOut, c.recoverFS, c.sndcnt = 0, 0, flight, 0
 	c.tlpOut = false // Linux tcp_init_cwnd_reduction: the probe episode ends
-	c.stats.SACKRecoveries++
+	c.bump(lcSACKRecoveries)
 	c.cancelTimer(now, TimerLossProbe)
 }
 
@@ -147,7 +214,7 @@ func (c *Conn) prrAck(delivered int, advanced bool) {
 // sentInRecovery counts n sequence numbers sent during SACK recovery
 // (RFC 6937 prr_out).
 func (c *Conn) sentInRecovery(n int) {
-	if c.inRecovery && c.sackOK {
+	if c.recovering() && c.sackOK {
 		c.prrOut += n
 		c.sndcnt = max(c.sndcnt-n, 0)
 	}
@@ -252,14 +319,31 @@ func (c *Conn) recoverySend(now time.Time) {
 }
 
 // recoveryTimeout ends recovery on a retransmission timeout and tells the
-// congestion control (RFC 5681 §3.1).
+// congestion control (RFC 5681 §3.1). As Linux tcp_enter_loss, the
+// threshold is lowered once for an episode: a timeout that repeats one
+// without progress finds the loss window already in force, and one that
+// ends a fast recovery makes that recovery's reduction a timeout's (from
+// the window before the episode: Undo, then OnTimeout), so that the
+// algorithm keeps one prior state for the episode's undo.
 func (c *Conn) recoveryTimeout() {
-	if c.cc != nil {
-		c.cc.OnTimeout(int(c.sndUna.Size(c.sndMax)))
+	c.loss()
+	flight := int(c.sndUna.Size(c.sndMax))
+	inLoss := !c.inRecovery && c.sndUna.LessThan(c.recover)
+	switch {
+	case c.cc == nil:
+	case c.inRecovery && c.undoOn:
+		c.cc.Undo()
+		c.cc.OnTimeout(flight)
+		c.undoRTO = true
+	case inLoss && c.retries > 1 && c.undoOn:
+		c.undoRTO = true
+	default:
+		c.cc.OnTimeout(flight)
+		c.startUndo(true)
 	}
 	c.inRecovery, c.dupAcks = false, 0
 	c.recover = c.sndMax // RFC 6582 §3.2 step 1 after a timeout; RFC 6675 §5.1
-	c.stats.Timeouts++
+	c.bump(lcTimeouts)
 	c.tlpOut = false // Linux tcp_retransmit_timer: tlp_high_seq = 0
 	c.resetLog()
 	if c.retries > 1 {
@@ -281,7 +365,7 @@ func (c *Conn) isDupAck(s *wire.Segment) bool {
 // onDupAck counts duplicate ACKs: the third starts fast retransmit and
 // NewReno fast recovery (RFC 5681 §3.2, RFC 6582 §3.2).
 func (c *Conn) onDupAck(now time.Time) {
-	c.dupAcks++
+	c.loss().dupAcks++
 	switch {
 	case c.inRecovery:
 		c.recWnd += c.sndMSS // step 4 of RFC 5681 §3.2: inflate
@@ -289,10 +373,11 @@ func (c *Conn) onDupAck(now time.Time) {
 		// RFC 6582 §3.2 step 2: only if this loss is past the last recovery.
 		flight := int(c.sndUna.Size(c.sndMax))
 		c.cc.OnLoss(flight)
+		c.startUndo(false)
 		c.inRecovery = true
 		c.recover = c.sndMax
 		c.recWnd = c.cc.SSThresh() + 3*c.sndMSS
-		c.stats.RenoRecoveries++
+		c.bump(lcRenoRecoveries)
 		c.retransmitFirst(now, CauseFastRetransmit)
 	}
 }
@@ -322,6 +407,7 @@ func (c *Conn) retransmitFirst(now time.Time, why Cause) {
 	}
 	c.timing = false // Karn's rule
 	c.stats.Retrans++
+	c.noteRetransmit(now, s.Seq, s.Seq.Add(s.Len()))
 	c.emit(now, &s, why)
 }
 
@@ -350,6 +436,7 @@ func (c *Conn) retransmitRange(now time.Time, a, b seq.Num, why Cause) bool {
 	}
 	c.timing = false // Karn's rule
 	c.stats.Retrans++
+	c.noteRetransmit(now, a, a.Add(s.Len()))
 	c.logSend(now, a, a.Add(s.Len()), true)
 	c.sentInRecovery(int(s.Len()))
 	c.emit(now, &s, why)
@@ -360,10 +447,10 @@ func (c *Conn) retransmitRange(now time.Time, a, b seq.Num, why Cause) bool {
 // (NewReno's inflated one in recovery) limited by the peer's window.
 func (c *Conn) window() int {
 	cw := 1 << 30
-	if c.inRecovery && c.sackOK {
+	if c.recovering() && c.sackOK {
 		// RFC 6937: what PRR lets out now, on top of what is in flight.
 		cw = int(c.sndUna.Size(c.sndNxt)) + c.sndcnt
-	} else if c.inRecovery {
+	} else if c.recovering() {
 		cw = c.recWnd
 	} else if c.cc != nil {
 		cw = c.cc.CWnd()

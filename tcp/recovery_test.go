@@ -55,6 +55,9 @@ func (h *harness) run(steps []step) {
 func (h *harness) checkBoard() {
 	h.t.Helper()
 	c := h.c
+	if c.lossState == nil {
+		return // nothing SACKed or lost yet
+	}
 	if len(c.sacked) > maxSACKRanges || len(c.lost) > 2*maxLostRanges {
 		h.t.Fatalf("scoreboard over its bounds: %d SACKed, %d lost ranges", len(c.sacked), len(c.lost))
 	}
@@ -433,5 +436,41 @@ func TestScoreboardBounded(t *testing.T) {
 	}
 	if len(h.c.sacked) > maxSACKRanges {
 		t.Fatalf("%d ranges", len(h.c.sacked))
+	}
+}
+
+// The loss state is out of line and made when first needed (lossState):
+// an idle connection has none, nor one without SACK whose data is all
+// acknowledged in order; a RACK sender makes it with its first segment
+// (RFC 8985 §6.1 times every segment); without SACK a duplicate ACK
+// makes it.
+func TestLossStateOnlyWhenNeeded(t *testing.T) {
+	h := sackEstablished(t)
+	if h.c.lossState != nil {
+		t.Fatal("an idle connection holds a loss state")
+	}
+	h.run([]step{{what: "one segment", send: 1000, out: []string{"P. 1001:2001(1000) ack 5001"}}})
+	if h.c.lossState == nil {
+		t.Fatal("RACK sent a segment without timing it")
+	}
+
+	h = newHarness(t)
+	h.listen()
+	h.in("S 5000:5000(0) win 65535 <mss 1000>")
+	h.advance(10 * time.Millisecond)
+	h.in(". 5001:5001(0) ack 1001 win 65535")
+	h.wantOut("SYN+ACK", "S. 1000:1000(0) ack 5001")
+	h.send(bytesN(2000))
+	h.wantOut("two segments", ". 1001:2001(1000) ack 5001", "P. 2001:3001(1000) ack 5001")
+	h.in(". 5001:5001(0) ack 2001")
+	h.in(". 5001:5001(0) ack 3001")
+	if h.c.lossState != nil || h.c.Stats().Timeouts != 0 {
+		t.Fatal("a connection without SACK or loss holds a loss state")
+	}
+	h.send(bytesN(2000))
+	h.wantOut("two more", ". 3001:4001(1000) ack 5001", "P. 4001:5001(1000) ack 5001")
+	h.in(". 5001:5001(0) ack 3001")
+	if h.c.lossState == nil {
+		t.Fatal("a duplicate ACK was not counted (RFC 5681 §3.2)")
 	}
 }

@@ -18,12 +18,15 @@ type recvSpace struct {
 	rcvAdv      seq.Num // right edge of the window we last advertised; never moves left
 	finRcvdSeq  seq.Num
 	oooLast     seq.Num // start of the most recent out-of-order segment (RFC 2018 §4)
-	finRcvd     bool    // the peer's FIN arrived ahead of RCV.NXT and waits for the gap
-	peerFin     bool    // the peer's FIN has been received in order: EOF after the buffer
-	ackOwed     bool    // an ACK is owed but may be delayed
-	ackNow      bool    // an ACK is owed at once (RFC 5681 §4.2)
-	ackOOO      bool    // ... because data or a FIN arrived out of order: a duplicate ACK
-	rcvMSS      int     // largest segment received, for "every second full-sized segment"
+	// rcvMSS is the largest segment received, for "every second
+	// full-sized segment"; 32 bits (a segment is under 64 KiB) leave the
+	// flags room in the same word: the TCB stays in its size class.
+	rcvMSS  int32
+	finRcvd bool // the peer's FIN arrived ahead of RCV.NXT and waits for the gap
+	peerFin bool // the peer's FIN has been received in order: EOF after the buffer
+	ackOwed bool // an ACK is owed but may be delayed
+	ackNow  bool // an ACK is owed at once (RFC 5681 §4.2)
+	ackOOO  bool // ... because data or a FIN arrived out of order: a duplicate ACK
 
 	rcv ring
 	ooo []span // ranges held ahead of RCV.NXT, sorted and disjoint
@@ -91,6 +94,13 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 		} else {
 			data = data[k:]
 		}
+		if k > 0 && len(s.Payload) > 0 && c.sackOK {
+			// The part already received is reported (RFC 2883 §4), by
+			// an ACK at once: the report lives only for this call.
+			// Linux delays this ACK when only part was old.
+			c.setDSACK(sq, sq.Add(seq.Size(min(k, len(s.Payload)))))
+			c.ackNow = true
+		}
 		sq = c.rcvNxt
 	}
 	right := c.rcvNxt.Add(seq.Size(c.rcvWnd()))
@@ -104,7 +114,7 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 	}
 	if len(data) > 0 {
 		c.stats.BytesIn += len(data)
-		c.rcvMSS = max(c.rcvMSS, len(data))
+		c.rcvMSS = max(c.rcvMSS, int32(len(data)))
 		if sq == c.rcvNxt {
 			c.rcv.writeAt(c.pool(), c.rcv.n, data)
 			copies.Add(copies.RecvRing, len(data))
@@ -114,12 +124,13 @@ func (c *Conn) receiveText(now time.Time, s *wire.Segment) {
 			if c.pullReassembled() {
 				c.ackNow = true // a hole was filled (RFC 5681 §4.2)
 			}
-			if c.rcvdUnacked >= 2*c.rcvMSS {
+			if c.rcvdUnacked >= 2*int(c.rcvMSS) {
 				c.ackNow = true // every second full-sized segment (RFC 1122 §4.2.3.2)
 			} else {
 				c.ackOwed = true
 			}
 		} else {
+			c.dsackHeld(sq, sq.Add(seq.Size(len(data))))
 			var ok bool
 			if c.ooo, ok = addSpan(c.ooo, sq, sq.Add(seq.Size(len(data))), c.cfg.MaxOutOfOrder); ok {
 				c.rcv.writeAt(c.pool(), c.rcv.n+int(c.rcvNxt.Size(sq)), data)
@@ -221,7 +232,8 @@ func (c *Conn) windowField() uint16 {
 // addSACK reports the out-of-order ranges held (RFC 2018 §4), the most
 // recently changed first.
 func (c *Conn) addSACK(s *wire.Segment) {
-	if !c.sackOK || len(c.ooo) == 0 {
+	dsack := c.dsackPending()
+	if !c.sackOK || len(c.ooo) == 0 && !dsack {
 		return
 	}
 	limit := c.sackLimit()
@@ -231,6 +243,11 @@ func (c *Conn) addSACK(s *wire.Segment) {
 			s.Opts.SACK[s.Opts.NumSACK] = wire.SACKBlock{Left: sp.start, Right: sp.end}
 			s.Opts.NumSACK++
 		}
+	}
+	if dsack {
+		// RFC 2883 §4: the duplicate first, once.
+		add(c.io.dsack)
+		c.io.dsackFor = nil
 	}
 	first := -1
 	for i, sp := range c.ooo {
@@ -245,6 +262,42 @@ func (c *Conn) addSACK(s *wire.Segment) {
 		}
 	}
 }
+
+// setDSACK notes that [a, b) arrived again, for the ACK that answers it
+// to report first (RFC 2883 §4; Linux tcp_dsack_set, net.ipv4.tcp_dsack
+// on). Only data is reported: Linux reports a duplicate FIN too, which
+// tells a sender nothing its undo (undo.go) needs.
+func (c *Conn) setDSACK(a, b seq.Num) {
+	if !c.sackOK || !a.LessThan(b) {
+		return
+	}
+	io := c.ioScratch()
+	io.dsack, io.dsackFor = span{a, b}, c
+}
+
+// dsackHeld reports the first part of [a, b) already held ahead of
+// RCV.NXT (RFC 2883 §4.2, a duplicate of out-of-order data; Linux
+// tcp_data_queue_ofo).
+func (c *Conn) dsackHeld(a, b seq.Num) {
+	for _, r := range c.ooo {
+		if r.end.GreaterThan(a) && r.start.LessThan(b) {
+			c.setDSACK(seq.Max(a, r.start), seq.Min(b, r.end))
+			return
+		}
+	}
+}
+
+// dsackUnacceptable reports the data of an unacceptable segment that
+// lies below RCV.NXT, for the duplicate ACK that answers it (Linux
+// tcp_send_dupack).
+func (c *Conn) dsackUnacceptable(s *wire.Segment) {
+	if len(s.Payload) > 0 && s.Seq.LessThan(c.rcvNxt) {
+		c.setDSACK(s.Seq, seq.Min(s.Seq.Add(seq.Size(len(s.Payload))), c.rcvNxt))
+	}
+}
+
+// dsackPending reports whether a duplicate waits to be reported.
+func (c *Conn) dsackPending() bool { return c.io != nil && c.io.dsackFor == c }
 
 // acceptable is the four-case test of RFC 9293 §3.10.7.4 ("first, check
 // sequence number"), with the RFC's allowance for ACKs and RSTs when the

@@ -60,7 +60,8 @@ func (c *Conn) takeSACK(s *wire.Segment, delivered func(a, b seq.Num)) sackInfo 
 	first := 0
 	if isDSACK(o, s.Ack) {
 		si.dsack, si.dLeft, si.dEnd = true, o.SACK[0].Left, o.SACK[0].Right
-		c.stats.DSACKRecv++
+		c.bump(lcDSACKRecv)
+		c.countDSACK(si.dLeft, si.dEnd)
 		first = 1
 	}
 	lo := seq.Max(s.Ack, c.sndUna)

@@ -96,7 +96,7 @@ func (c *Conn) payload(off, n int) []byte {
 // timers that depend on what is outstanding.
 func (c *Conn) flush(now time.Time) {
 	if c.canSend() {
-		if c.inRecovery && c.sackOK {
+		if c.recovering() && c.sackOK {
 			c.recoverySend(now)
 		} else {
 			c.sendData(now)
@@ -143,7 +143,7 @@ func (ss *sendSpace) unsent() int {
 func (c *Conn) sendData(now time.Time) {
 	sent := c.stats.SegsOut
 	c.sendSegments(now)
-	if c.stats.SegsOut != sent && !c.probeOne {
+	if c.stats.SegsOut != sent && !c.probing() {
 		// Linux tcp_write_xmit schedules a loss probe after each write
 		// (tcp_schedule_loss_probe), else the RTO watches.
 		c.armXmitTimer(now, false)
@@ -151,6 +151,7 @@ func (c *Conn) sendData(now time.Time) {
 }
 
 func (c *Conn) sendSegments(now time.Time) {
+	probe := c.probing()
 	for range 1 << 16 { // bounded: each pass sends a segment or stops
 		start := c.dataStart()
 		if c.closing && c.sndNxt.GreaterThan(c.finSeq) {
@@ -158,7 +159,7 @@ func (c *Conn) sendSegments(now time.Time) {
 		}
 		resending := c.sndNxt.LessThan(c.sndMax)
 		limit := 1 << 30 // with SACK, a resend stops short of what the peer holds
-		if resending && len(c.sacked) > 0 {
+		if resending && c.anySACKed() {
 			for _, r := range c.sacked {
 				if c.sndNxt.InRange(r.start, r.end) {
 					c.sndNxt = r.end // RFC 6675 §5.1: never resend what is SACKed
@@ -175,12 +176,12 @@ func (c *Conn) sendSegments(now time.Time) {
 		avail := min(c.snd.n-off, limit)
 		inflight := int(c.sndUna.Size(c.sndNxt))
 		usable := max(c.window()-inflight, 0)
-		if len(c.sacked) > 0 && !c.inRecovery {
+		if c.anySACKed() && !c.inRecovery {
 			// What the peer SACKed is not in flight (Linux
 			// tcp_packets_in_flight): after an RTO the resend skips it.
 			usable = max(c.window()-inflight+c.sackedBelow(c.sndNxt), 0)
 		}
-		if c.probeOne {
+		if probe {
 			// RFC 8985 §7.3: the probe goes even past the congestion
 			// window (Linux tcp_write_xmit with push_one = 2), not past
 			// the peer's.
@@ -211,7 +212,7 @@ func (c *Conn) sendSegments(now time.Time) {
 		if n > 0 && n < mss && !retrans {
 			sws := n < avail && n < int(c.maxSndWnd)/2 // window-limited small segment
 			nagle := n == avail && !c.noDelay && inflight > 0 && !fin
-			if (sws || nagle) && !c.swsOverride && !c.probeOne {
+			if (sws || nagle) && !c.swsOverride && !probe {
 				return
 			}
 		}
@@ -233,6 +234,7 @@ func (c *Conn) sendSegments(now time.Time) {
 		c.sndNxt = c.sndNxt.Add(s.Len())
 		if retrans {
 			c.stats.Retrans++
+			c.noteRetransmit(now, s.Seq, c.sndNxt)
 			why = CauseRetransmit
 			if c.pmtuResend {
 				why = CausePMTUResend
@@ -243,13 +245,13 @@ func (c *Conn) sendSegments(now time.Time) {
 		if c.sndNxt.GreaterThan(c.sndMax) {
 			c.sndMax = c.sndNxt
 		}
-		if c.probeOne {
+		if probe {
 			why = CauseTLPNewData
 		}
 		c.logSegment(now, &s)
 		c.sentInRecovery(int(s.Len()))
 		c.emit(now, &s, why)
-		if c.probeOne {
+		if probe {
 			return
 		}
 	}
@@ -277,10 +279,14 @@ func (c *Conn) logSegment(now time.Time, s *wire.Segment) {
 // a multiple of 4), so the packet still fits the path (Linux
 // tcp_current_mss).
 func (c *Conn) segMSS() int {
-	if !c.sackOK || len(c.ooo) == 0 || mutantSACKOverMTU {
+	n := len(c.ooo)
+	if c.dsackPending() {
+		n++
+	}
+	if !c.sackOK || n == 0 || mutantSACKOverMTU {
 		return c.sndMSS
 	}
-	k := min(len(c.ooo), c.sackLimit())
+	k := min(n, c.sackLimit())
 	return max(c.sndMSS-(8*k+4), 1)
 }
 
@@ -321,8 +327,10 @@ func (c *Conn) firstWindow(s *wire.Segment, wnd uint32) {
 
 func (c *Conn) initSend(iss seq.Num) {
 	c.iss, c.sndUna, c.sndNxt, c.sndMax = iss, iss, iss, iss
-	c.recover = iss // RFC 6582 §3.2 step 1: "recover" starts at the ISS
-	c.sndMSS = 536  // RFC 9293 §3.7.1 until the peer's MSS is known
+	if c.lossState != nil {
+		c.recover = iss // RFC 6582 §3.2 step 1: "recover" starts at the ISS (loss sets it when made later)
+	}
+	c.sndMSS = 536 // RFC 9293 §3.7.1 until the peer's MSS is known
 }
 
 func (c *Conn) queueFin() {

@@ -24,6 +24,9 @@ func Translate(s, lang string) string {
 	if h, ok := strings.CutPrefix(s, "refused by "); ok {
 		return "被 " + h + " 拒收"
 	}
+	if h, ok := strings.CutPrefix(s, "undo: "); ok {
+		return "撤销缩减：" + h
+	}
 	return s
 }
 
@@ -113,6 +116,8 @@ var zhCauses = [tcp.NumCauses]string{
 	tcp.CauseRescue:              "RFC 6675 §4 NextSeg (4): 救援重传最高的未被 SACK 确认的报文段",
 	tcp.CauseTLP:                 "RFC 8985 §7.3: 尾部丢失探测：探测超时内未收到 ACK，重发最后一个报文段",
 	tcp.CauseTLPNewData:          "RFC 8985 §7.3: 尾部丢失探测：探测超时内未收到 ACK，发送一个新报文段",
+	tcp.CauseUndoDSACK:           "RFC 2883 §4: 重传是多余的，每个重传都被报告为重复（DSACK）：撤销窗口的缩减（RFC 9438 §4.9）",
+	tcp.CauseUndoEifel:           "RFC 3522 §2: 重传是多余的，ACK 回显的是原报文段的时间戳：撤销窗口的缩减（RFC 9438 §4.9）",
 	tcp.CauseTWReuse:             "tcp_tw_reuse (Linux): Dial 复用处于 TIME-WAIT 的四元组；新的 ISN 大于旧的 SND.NXT",
 	tcp.CauseTWOverflow:          "TIME-WAIT 表已满（Linux tcp_max_tw_buckets）: 连接被立即丢弃",
 	tcp.CauseCookieSent:          "RFC 4987 §3.6: SYN 队列已满或总是使用 cookie，发送带 SYN cookie 的 SYN+ACK，不保存状态",

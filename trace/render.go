@@ -48,6 +48,11 @@ func (e *Event) Refused() bool {
 	return e.Event == KindDrop && strings.HasPrefix(e.Text, "refused by ")
 }
 
+// HostNote reports whether e is a note of one host's TCP with the rule
+// behind it (an undo of a window reduction), drawn in the host's lane,
+// rather than the scenario's narration, drawn across the ladder.
+func (e *Event) HostNote() bool { return e.Event == KindNote && e.Host != "" && e.Cause != "" }
+
 // watchedTimers are the timers whose setting the default view shows.
 var watchedTimers = map[string]bool{
 	"time-wait": true, "syn-retry": true, "keepalive": true, "fin-wait-2": true, "persist": true, "user-timeout": true,

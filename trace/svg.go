@@ -173,7 +173,7 @@ func (s *svgLadder) layoutRows() {
 		for m := i; m < j; m++ {
 			s.rowY[m], rowIdx[m] = -1, -1
 			e := &l.ev[m]
-			if e.Event == KindNote {
+			if e.Event == KindNote && !e.HostNote() {
 				top := 0
 				for _, v := range k {
 					top = max(top, v)
@@ -524,7 +524,7 @@ func (s *svgLadder) drawEvent(b *strings.Builder, i int) {
 	if y < 0 {
 		return
 	}
-	if e.Event == KindNote {
+	if e.Event == KindNote && !e.HostNote() {
 		s.drawNote(b, i)
 		return
 	}
@@ -576,6 +576,11 @@ func (s *svgLadder) drawEvent(b *strings.Builder, i int) {
 		}
 		fmt.Fprintf(b, `<rect x="%s" y="%s" width="7" height="7" rx="1.5" fill="%s"/>`, num(x-3.5), num(y-3.5), col)
 		s.label(b, x+side*16, y, side, o.userText(e), col, weight, "")
+		b.WriteString("</g>\n")
+	case KindNote: // a host's note (HostNote)
+		fmt.Fprintf(b, `<g%s><title>%s</title>`, s.attrs(i), esc(s.tip(i)))
+		fmt.Fprintf(b, `<circle cx="%s" cy="%s" r="4" fill="#fffbeb" stroke="#b45309" stroke-width="1.5"/>`, num(x), num(y))
+		s.label(b, x+side*16, y, side, "⟲ "+o.tr(e.Text), "#78350f", "500", compactRef(firstRef(o.tr(e.Cause))))
 		b.WriteString("</g>\n")
 	case KindHost:
 		fmt.Fprintf(b, `<g%s><title>%s</title>`, s.attrs(i), esc(s.tip(i)))

@@ -394,7 +394,7 @@ func (p *textPainter) event(i int) {
 	l, o := p.l, p.o
 	e := &l.ev[i]
 	c, ok := l.col[e.Host]
-	if !ok && e.Event != KindNote {
+	if !ok && e.Event != KindNote || !ok && e.HostNote() {
 		return
 	}
 	// An arrival drawn by its send's arrow, and a loss written on its
@@ -409,7 +409,7 @@ func (p *textPainter) event(i int) {
 	if ok {
 		p.st[c] = l.after[i]
 	}
-	if e.Event == KindNote {
+	if e.Event == KindNote && !e.HostNote() {
 		p.note(e)
 		return
 	}
@@ -463,6 +463,9 @@ func (p *textPainter) event(i int) {
 		p.cause(g, c, shortCause(o.tr(e.Cause)), "")
 	case KindHost:
 		p.lane(g, c, p.glyph("## ", "■ ")+o.tr(e.Text), sRed)
+	case KindNote: // a host's note (HostNote)
+		p.lane(g, c, p.glyph("~ ", "⟲ ")+o.tr(e.Text), sItalic)
+		p.cause(g, c, shortCause(o.tr(e.Cause)), "")
 	default:
 		p.lane(g, c, e.Event+" "+e.Text, "")
 	}

@@ -373,6 +373,12 @@ func (n *network) printCounters(w io.Writer) {
 		{"OutOfWindowICMPs", c.ICMPOutOfWindow}, {"PathMTUChanges", c.PathMTUChanges},
 		{"ReasmReqds", c.ReasmReqds}, {"ReasmOKs", c.ReasmOKs}, {"ReasmFails", c.ReasmFails}, {"ReasmTimeouts", c.ReasmTimeouts},
 	}
+	c.Loss.Each(func(name string, v int) {
+		rows = append(rows, struct {
+			name string
+			v    any
+		}{name, v})
+	})
 	for i, name := range stack.DropNames() {
 		rows = append(rows, struct {
 			name string

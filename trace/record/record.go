@@ -209,6 +209,12 @@ func (r *Recorder) conn(now time.Time, host string, id stack.ID, e *tcp.Event) {
 		ev.Host, ev.Peer = host, last.Peer
 	case tcp.EventUser:
 		ev.Event, ev.Call, ev.Err = trace.KindUser, e.Call, trace.ErrName(e.Err)
+	case tcp.EventUndo:
+		// A note of the host's, with its rule (trace.Event.HostNote).
+		ev.Event, ev.Text = trace.KindNote, "undo: cwnd "+strconv.Itoa(e.CWnd)
+		if e.SSThresh < 1<<30 { // not the initial "infinity"
+			ev.Text += ", ssthresh " + strconv.Itoa(e.SSThresh)
+		}
 	case tcp.EventICMP:
 		ev.Event, ev.Err = trace.KindNote, trace.ErrName(e.Err)
 		ev.Text = "ICMP"
