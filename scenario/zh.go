@@ -117,6 +117,7 @@ var zhWords = map[string]string{
 	"lose A's fifth segment":                          "丢失 A 的第五个报文段",
 	"lose A's last segment":                           "丢失 A 的最后一个报文段",
 	"lose A's segment and its retransmissions":        "丢失 A 的报文段及其重传",
+	"hold B's ACK of the data for 400 ms":             "把 B 对数据的 ACK 扣留 400 毫秒",
 	"a stale SYN":                                     "过期的 SYN",
 	"spoofed SYN":                                     "伪造的 SYN",
 	"from now on every segment from B is lost":        "从现在起，B 发出的每个报文段都会丢失",
@@ -159,6 +160,11 @@ var zhWords = map[string]string{
 	"no stale segment reached A in TIME-WAIT":                                                "没有旧报文段在 TIME-WAIT 状态到达 A",
 	"the new connection did not open before 2MSL ended":                                      "新连接没有在 2MSL 结束之前建立",
 	"the model should show the server holding connections the client never opened":           "模型应当显示服务器持有客户端从未打开的连接",
+	"B's answer to the copy carries no SACK block naming it (RFC 2883 §4)":                   "B 对副本的应答没有带上指出它的 SACK 块（RFC 2883 §4）",
+	"A never undid its window reduction on the DSACK (RFC 2883 §4, RFC 9438 §4.9)":           "A 收到 DSACK 后始终没有撤销窗口的缩减（RFC 2883 §4，RFC 9438 §4.9）",
+	"A undid before it retransmitted":                                                        "A 在重传之前就撤销了",
+	"the delayed ACK arrived before the undo":                                                "被延迟的 ACK 在撤销之前就到达了",
+	"B's delayed ACK never arrived":                                                          "B 被延迟的 ACK 始终没有到达",
 }
 
 // zhPattern translates a text with figures in it: {N} in zh is the Nth
@@ -261,6 +267,10 @@ var zhPatterns = []zhPattern{
 	pat("the third segment was timed with {}; expected {} again, after the second one's sample", "第三个报文段的计时为 {1}；预期在第二个报文段给出样本之后重新为 {2}"),
 	pat("the third segment was timed with {}; expected the RTO back down from {} after the second one's sample", "第三个报文段的计时为 {1}；预期在第二个报文段给出样本之后 RTO 从 {2} 降下来"),
 	pat("{} never left TIME-WAIT for CLOSED", "{1} 从未离开 TIME-WAIT 进入 CLOSED"),
+	pat("A's window {}, threshold {}, {} undos of {} timeouts; expected the initial {} and {} back, one undo of one",
+		"A 的拥塞窗口 {1}、阈值 {2}，{4} 次超时中撤销了 {3} 次；预期恢复为初始的 {5} 和 {6}，一次超时、撤销一次"),
+	pat("A's counters: TCPLossUndo {}, TCPSpuriousRTOs {}, TCPDSACKRecv {}; expected 1, 1, 1", "A 的计数器：TCPLossUndo {1}，TCPSpuriousRTOs {2}，TCPDSACKRecv {3}；预期 1、1、1"),
+	pat("A retransmitted {} times; expected once", "A 重传了 {1} 次；预期一次"),
 	pat("{}'s TIME-WAIT lasted {} after its last (re)start; expected 2MSL = {}", "{1} 的 TIME-WAIT 在最后一次（重新）开始后持续了 {2}；预期 2MSL = {3}"),
 	pat("state changed after the late ACK: {} {}", "迟到的 ACK 之后状态发生了变化：{1} {2}"),
 	pat("A's application read {} bytes; the 5 bytes must be delivered once", "A 的应用读到 {1} 字节；这 5 个字节应当只交付一次"),
