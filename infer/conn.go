@@ -56,9 +56,9 @@ type Change struct {
 	// Unseen: the capture shows the change happened, not when or why
 	// (a TCB lost to a restart shows only in the RST that follows).
 	Unseen bool
-	// Ambiguous: the capture fits this change and another history
-	// equally (see Host.Unknown).
-	Ambiguous bool
+	// Via: the capture fits histories that pass through these states
+	// between From and To, and one that goes straight (see Host.Unknown).
+	Via []string
 }
 
 // States returns the states the host went through, initial first.
@@ -86,7 +86,7 @@ func key(s *Seg) tuple {
 func (c *Capture) group() {
 	cur := map[tuple]*Conn{}
 	all := map[tuple][]*Conn{}
-	for _, s := range c.Segs {
+	for i, s := range c.Segs {
 		k := key(s)
 		cn := cur[k]
 		if old := earlier(all[k], s); old != nil {
@@ -96,7 +96,12 @@ func (c *Capture) group() {
 		}
 		if s.has(wire.FlagSYN) && !s.has(wire.FlagACK) && cn != nil {
 			side := cn.side(s.Src)
-			if isn, ok := cn.isn(side); ok && isn != s.Seq {
+			isn, ok := cn.isn(side)
+			switch {
+			case ok && isn == s.Seq:
+			case synInConn(cn, side, s, c.Segs[i+1:]):
+				s.foreign = true
+			case ok:
 				cn = nil
 			}
 		}
@@ -166,7 +171,7 @@ func (cn *Conn) side(a netip.AddrPort) int {
 // its first SYN.
 func (cn *Conn) isn(side int) (uint32, bool) {
 	for _, s := range cn.Segs {
-		if s.from == side && s.has(wire.FlagSYN) {
+		if s.from == side && s.has(wire.FlagSYN) && !s.foreign {
 			return s.Seq, true
 		}
 	}

@@ -17,6 +17,7 @@ func (c *Capture) infer() {
 	for _, cn := range c.Conns {
 		cn.end = c.End
 		cn.estimateDelays()
+		cn.markForeign()
 		cn.analyse()
 		tl := cn.timelines()
 		k := key(cn.Segs[0])
@@ -27,6 +28,7 @@ func (c *Capture) infer() {
 			r := &replica{cn: cn, h: cn.Hosts[h], side: h}
 			st, had := last[cn.Ends[h]]
 			r.run(tl[h], st, had)
+			cn.Hosts[h] = r.h
 			fin[cn.Ends[h]] = r.st
 		}
 		prev[k] = fin

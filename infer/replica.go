@@ -1,7 +1,7 @@
 package infer
 
 import (
-	"fmt"
+	"strings"
 
 	"github.com/synack/synack/tcp"
 	"github.com/synack/synack/wire"
@@ -31,15 +31,28 @@ type replica struct {
 	rcvWnd         uint32 // our last advertised window, scaled
 	wscale, pscale uint8
 	scaled         bool
-	twAt           int // index of the change into TIME-WAIT, or -1
 	stale          bool
 	lastIn         *Seg // the peer's last segment to arrive
 	sndUna         uint32
 	unaKnown       bool
 	peerWnd        uint16
-	// ambiguous: from here on the capture cannot tell two histories
-	// apart, and the changes inferred are one of them.
-	ambiguous bool
+
+	// forks is how many times this history split from another at a
+	// segment whose arrival the capture does not show; pruned: the end
+	// sent something this history says it could not have.
+	forks  int
+	pruned bool
+	// ended: this history deleted the TCB (CLOSED, or LISTEN again).
+	ended bool
+	// finalsDiffer: the histories end in these different states.
+	finalsDiffer []string
+	// closingFork: the segment just applied consumed the peer's FIN in
+	// ESTABLISHED while the end's own FIN may already have been due.
+	closingFork bool
+	closingSure bool // and the end's segments show its FIN had been sent
+	// orderFork: the segment just applied was taken in one order of
+	// arrival among two the capture allows; flipOrder plays the other.
+	orderFork, flipOrder bool
 }
 
 // staleSyn reports whether this end answered the SYN+ACK of its own SYN
@@ -57,7 +70,7 @@ func (r *replica) staleSyn() bool {
 		switch {
 		case synack == nil && s.from != r.side && s.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN|wire.FlagACK && s.Ack == isn+1:
 			synack = s
-		case synack != nil && s.from == r.side:
+		case synack != nil && s.from == r.side && !s.foreign:
 			return s.has(wire.FlagRST) && s.Seq == synack.Ack && !r.sendsAfterSyn(s)
 		}
 	}
@@ -87,17 +100,8 @@ func (r *replica) change(e *event, to tcp.State, why tcp.Cause) {
 	if r.stale {
 		return
 	}
-	if e.unsure {
-		// The segment would take this end to a new state, but nothing
-		// shows that it arrived.
-		r.h.Unknown = append(r.h.Unknown, fmt.Sprintf("frame %d was never acknowledged: whether it arrived, taking this end from %s to %s, is not shown", e.seg.Frame, r.st, to))
-		return
-	}
-	r.h.Changes = append(r.h.Changes, Change{T: e.t, Frame: e.seg.Frame, From: r.st.String(), To: to.String(), Cause: why.String(), Ambiguous: r.ambiguous})
-	if to == tcp.StateTimeWait {
-		r.twAt = len(r.h.Changes) - 1
-	}
-	r.st = to
+	r.h.Changes = append(r.h.Changes, Change{T: e.t, Frame: e.seg.Frame, From: r.st.String(), To: to.String(), Cause: why.String()})
+	r.setState(to)
 }
 
 // inWindow says whether a sequence number falls in what this end would
@@ -112,7 +116,6 @@ func (r *replica) inWindow(n uint32) bool {
 
 func (r *replica) run(evs []event, prev tcp.State, hadPrev bool) {
 	h := r.h
-	r.twAt = -1
 	for _, s := range r.cn.Segs {
 		if s.from == r.side && s.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN|wire.FlagACK {
 			r.answers = true
@@ -134,17 +137,16 @@ func (r *replica) run(evs []event, prev tcp.State, hadPrev bool) {
 		r.stale = true
 		h.Unknown = append(h.Unknown, "answered the SYN+ACK of its SYN with RST (RFC 9293 §3.10.7.1): it had no connection then — the SYN was an old duplicate, or its attempt was abandoned — so its states are not shown")
 	}
-	for i := range evs {
-		e := &evs[i]
-		if e.send {
-			r.sent(e)
-		} else if !e.lost {
-			r.received(e)
-			r.lastIn = e.seg
-		}
-	}
+	worlds := r.play(evs, 0)
+	r.merge(worlds)
+	h = r.h
 	h.Final = r.st.String()
 	h.FinalKnown = true
+	if len(r.finalsDiffer) > 1 {
+		h.FinalKnown = false
+		h.Unknown = append(h.Unknown, "at the capture's end in "+strings.Join(r.finalsDiffer, " or ")+": the segments whose arrival is not shown decide which")
+		return
+	}
 	switch r.st {
 	case tcp.StateTimeWait:
 		h.FinalKnown = false
@@ -292,6 +294,15 @@ func (r *replica) unseen(e *event, to tcp.State, why string) {
 		return
 	}
 	r.h.Changes = append(r.h.Changes, Change{T: e.t, Frame: e.seg.Frame, From: r.st.String(), To: to.String(), Cause: why, Unseen: true})
+	r.setState(to)
+}
+
+func (r *replica) setState(to tcp.State) {
+	if to == tcp.StateClosed || to == tcp.StateListen && r.st == tcp.StateSynReceived {
+		r.ended = true
+	} else if to != tcp.StateListen {
+		r.ended = false
+	}
 	r.st = to
 }
 
@@ -344,7 +355,17 @@ func (r *replica) received(e *event) {
 		}
 	case tcp.StateFinWait1:
 		if ackOfFin {
-			if s.has(wire.FlagFIN) && r.finInOrder(s) {
+			in := r.finInOrder(s)
+			if s.has(wire.FlagFIN) && !r.cn.Near[r.side] && !r.inOrderSure(s) && r.forks < maxForks {
+				// Away from the capture point, whether the data before
+				// the FIN had all arrived is not shown: receive plays
+				// the other order too.
+				r.orderFork = true
+				if r.flipOrder {
+					in = !in
+				}
+			}
+			if s.has(wire.FlagFIN) && in {
 				r.change(e, tcp.StateTimeWait, tcp.CauseFinAckInFinWait1)
 				r.data(e)
 				r.finConsumed = true
@@ -365,6 +386,20 @@ func (r *replica) received(e *event) {
 		return
 	}
 	r.data(e)
+}
+
+// inOrderSure: this end had acknowledged everything before s by an ACK
+// captured before s was: all of it had arrived before s could.
+func (r *replica) inOrderSure(s *Seg) bool {
+	for _, a := range r.cn.Segs {
+		if a == s || a.T > s.T {
+			break
+		}
+		if a.from == r.side && !a.foreign && a.has(wire.FlagACK) && !a.has(wire.FlagRST) && atLeast(a.Ack, s.Seq) {
+			return true
+		}
+	}
+	return false
 }
 
 // finInOrder: the segment's FIN would be processed now, all before it
@@ -395,16 +430,17 @@ func (r *replica) consumeFin(e *event, arrived bool) {
 		return
 	}
 	r.finConsumed = true
-	if r.st == tcp.StateEstablished && !r.finSent && r.closesLater(e) && (r.unaKnown && after(r.sndNxt, r.sndUna) || r.peerWnd == 0) {
-		// Its application may have closed already, its FIN queued
-		// behind data still in flight (or held by a zero window): then
-		// this FIN led to CLOSING, not CLOSE-WAIT. No segment tells.
-		r.ambiguous = true
-		r.h.Unknown = append(r.h.Unknown, fmt.Sprintf("frame %d: a FIN arrived while its own data was still in flight; if its application had closed already (its FIN queued behind that data), this led to CLOSING, not CLOSE-WAIT: the states after are one reading of two", e.seg.Frame))
+	if r.st == tcp.StateEstablished && !r.finSent && r.closesLater(e) && r.mayHaveClosed(e, &r.closingSure) {
+		// Its application may have closed already: its FIN queued
+		// behind data still in flight (or held by a zero window), or
+		// sent and lost before the capture point. Then this FIN led to
+		// CLOSING, not CLOSE-WAIT; play forks the other history.
+		r.closingFork = true
 	}
 	switch r.st {
 	case tcp.StateEstablished, tcp.StateSynReceived:
 		r.change(e, tcp.StateCloseWait, tcp.CauseFinInEstab)
+		r.closingFork = r.closingFork && r.st == tcp.StateCloseWait
 	case tcp.StateFinWait1:
 		r.change(e, tcp.StateClosing, tcp.CauseFinInFinWait1)
 	case tcp.StateFinWait2:

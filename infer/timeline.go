@@ -92,7 +92,11 @@ func (cn *Conn) timelines() [2][]event {
 			case s.has(wire.FlagACK) && !s.has(wire.FlagRST):
 				cn.ackLost(&e, sends, slack)
 			case s.has(wire.FlagRST):
-				e.unsure = cn.unanswered(h, s)
+				// An end that answers nothing may be down; one that goes
+				// on sending after the RST should have reached it either
+				// did not get it or did not accept it (play keeps the
+				// histories its later segments allow).
+				e.unsure = cn.unanswered(h, s) || cn.sendsAfter(h, s, d+slack)
 			}
 			out[h] = append(out[h], e)
 		}
@@ -138,6 +142,13 @@ func (cn *Conn) placeSeq(e *event, sends []*Seg, i int, slack time.Duration) {
 		}
 	}
 	notYet := false // this end showed, after the segment should have arrived, that it had not
+	var next *Seg // the first later copy
+	for _, o := range cn.Segs[i+1:] {
+		if o.from == s.from && o.SeqLen() > 0 && !after(o.Seq, s.Seq) && atLeast(o.Seq+o.SeqLen(), end) {
+			next = o
+			break
+		}
+	}
 	for _, a := range sends {
 		if a.T < s.T {
 			continue
@@ -145,6 +156,11 @@ func (cn *Conn) placeSeq(e *event, sends []*Seg, i int, slack time.Duration) {
 		at := a.T - d
 		if a.has(wire.FlagACK) && !a.has(wire.FlagRST) && atLeast(a.Ack, end) {
 			e.t = min(e.t, at) // it arrived before the ACK left
+			if next != nil && next.T+d <= at+slack {
+				// The later copy may be what the ACK answers: whether
+				// this one arrived is not shown.
+				e.unsure = true
+			}
 			return
 		}
 		if at <= e.t+slack {
@@ -216,7 +232,55 @@ func (cn *Conn) ackLost(e *event, sends []*Seg, slack time.Duration) {
 	// simultaneous open.
 	if prev >= 0 && last-prev >= 200*time.Millisecond && cn.end-s.T < 2*(last-prev) {
 		e.unsure = true
+		return
 	}
+	// A bare ACK draws no answer. If the peer's next segment carries the
+	// same acknowledgment before this end's retransmission timer could
+	// have shown the loss, whether this one arrived is not shown: the
+	// next did its work either way (a FIN with the ACK of ours takes
+	// FIN-WAIT-1 straight to TIME-WAIT, §3.10.7.4 Note 2).
+	if s.SeqLen() == 0 {
+		bound := cn.rtoBound(e.host)
+		for _, o := range cn.Segs {
+			if o.from != s.from || o.T <= s.T || o.foreign || !o.has(wire.FlagACK) || o.has(wire.FlagRST) {
+				continue
+			}
+			if atLeast(o.Ack, s.Ack) && o.T-s.T < bound {
+				e.unsure = true
+			}
+			break
+		}
+	}
+}
+
+// rtoBound is a time within which end h, had it missed an ACK, would have
+// retransmitted: three seconds (RFC 6298 §2's initial RTO is one, Linux's
+// least 200 ms), or twice the longest gap between copies of a segment it
+// retransmitted, for its timer may have backed off (§5.5).
+func (cn *Conn) rtoBound(h int) time.Duration {
+	bound := 3 * time.Second
+	last := map[uint32]time.Duration{}
+	for _, s := range cn.Segs {
+		if s.from != h || s.SeqLen() == 0 || s.foreign {
+			continue
+		}
+		if t, ok := last[s.Seq]; ok {
+			bound = max(bound, 2*(s.T-t))
+		}
+		last[s.Seq] = s.T
+	}
+	return bound
+}
+
+// sendsAfter: end h sends a segment other than an RST, in this
+// incarnation, later than by after the segment s was captured.
+func (cn *Conn) sendsAfter(h int, s *Seg, by time.Duration) bool {
+	for _, o := range cn.Segs {
+		if o.from == h && !o.foreign && !o.has(wire.FlagRST) && o.T > s.T+by {
+			return true
+		}
+	}
+	return false
 }
 
 // unanswered reports whether, when rst left, its sender was waiting on an

@@ -1,0 +1,329 @@
+package infer
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/synack/synack/tcp"
+	"github.com/synack/synack/wire"
+)
+
+// A capture does not always show whether a segment reached an end: the
+// end's answer to it may have been lost beyond the capture point, or a
+// later segment did the same work. Each such segment splits the end's
+// history in two — it arrived, it did not — and both are replayed. A
+// history in which the end then sends what it could not have sent in its
+// state (a segment from a TCB it deleted, its FIN again after the FIN was
+// acknowledged) is dropped. The states shown are those every remaining
+// history goes through, in order; where the histories part, the change
+// drawn spans the gap and names the states between that some histories
+// pass through (Change.Via).
+
+// maxForks bounds the histories of one end: past it, a segment whose
+// arrival is not shown is taken as not arrived and said so.
+const maxForks = 6
+
+func (r *replica) clone() *replica {
+	c := *r
+	h := *r.h
+	h.Changes = slices.Clone(h.Changes)
+	h.Unknown = slices.Clone(h.Unknown)
+	c.h = &h
+	return &c
+}
+
+func (r *replica) note(s string) {
+	if !slices.Contains(r.h.Unknown, s) {
+		r.h.Unknown = append(r.h.Unknown, s)
+	}
+}
+
+// play replays events from i on and returns the histories they allow.
+func (r *replica) play(evs []event, i int) []*replica {
+	for ; i < len(evs); i++ {
+		e := &evs[i]
+		switch {
+		case e.send:
+			if e.seg.foreign {
+				continue // not this end's segment (see foreign)
+			}
+			alt := r.receive(e)
+			if alt != nil {
+				return append(r.play(evs, i+1), alt.play(evs, i+1)...)
+			}
+		case e.lost:
+		case e.unsure:
+			arrived := *e
+			arrived.unsure = false
+			t := r.clone()
+			alt := t.receive(&arrived)
+			if alt == nil && t.st == r.st && len(t.h.Changes) == len(r.h.Changes) {
+				*r = *t // the same either way
+				continue
+			}
+			if r.forks >= maxForks {
+				r.note(fmt.Sprintf("frame %d: whether it arrived, taking this end from %s to %s, is not shown; taken as not arrived", e.seg.Frame, r.st, t.st))
+				continue
+			}
+			n := fmt.Sprintf("frame %d: whether it reached this end (taking it from %s to %s) is not shown", e.seg.Frame, r.st, t.st)
+			var out []*replica
+			for _, w := range []*replica{t, alt, r} {
+				if w != nil {
+					w.note(n)
+					w.forks++
+					out = append(out, w.play(evs, i+1)...)
+				}
+			}
+			return out
+		default:
+			if alt := r.receive(e); alt != nil {
+				return append(r.play(evs, i+1), alt.play(evs, i+1)...)
+			}
+		}
+	}
+	return []*replica{r}
+}
+
+// receive applies the arrival of e. When it consumes the peer's FIN in
+// ESTABLISHED while the end's application may have closed already, it
+// returns the other history too: its application had closed before this
+// FIN came, so it was in FIN-WAIT-1 (RFC 9293 §3.10.4: CLOSE enters
+// FIN-WAIT-1 even with the FIN queued) and the FIN took it to CLOSING.
+func (r *replica) receive(e *event) *replica {
+	var pre *replica
+	if (r.st == tcp.StateEstablished && (r.peerFin || e.seg.has(wire.FlagFIN)) || r.st == tcp.StateFinWait1 && e.seg.has(wire.FlagFIN)) && !r.finConsumed && r.forks < maxForks {
+		pre = r.clone()
+	}
+	r.apply(e)
+	if r.orderFork && pre != nil {
+		r.orderFork = false
+		alt := pre
+		alt.flipOrder = true
+		alt.apply(e)
+		alt.flipOrder, alt.orderFork = false, false
+		n := fmt.Sprintf("frame %d: whether the data before its FIN had all arrived when it came (taking this end to TIME-WAIT at once, or by FIN-WAIT-2) is not shown", e.seg.Frame)
+		r.note(n)
+		alt.note(n)
+		r.forks++
+		alt.forks++
+		return alt
+	}
+	r.orderFork = false
+	if !r.closingFork || pre == nil {
+		r.closingFork = false
+		return nil
+	}
+	r.closingFork = false
+	if r.closingSure {
+		r.pruned = true // its FIN had left before this one came
+		r.closingSure = false
+	}
+	n := fmt.Sprintf("frame %d: a FIN arrived before this end's own FIN was captured; if its application had closed already (its FIN queued behind data, or lost before the capture point), it went to CLOSING, not CLOSE-WAIT", e.seg.Frame)
+	alt := pre
+	alt.unseen(e, tcp.StateFinWait1, tcp.CauseCloseFIN.String()+" (unseen: its FIN not yet captured)")
+	alt.h.Changes[len(alt.h.Changes)-1].Unseen = false
+	alt.apply(e)
+	alt.closingFork = false
+	r.note(n)
+	alt.note(n)
+	r.forks++
+	alt.forks++
+	return alt
+}
+
+// apply replays one event, sent or received.
+func (r *replica) apply(e *event) {
+	if e.send {
+		before := r.st
+		r.sent(e)
+		if r.impossible(e.seg, before) {
+			r.pruned = true
+		}
+		return
+	}
+	r.received(e)
+	r.lastIn = e.seg
+}
+
+// impossible reports whether this history contradicts the end's own
+// segment s, sent in state before.
+func (r *replica) impossible(s *Seg, before tcp.State) bool {
+	if s.has(wire.FlagRST) {
+		return false
+	}
+	switch before {
+	case tcp.StateClosed:
+		// A TCB this history deleted sends nothing but RSTs; a SYN
+		// opens anew.
+		return r.ended && !(s.has(wire.FlagSYN) && !s.has(wire.FlagACK))
+	case tcp.StateListen:
+		// Back in LISTEN after a RST: a SYN+ACK with the old ISS is a
+		// retransmission by the TCB this history deleted.
+		return r.ended && (!s.has(wire.FlagSYN) || r.issKnown && s.Seq == r.iss && r.ended)
+	case tcp.StateFinWait2, tcp.StateTimeWait:
+		// Its FIN was acknowledged: it does not send it again.
+		return s.has(wire.FlagFIN) && r.finSent && s.Seq+s.SeqLen()-1 == r.finSeq
+	}
+	return false
+}
+
+// mayHaveClosed: when the peer's FIN (frame of e) is consumed in
+// ESTABLISHED, its application may already have closed. Beside the
+// capture point that shows as its data still in flight or held by a zero
+// window (the FIN queued behind it); away from it, its FIN may also have
+// been sent and lost before the capture point, unless its first segment
+// acknowledging the peer's FIN is a bare ACK that has not passed its own
+// FIN.
+func (r *replica) mayHaveClosed(e *event, sure *bool) bool {
+	if r.unaKnown && after(r.sndNxt, r.sndUna) || r.peerWnd == 0 {
+		return true
+	}
+	if r.cn.Near[r.side] {
+		return false
+	}
+	for _, s := range r.cn.Segs {
+		if s.from != r.side || s.T <= e.seg.T && s != e.seg || s.foreign || s.has(wire.FlagRST) || !s.has(wire.FlagACK) {
+			continue
+		}
+		if !after(s.Ack, r.peerFinSeq) {
+			continue
+		}
+		if s.SeqLen() > 0 {
+			return true
+		}
+		// A bare ACK past its own FIN: the FIN had been sent.
+		for _, f := range r.cn.Segs {
+			if f.from == r.side && !f.foreign && f.has(wire.FlagFIN) && !f.has(wire.FlagRST) {
+				*sure = after(s.Seq, f.Seq+f.SeqLen()-1)
+				return *sure
+			}
+		}
+		return false
+	}
+	return false
+}
+
+// merge makes the end's shown history from the histories play allowed:
+// the states all of them pass through, in order.
+func (r *replica) merge(worlds []*replica) {
+	live := worlds[:0:0]
+	for _, w := range worlds {
+		if !w.pruned {
+			live = append(live, w)
+		}
+	}
+	if len(live) == 0 {
+		live = worlds[:1] // the capture fits none: show the first, as before
+	}
+	p := live[0]
+	states := func(w *replica) []string {
+		out := []string{w.h.Initial}
+		for _, c := range w.h.Changes {
+			out = append(out, c.To)
+		}
+		return out
+	}
+	ps := states(p)
+	keep := make([]bool, len(ps))
+	for i := range keep {
+		keep[i] = true
+	}
+	for _, w := range live[1:] {
+		m := lcsMatch(ps, states(w))
+		for i := range keep {
+			keep[i] = keep[i] && m[i]
+		}
+	}
+	h := *p.h
+	h.Changes = nil
+	last := 0
+	for j := 1; j < len(ps); j++ {
+		if !keep[j] {
+			continue
+		}
+		c := p.h.Changes[j-1]
+		if last != j-1 {
+			c.From = ps[last]
+			var via []string
+			for _, w := range live {
+				via = appendVia(via, w, ps[last], ps[j])
+			}
+			c.Via = via
+			if len(via) > 0 {
+				c.Cause += " (by way of " + strings.Join(via, " or ") + ", or not: the capture does not show which)"
+			}
+		}
+		h.Changes = append(h.Changes, c)
+		last = j
+	}
+	*r = *p
+	r.h = &h
+	finals := []string{}
+	for _, w := range live {
+		if !slices.Contains(finals, w.st.String()) {
+			finals = append(finals, w.st.String())
+		}
+	}
+	if len(finals) > 1 {
+		r.finalsDiffer = finals
+	}
+}
+
+// appendVia adds the states history w passes through between from and
+// to (its first from, then the next to).
+func appendVia(via []string, w *replica, from, to string) []string {
+	in := false
+	if w.h.Initial == from {
+		in = true
+	}
+	for _, c := range w.h.Changes {
+		if in {
+			if c.To == to {
+				return via
+			}
+			if !slices.Contains(via, c.To) {
+				via = append(via, c.To)
+			}
+			continue
+		}
+		if c.To == from {
+			in = true
+		}
+	}
+	return via
+}
+
+// lcsMatch marks the elements of a in one longest common subsequence of
+// a and b.
+func lcsMatch(a, b []string) []bool {
+	n, m := len(a), len(b)
+	l := make([][]int, n+1)
+	for i := range l {
+		l[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				l[i][j] = l[i+1][j+1] + 1
+			} else {
+				l[i][j] = max(l[i+1][j], l[i][j+1])
+			}
+		}
+	}
+	out := make([]bool, n)
+	i, j := 0, 0
+	for i < n && j < m {
+		switch {
+		case a[i] == b[j]:
+			out[i] = true
+			i++
+			j++
+		case l[i+1][j] >= l[i][j+1]:
+			i++
+		default:
+			j++
+		}
+	}
+	return out
+}
