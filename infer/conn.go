@@ -56,6 +56,9 @@ type Change struct {
 	// Unseen: the capture shows the change happened, not when or why
 	// (a TCB lost to a restart shows only in the RST that follows).
 	Unseen bool
+	// Unverified: the change is its sender's if the segment that shows
+	// it is, which the capture cannot tell (a lone SYN's source).
+	Unverified bool
 	// Via: the capture fits histories that pass through these states
 	// between From and To, and one that goes straight (see Host.Unknown).
 	Via []string

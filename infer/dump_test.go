@@ -23,6 +23,8 @@ func TestTruthDump(t *testing.T) {
 	if *truthDump == "" {
 		t.Skip("-truth-dump SEED@AT")
 	}
+	infer.DebugWorlds(true)
+	defer infer.DebugWorlds(false)
 	s, at, _ := strings.Cut(*truthDump, "@")
 	seed, _ := strconv.ParseUint(s, 10, 64)
 	var b bytes.Buffer

@@ -17,6 +17,25 @@ func (c *Capture) infer() {
 	for _, cn := range c.Conns {
 		cn.end = c.End
 		cn.estimateDelays()
+	}
+	// An address beside the capture point in one connection is beside it
+	// in all: the same host, the same capture.
+	near := map[netip.Addr]bool{}
+	for _, cn := range c.Conns {
+		for h := range 2 {
+			if cn.Near[h] {
+				near[cn.Ends[h].Addr()] = true
+			}
+		}
+	}
+	for _, cn := range c.Conns {
+		for h := range 2 {
+			if near[cn.Ends[h].Addr()] && cn.Delay[h] == 0 {
+				cn.Near[h] = true
+			}
+		}
+	}
+	for _, cn := range c.Conns {
 		cn.markForeign()
 		cn.analyse()
 		tl := cn.timelines()
@@ -29,6 +48,13 @@ func (c *Capture) infer() {
 			st, had := last[cn.Ends[h]]
 			r.run(tl[h], st, had)
 			cn.Hosts[h] = r.h
+			if !cn.Near[h] && cn.onlySyns(h) && len(r.h.Changes) > 0 {
+				// A lone SYN's source address is not verified.
+				for i := range r.h.Changes {
+					r.h.Changes[i].Unverified = true
+				}
+				r.h.Unknown = append(r.h.Unknown, "only SYNs came from this address, away from the capture point: a SYN's source is not verified (a spoofed SYN, as in a SYN flood, looks the same), so its states are those its sender would have, if it sent them")
+			}
 			fin[cn.Ends[h]] = r.st
 		}
 		prev[k] = fin
@@ -87,3 +113,13 @@ func (cn *Conn) anomalies() {
 }
 
 func plural(n int, what string) string { return strconv.Itoa(n) + " × " + what }
+
+// onlySyns: end h sent nothing but SYNs (and RSTs) in this incarnation.
+func (cn *Conn) onlySyns(h int) bool {
+	for _, s := range cn.Segs {
+		if s.from == h && !s.has(wire.FlagRST) && (!s.has(wire.FlagSYN) || s.has(wire.FlagACK)) {
+			return false
+		}
+	}
+	return true
+}

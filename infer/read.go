@@ -43,15 +43,15 @@ type Seg struct {
 	Opts     wire.Options
 	Cut      bool
 
-	conn  *Conn
-	from  int // 0 the connection's client, 1 its server
+	conn *Conn
+	from int // 0 the connection's client, 1 its server
 	// foreign: its sender could not have sent it in this incarnation
 	// (forged, or from a middlebox): it is replayed as arriving at the
 	// other end, not as sent (see markForeign).
 	foreign bool
-	marks []Mark
-	rtt   time.Duration // this ACK's RTT sample, when it acknowledges a segment sent once
-	rttOf int           // the frame it samples
+	marks   []Mark
+	rtt     time.Duration // this ACK's RTT sample, when it acknowledges a segment sent once
+	rttOf   int           // the frame it samples
 }
 
 // SeqLen is the segment's length in sequence space.

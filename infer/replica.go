@@ -2,6 +2,7 @@ package infer
 
 import (
 	"strings"
+	"time"
 
 	"github.com/synack/synack/tcp"
 	"github.com/synack/synack/wire"
@@ -40,8 +41,10 @@ type replica struct {
 	// forks is how many times this history split from another at a
 	// segment whose arrival the capture does not show; pruned: the end
 	// sent something this history says it could not have.
-	forks  int
-	pruned bool
+	forks    int
+	pruned   bool
+	prunedBy int           // the frame that pruned it
+	changedT time.Duration // the last change's time
 	// ended: this history deleted the TCB (CLOSED, or LISTEN again).
 	ended bool
 	// finalsDiffer: the histories end in these different states.
@@ -101,6 +104,7 @@ func (r *replica) change(e *event, to tcp.State, why tcp.Cause) {
 		return
 	}
 	r.h.Changes = append(r.h.Changes, Change{T: e.t, Frame: e.seg.Frame, From: r.st.String(), To: to.String(), Cause: why.String()})
+	r.changedT = e.t
 	r.setState(to)
 }
 
@@ -294,6 +298,7 @@ func (r *replica) unseen(e *event, to tcp.State, why string) {
 		return
 	}
 	r.h.Changes = append(r.h.Changes, Change{T: e.t, Frame: e.seg.Frame, From: r.st.String(), To: to.String(), Cause: why, Unseen: true})
+	r.changedT = e.t
 	r.setState(to)
 }
 

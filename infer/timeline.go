@@ -142,7 +142,7 @@ func (cn *Conn) placeSeq(e *event, sends []*Seg, i int, slack time.Duration) {
 		}
 	}
 	notYet := false // this end showed, after the segment should have arrived, that it had not
-	var next *Seg // the first later copy
+	var next *Seg   // the first later copy
 	for _, o := range cn.Segs[i+1:] {
 		if o.from == s.from && o.SeqLen() > 0 && !after(o.Seq, s.Seq) && atLeast(o.Seq+o.SeqLen(), end) {
 			next = o

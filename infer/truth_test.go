@@ -50,7 +50,7 @@ func inferredStates(c *infer.Capture) map[pair][]string {
 		for h, host := range cn.Hosts {
 			k := pair{host.Addr, cn.Ends[1-h]}
 			for _, ch := range host.Changes {
-				if ch.Unseen {
+				if ch.Unseen || ch.Unverified {
 					// The simulator records no state change for a
 					// crash; the RST after a restart shows one.
 					continue

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/synack/synack/tcp"
 	"github.com/synack/synack/wire"
@@ -135,10 +136,13 @@ func (r *replica) receive(e *event) *replica {
 // apply replays one event, sent or received.
 func (r *replica) apply(e *event) {
 	if e.send {
-		before := r.st
+		before, nxt := r.st, r.sndNxt
 		r.sent(e)
-		if r.impossible(e.seg, before) {
+		if r.impossible(e, before, nxt) {
 			r.pruned = true
+			if r.prunedBy == 0 {
+				r.prunedBy = e.seg.Frame
+			}
 		}
 		return
 	}
@@ -147,10 +151,20 @@ func (r *replica) apply(e *event) {
 }
 
 // impossible reports whether this history contradicts the end's own
-// segment s, sent in state before.
-func (r *replica) impossible(s *Seg, before tcp.State) bool {
+// segment, sent in state before with SND.NXT nxt. Away from the capture
+// point, a segment may have been sent earlier than it was captured (the
+// network reordered it): a bare ACK below SND.NXT, or one captured within
+// the reordering slack of the change, is no evidence.
+func (r *replica) impossible(e *event, before tcp.State, nxt uint32) bool {
+	s := e.seg
 	if s.has(wire.FlagRST) {
 		return false
+	}
+	if !r.cn.Near[r.side] {
+		d := r.cn.Delay[r.side]
+		if s.SeqLen() == 0 && after(nxt, s.Seq) || e.t < r.changedT+4*d+5*time.Millisecond {
+			return false
+		}
 	}
 	switch before {
 	case tcp.StateClosed:
@@ -196,6 +210,9 @@ func (r *replica) mayHaveClosed(e *event, sure *bool) bool {
 		for _, f := range r.cn.Segs {
 			if f.from == r.side && !f.foreign && f.has(wire.FlagFIN) && !f.has(wire.FlagRST) {
 				*sure = after(s.Seq, f.Seq+f.SeqLen()-1)
+				if debugWorlds {
+					println("sure", e.seg.Frame, s.Frame, f.Frame, *sure)
+				}
 				return *sure
 			}
 		}
@@ -207,6 +224,15 @@ func (r *replica) mayHaveClosed(e *event, sure *bool) bool {
 // merge makes the end's shown history from the histories play allowed:
 // the states all of them pass through, in order.
 func (r *replica) merge(worlds []*replica) {
+	if debugWorlds {
+		for _, w := range worlds {
+			var st []string
+			for _, c := range w.h.Changes {
+				st = append(st, fmt.Sprintf("f%d:%s", c.Frame, c.To))
+			}
+			println("world", r.h.Addr.String(), w.pruned, w.prunedBy, strings.Join(st, " "))
+		}
+	}
 	live := worlds[:0:0]
 	for _, w := range worlds {
 		if !w.pruned {
@@ -327,3 +353,6 @@ func lcsMatch(a, b []string) []bool {
 	}
 	return out
 }
+
+// debugWorlds prints each end's histories (tests).
+var debugWorlds = false
