@@ -42,9 +42,9 @@ func synInConn(cn *Conn, side int, syn *Seg, rest []*Seg) bool {
 		if !o.has(wire.FlagACK) {
 			continue // not the end's either (see markForeign)
 		}
-		// The end's next segment: the ACK finishing a new handshake
-		// starts at ISN+1; anything else continues the old connection.
-		return o.Seq != syn.Seq+1
+		// The end's next segment: one of a new connection is at or a
+		// little past the SYN's ISN+1; anything else continues the old.
+		return o.Seq-(syn.Seq+1) >= 1<<24
 	}
 	for _, o := range rest {
 		if key(o) != k || o.Src == syn.Src {

@@ -117,7 +117,7 @@ func plural(n int, what string) string { return strconv.Itoa(n) + " × " + what 
 // onlySyns: end h sent nothing but SYNs (and RSTs) in this incarnation.
 func (cn *Conn) onlySyns(h int) bool {
 	for _, s := range cn.Segs {
-		if s.from == h && !s.has(wire.FlagRST) && (!s.has(wire.FlagSYN) || s.has(wire.FlagACK)) {
+		if s.from == h && !s.foreign && !s.has(wire.FlagRST) && (!s.has(wire.FlagSYN) || s.has(wire.FlagACK)) {
 			return false
 		}
 	}

@@ -45,6 +45,8 @@ type replica struct {
 	pruned   bool
 	prunedBy int           // the frame that pruned it
 	changedT time.Duration // the last change's time
+	// noHistory: merge found every history pruned.
+	noHistory bool
 	// ended: this history deleted the TCB (CLOSED, or LISTEN again).
 	ended bool
 	// finalsDiffer: the histories end in these different states.

@@ -242,7 +242,7 @@ func (cn *Conn) ackLost(e *event, sends []*Seg, slack time.Duration) {
 	if s.SeqLen() == 0 {
 		bound := cn.rtoBound(e.host)
 		for _, o := range cn.Segs {
-			if o.from != s.from || o.T <= s.T || o.foreign || !o.has(wire.FlagACK) || o.has(wire.FlagRST) {
+			if o.from != s.from || o.Frame <= s.Frame || o.foreign || !o.has(wire.FlagACK) || o.has(wire.FlagRST) {
 				continue
 			}
 			if atLeast(o.Ack, s.Ack) && o.T-s.T < bound {

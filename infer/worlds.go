@@ -240,7 +240,11 @@ func (r *replica) merge(worlds []*replica) {
 		}
 	}
 	if len(live) == 0 {
-		live = worlds[:1] // the capture fits none: show the first, as before
+		// The capture fits no history: some of the segments in this
+		// end's name are not its own (forged, or a middlebox's). Show
+		// the first history, unverified.
+		live = worlds[:1]
+		r.noHistory = true
 	}
 	p := live[0]
 	states := func(w *replica) []string {
@@ -283,8 +287,15 @@ func (r *replica) merge(worlds []*replica) {
 		h.Changes = append(h.Changes, c)
 		last = j
 	}
+	noHistory := r.noHistory
 	*r = *p
 	r.h = &h
+	if noHistory {
+		for i := range h.Changes {
+			h.Changes[i].Unverified = true
+		}
+		r.note(fmt.Sprintf("its segments fit no one history of a TCP end (frame %d could not have been sent in the state it would be in): some are not its own — forged, or a middlebox's — so its states are shown unverified", p.prunedBy))
+	}
 	finals := []string{}
 	for _, w := range live {
 		if !slices.Contains(finals, w.st.String()) {
