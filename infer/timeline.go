@@ -156,9 +156,10 @@ func (cn *Conn) placeSeq(e *event, sends []*Seg, i int, slack time.Duration) {
 		at := a.T - d
 		if a.has(wire.FlagACK) && !a.has(wire.FlagRST) && atLeast(a.Ack, end) {
 			e.t = min(e.t, at) // it arrived before the ACK left
-			if next != nil && next.T+d <= at+slack {
-				// The later copy may be what the ACK answers: whether
-				// this one arrived is not shown.
+			if next != nil && next.T < a.T {
+				// The later copy, captured before the ACK, may be what
+				// the ACK answers (delays vary: the handshake's is no
+				// bound): whether this one arrived is not shown.
 				e.unsure = true
 			}
 			return
