@@ -48,6 +48,12 @@ func (c *Capture) infer() {
 			st, had := last[cn.Ends[h]]
 			r.run(tl[h], st, had)
 			cn.Hosts[h] = r.h
+			if cn.MidStream {
+				// Each follows from the ESTABLISHED taken at the start.
+				for i := range r.h.Changes {
+					r.h.Changes[i].Unverified = true
+				}
+			}
 			if !cn.Near[h] && cn.onlySyns(h) && len(r.h.Changes) > 0 {
 				// A lone SYN's source address is not verified.
 				for i := range r.h.Changes {

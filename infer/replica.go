@@ -45,6 +45,8 @@ type replica struct {
 	pruned   bool
 	prunedBy int           // the frame that pruned it
 	changedT time.Duration // the last change's time
+	// deferred: arrivals this history puts later (see event.late).
+	deferred []event
 	// noHistory: merge found every history pruned.
 	noHistory bool
 	// ended: this history deleted the TCB (CLOSED, or LISTEN again).
@@ -130,7 +132,7 @@ func (r *replica) run(evs []event, prev tcp.State, hadPrev bool) {
 	switch {
 	case r.cn.MidStream:
 		r.st = tcp.StateEstablished
-		h.Unknown = append(h.Unknown, "the capture begins after the handshake: states before its first segment are not shown (taken as ESTABLISHED)")
+		h.Unknown = append(h.Unknown, "the capture begins after the handshake: states before its first segment are not shown (taken as ESTABLISHED, so the states after are unverified)")
 	case hadPrev && prev == tcp.StateTimeWait:
 		r.st = tcp.StateTimeWait // the 4-tuple is reopened from TIME-WAIT
 	case r.side == 1 && r.answers && !r.sendsSyn():

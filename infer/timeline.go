@@ -18,7 +18,11 @@ type event struct {
 	// came, so whether it arrived is not shown (the capture ends first,
 	// or this end's answers were lost before the capture point).
 	unsure bool
-	host   int
+	// late: the segment carries a FIN and may have arrived as late as
+	// just before the ACK covering it left, after the peer's later
+	// segments (the network reorders): play forks that order too.
+	late time.Duration
+	host int
 }
 
 func after(a, b uint32) bool   { return seq.Num(a).GreaterThan(seq.Num(b)) }
@@ -161,6 +165,17 @@ func (cn *Conn) placeSeq(e *event, sends []*Seg, i int, slack time.Duration) {
 				// the ACK answers (delays vary: the handshake's is no
 				// bound): whether this one arrived is not shown.
 				e.unsure = true
+			}
+			if s.has(wire.FlagFIN) && !e.unsure {
+				for _, q := range cn.Segs[i+1:] {
+					if q == a || q.T >= a.T {
+						break
+					}
+					if q.from == s.from && !q.foreign && q.has(wire.FlagACK) && !q.has(wire.FlagRST) {
+						e.late = max(at-time.Nanosecond, e.t)
+						break
+					}
+				}
 			}
 			return
 		}

@@ -42,8 +42,39 @@ func (r *replica) note(s string) {
 
 // play replays events from i on and returns the histories they allow.
 func (r *replica) play(evs []event, i int) []*replica {
-	for ; i < len(evs); i++ {
+	for ; i <= len(evs); i++ {
+		// Arrivals put off to a later time (see event.late) first.
+		for len(r.deferred) > 0 && (i == len(evs) || r.deferred[0].t <= evs[i].t) {
+			d := r.deferred[0]
+			r.deferred = r.deferred[1:]
+			if alt := r.receive(&d); alt != nil {
+				return append(r.play(evs, i), alt.play(evs, i)...)
+			}
+		}
+		if i == len(evs) {
+			break
+		}
 		e := &evs[i]
+		if !e.send && !e.lost && !e.unsure && e.late > e.t && r.forks < maxForks && r.st != tcp.StateEstablished {
+			// The other order: it came just before the ACK covering it
+			// left, after the segments captured behind it.
+			t := r.clone()
+			d := *e
+			d.t, d.late = e.late, 0
+			t.deferred = insertEvent(slices.Clone(t.deferred), d)
+			n := fmt.Sprintf("frame %d: whether it reached this end before or after the peer's segments captured behind it is not shown", e.seg.Frame)
+			t.note(n)
+			r.note(n)
+			t.forks++
+			r.forks++
+			now := *e
+			now.late = 0
+			if alt := r.receive(&now); alt != nil {
+				out := append(r.play(evs, i+1), alt.play(evs, i+1)...)
+				return append(out, t.play(evs, i+1)...)
+			}
+			return append(r.play(evs, i+1), t.play(evs, i+1)...)
+		}
 		switch {
 		case e.send:
 			if e.seg.foreign {
@@ -84,6 +115,15 @@ func (r *replica) play(evs []event, i int) []*replica {
 		}
 	}
 	return []*replica{r}
+}
+
+// insertEvent adds e to evs, kept in time order.
+func insertEvent(evs []event, e event) []event {
+	i := len(evs)
+	for i > 0 && evs[i-1].t > e.t {
+		i--
+	}
+	return slices.Insert(evs, i, e)
 }
 
 // receive applies the arrival of e. When it consumes the peer's FIN in
