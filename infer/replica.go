@@ -56,7 +56,6 @@ type replica struct {
 	// closingFork: the segment just applied consumed the peer's FIN in
 	// ESTABLISHED while the end's own FIN may already have been due.
 	closingFork bool
-	closingSure bool // and the end's segments show its FIN had been sent
 	// orderFork: the segment just applied was taken in one order of
 	// arrival among two the capture allows; flipOrder plays the other.
 	orderFork, flipOrder bool
@@ -439,7 +438,7 @@ func (r *replica) consumeFin(e *event, arrived bool) {
 		return
 	}
 	r.finConsumed = true
-	if r.st == tcp.StateEstablished && !r.finSent && r.closesLater(e) && r.mayHaveClosed(e, &r.closingSure) {
+	if r.st == tcp.StateEstablished && !r.finSent && r.closesLater(e) && r.mayHaveClosed(e) {
 		// Its application may have closed already: its FIN queued
 		// behind data still in flight (or held by a zero window), or
 		// sent and lost before the capture point. Then this FIN led to

@@ -258,7 +258,7 @@ func (cn *Conn) ackLost(e *event, sends []*Seg, slack time.Duration) {
 	if s.SeqLen() == 0 {
 		bound := cn.rtoBound(e.host)
 		for _, o := range cn.Segs {
-			if o.from != s.from || o.Frame <= s.Frame || o.foreign || !o.has(wire.FlagACK) || o.has(wire.FlagRST) {
+			if o.from != s.from || o.Frame <= s.Frame || o.foreign || !o.has(wire.FlagACK) {
 				continue
 			}
 			if atLeast(o.Ack, s.Ack) && o.T-s.T < bound {

@@ -156,10 +156,6 @@ func (r *replica) receive(e *event) *replica {
 		return nil
 	}
 	r.closingFork = false
-	if r.closingSure {
-		r.pruned = true // its FIN had left before this one came
-		r.closingSure = false
-	}
 	n := fmt.Sprintf("frame %d: a FIN arrived before this end's own FIN was captured; if its application had closed already (its FIN queued behind data, or lost before the capture point), it went to CLOSING, not CLOSE-WAIT", e.seg.Frame)
 	alt := pre
 	alt.unseen(e, tcp.StateFinWait1, tcp.CauseCloseFIN.String()+" (unseen: its FIN not yet captured)")
@@ -235,36 +231,24 @@ func (r *replica) impossible(e *event, before tcp.State, nxt uint32) bool {
 // been sent and lost before the capture point, unless its first segment
 // acknowledging the peer's FIN is a bare ACK that has not passed its own
 // FIN.
-func (r *replica) mayHaveClosed(e *event, sure *bool) bool {
+func (r *replica) mayHaveClosed(e *event) bool {
 	if r.unaKnown && after(r.sndNxt, r.sndUna) || r.peerWnd == 0 {
 		return true
 	}
 	if r.cn.Near[r.side] {
 		return false
 	}
+	// A bare ACK of the peer's FIN that has not passed the end's own
+	// FIN shows the FIN was not yet sent when the peer's came (whatever
+	// order the network put the segments in).
+	fin := r.finSeqLater()
 	for _, s := range r.cn.Segs {
-		if s.from != r.side || s.T <= e.seg.T && s != e.seg || s.foreign || s.has(wire.FlagRST) || !s.has(wire.FlagACK) {
-			continue
+		if s.from == r.side && !s.foreign && s.SeqLen() == 0 && s.has(wire.FlagACK) && !s.has(wire.FlagRST) &&
+			after(s.Ack, r.peerFinSeq) && !after(s.Seq, fin) {
+			return false
 		}
-		if !after(s.Ack, r.peerFinSeq) {
-			continue
-		}
-		if s.SeqLen() > 0 {
-			return true
-		}
-		// A bare ACK past its own FIN: the FIN had been sent.
-		for _, f := range r.cn.Segs {
-			if f.from == r.side && !f.foreign && f.has(wire.FlagFIN) && !f.has(wire.FlagRST) {
-				*sure = after(s.Seq, f.Seq+f.SeqLen()-1)
-				if debugWorlds {
-					println("sure", e.seg.Frame, s.Frame, f.Frame, *sure)
-				}
-				return *sure
-			}
-		}
-		return false
 	}
-	return false
+	return true
 }
 
 // merge makes the end's shown history from the histories play allowed:
@@ -413,3 +397,14 @@ func lcsMatch(a, b []string) []bool {
 
 // debugWorlds prints each end's histories (tests).
 var debugWorlds = false
+
+// finSeqLater is the sequence number of the end's FIN in this
+// incarnation (its first captured copy), or its SND.NXT if it sends none.
+func (r *replica) finSeqLater() uint32 {
+	for _, f := range r.cn.Segs {
+		if f.from == r.side && !f.foreign && f.has(wire.FlagFIN) && !f.has(wire.FlagRST) {
+			return f.Seq + f.SeqLen() - 1
+		}
+	}
+	return r.sndNxt
+}
