@@ -100,7 +100,9 @@ func (cn *Conn) timelines() [2][]event {
 				// on sending after the RST should have reached it either
 				// did not get it or did not accept it (play keeps the
 				// histories its later segments allow).
-				e.unsure = cn.unanswered(h, s) || cn.sendsAfter(h, s, d+slack)
+				// And one the capture ends too soon after for a
+				// retransmission to show it lost is not shown either.
+				e.unsure = cn.unanswered(h, s) || cn.sendsAfter(h, s, d+slack) || cn.end-s.T < cn.rtoBound(h)
 			}
 			out[h] = append(out[h], e)
 		}

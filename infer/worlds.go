@@ -236,6 +236,19 @@ func (r *replica) mayHaveClosed(e *event) bool {
 		return true
 	}
 	if r.cn.Near[r.side] {
+		// New data sent after the peer's FIN, up to its own FIN, may
+		// have been queued before a CLOSE that came first.
+		for _, s := range r.cn.Segs {
+			if s.from != r.side || s.Frame <= e.seg.Frame || s.foreign || s.has(wire.FlagRST) {
+				continue
+			}
+			if s.Len > 0 && after(s.Seq+uint32(s.Len), r.sndNxt) {
+				return true
+			}
+			if s.has(wire.FlagFIN) {
+				break
+			}
+		}
 		return false
 	}
 	// A bare ACK of the peer's FIN that has not passed the end's own
