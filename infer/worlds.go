@@ -133,6 +133,26 @@ func insertEvent(evs []event, e event) []event {
 // FIN-WAIT-1 even with the FIN queued) and the FIN took it to CLOSING.
 func (r *replica) receive(e *event) *replica {
 	var pre *replica
+	if r.st == tcp.StateSynReceived && !r.passive && r.forks < maxForks && r.queuedClose(e) {
+		pre = r.clone()
+		r.apply(e)
+		if r.st != tcp.StateEstablished {
+			return nil
+		}
+		// Its application may have closed in SYN-RECEIVED with data
+		// queued: the FIN waited for the handshake, and it went to
+		// FIN-WAIT-1 without ESTABLISHED (RFC 9293 §3.10.4).
+		alt := pre
+		alt.unseen(e, tcp.StateFinWait1, tcp.CauseCloseFIN.String()+" (unseen: its FIN queued behind data until the handshake ended)")
+		alt.h.Changes[len(alt.h.Changes)-1].Unseen = false
+		alt.apply(e)
+		n := fmt.Sprintf("frame %d: its FIN came with data queued after the handshake; if its application had closed before frame %d came, it went from SYN-RECEIVED to FIN-WAIT-1, never ESTABLISHED", e.seg.Frame, e.seg.Frame)
+		r.note(n)
+		alt.note(n)
+		r.forks++
+		alt.forks++
+		return alt
+	}
 	if (r.st == tcp.StateEstablished && (r.peerFin || e.seg.has(wire.FlagFIN)) || r.st == tcp.StateFinWait1 && e.seg.has(wire.FlagFIN)) && !r.finConsumed && r.forks < maxForks {
 		pre = r.clone()
 	}
@@ -420,4 +440,28 @@ func (r *replica) finSeqLater() uint32 {
 		}
 	}
 	return r.sndNxt
+}
+
+// queuedClose: this end's first FIN of the incarnation carries data, or
+// follows data it sent after e: a CLOSE may have been queued behind it.
+// (Asked in a simultaneous open only: a passive open has no application
+// to close it before ESTABLISHED.)
+func (r *replica) queuedClose(e *event) bool {
+	seen := false
+	for _, s := range r.cn.Segs {
+		if s == e.seg {
+			seen = true
+			continue
+		}
+		if !seen || s.from != r.side || s.foreign || s.has(wire.FlagRST) {
+			continue
+		}
+		if s.has(wire.FlagFIN) {
+			return s.Len > 0
+		}
+		if s.Len > 0 {
+			return true
+		}
+	}
+	return false
 }
