@@ -256,7 +256,9 @@ func (r *replica) sent(e *event) {
 		}
 	}
 	if end := s.Seq + s.SeqLen(); !r.issKnown || after(end, r.sndNxt) || r.sndNxt == 0 {
-		if s.SeqLen() > 0 || r.sndNxt == 0 {
+		// A bare segment carries SND.NXT too: what it sent before, lost
+		// before the capture point, is in flight.
+		if s.SeqLen() > 0 || r.sndNxt == 0 || r.issKnown && !s.has(wire.FlagRST) {
 			r.sndNxt = end
 		}
 	}

@@ -110,7 +110,7 @@ func compare(truth, inf map[pair][]string, hosts map[netip.Addr]string, partial 
 		s.states += len(t)
 		if w := len(i) - n; w > 0 {
 			s.wrong += w
-			s.details = append(s.details, fmt.Sprintf("%s (%s): wrong: inferred %v, truth %v", hosts[k.local.Addr()], k.local, i, t))
+			s.details = append(s.details, fmt.Sprintf("%s (%s→%s): wrong: inferred %v, truth %v", hosts[k.local.Addr()], k.local, k.remote, i, t))
 		}
 		if u := len(t) - n; u > 0 {
 			s.unknown += u
