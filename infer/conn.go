@@ -29,8 +29,9 @@ type Conn struct {
 	// Anomalies are the connection's findings in a sentence each.
 	Anomalies []string
 
-	events []event       // each end's replayed timeline
-	end    time.Duration // the capture's last packet
+	listener bool          // Ends[1] is seen to listen (see infer)
+	events   []event       // each end's replayed timeline
+	end      time.Duration // the capture's last packet
 }
 
 // Host is what the capture shows of one end.

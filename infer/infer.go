@@ -14,7 +14,19 @@ func (c *Capture) infer() {
 	// Each address's state at the end of the 4-tuple's last incarnation:
 	// a new SYN may reopen it from TIME-WAIT (RFC 9293 §3.6.1).
 	prev := map[tuple]map[netip.AddrPort]tcp.State{}
+	// A listener: an address and port that answered SYNs in more than one
+	// incarnation, or a well-known port.
+	answered := map[netip.AddrPort]int{}
 	for _, cn := range c.Conns {
+		for _, s := range cn.Segs {
+			if s.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN|wire.FlagACK {
+				answered[s.Src]++
+				break
+			}
+		}
+	}
+	for _, cn := range c.Conns {
+		cn.listener = answered[cn.Ends[1]] > 1 || cn.Ends[1].Port() < 1024
 		cn.end = c.End
 		cn.estimateDelays()
 	}
@@ -48,6 +60,12 @@ func (c *Capture) infer() {
 			st, had := last[cn.Ends[h]]
 			r.run(tl[h], st, had)
 			cn.Hosts[h] = r.h
+			if h == 1 && !cn.Near[1] && !cn.listener && r.h.Initial == "LISTEN" && len(r.h.Changes) > 0 {
+				// Its own SYN may have been lost before the capture
+				// point: SYN-SENT (a simultaneous open), not LISTEN.
+				r.h.Changes[0].Unverified = true
+				r.h.Unknown = append(r.h.Unknown, "it answered a SYN but is not seen to listen (one incarnation, not a well-known port): it was in LISTEN, or in SYN-SENT with its own SYN lost before the capture point (a simultaneous open)")
+			}
 			if cn.MidStream {
 				// Each follows from the ESTABLISHED taken at the start.
 				for i := range r.h.Changes {
