@@ -27,10 +27,21 @@ func appendState(seq []string, from, to string) []string {
 	return append(seq, to)
 }
 
-// truthStates is each end's states as the simulator recorded them.
+// truthStates is each end's states as the simulator recorded them. A
+// crash deletes its host's TCBs (RFC 9293 §3.5's CLOSED, "no TCB") without
+// a state event: each of its connections ends in CLOSED there.
 func truthStates(events []trace.Event) map[pair][]string {
 	out := map[pair][]string{}
+	hosts := simHosts(events)
 	for _, e := range events {
+		if e.Event == trace.KindHost && e.Text == "crash" {
+			for k, seq := range out {
+				if hosts[k.local.Addr()] == e.Host && len(seq) > 0 && seq[len(seq)-1] != "CLOSED" {
+					out[k] = append(seq, "CLOSED")
+				}
+			}
+			continue
+		}
 		if e.Event != trace.KindState {
 			continue
 		}
@@ -50,9 +61,7 @@ func inferredStates(c *infer.Capture) map[pair][]string {
 		for h, host := range cn.Hosts {
 			k := pair{host.Addr, cn.Ends[1-h]}
 			for _, ch := range host.Changes {
-				if ch.Unseen || ch.Unverified {
-					// The simulator records no state change for a
-					// crash; the RST after a restart shows one.
+				if ch.Unverified {
 					continue
 				}
 				out[k] = appendState(out[k], ch.From, ch.To)
