@@ -206,6 +206,7 @@ func (r *replica) sendsSyn() bool {
 // sent applies a segment this end sent.
 func (r *replica) sent(e *event) {
 	s := e.seg
+	oldISS, hadISS := r.iss, r.issKnown
 	if s.has(wire.FlagSYN) {
 		r.iss, r.issKnown = s.Seq, true
 		if s.Opts.HasWScale {
@@ -235,7 +236,10 @@ func (r *replica) sent(e *event) {
 			r.change(e, tcp.StateSynSent, tcp.CauseActiveOpen)
 		}
 	case s.has(wire.FlagSYN):
-		if r.st == tcp.StateListen || r.st == tcp.StateTimeWait {
+		if (r.st == tcp.StateListen || r.st == tcp.StateTimeWait) && !(r.ended && hadISS && s.Seq == oldISS) {
+			// (The ISS of a TCB it deleted is a copy of its old
+			// SYN+ACK, duplicated or held by the network: a new SYN
+			// would get a new ISS, RFC 9293 §3.4.1.)
 			// The SYN it answers was not seen arrive (or is an old
 			// duplicate of another incarnation's).
 			r.passive = true
