@@ -78,7 +78,9 @@ func (cn *Conn) timelines() [2][]event {
 		var sends []*Seg
 		for _, s := range cn.Segs {
 			if s.from == h {
-				sends = append(sends, s)
+				if !s.foreign {
+					sends = append(sends, s) // its own, the evidence below
+				}
 				out[h] = append(out[h], event{t: s.T - d, seg: s, send: true, host: h})
 			}
 		}
