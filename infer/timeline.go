@@ -176,8 +176,9 @@ func (cn *Conn) placeSeq(e *event, sends []*Seg, i int, slack time.Duration) {
 						break
 					}
 					if q.from == s.from && !q.foreign && q.has(wire.FlagACK) && !q.has(wire.FlagRST) {
-						e.late = max(at-time.Nanosecond, e.t)
-						break
+						// After them all, whatever the delays' estimate
+						// says (the ACK answers the FIN, not the order).
+						e.late = max(e.late, at-time.Nanosecond, q.T+d+time.Nanosecond)
 					}
 				}
 			}
