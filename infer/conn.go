@@ -105,7 +105,9 @@ func (c *Capture) group() {
 			case ok && isn == s.Seq:
 			case synInConn(cn, side, s, c.Segs[i+1:]):
 				s.foreign = true
-			case ok:
+			case ok || cn.sent(side):
+				// (Without an ISN here, a SYN is this end's side of a
+				// simultaneous open only if it had sent nothing else.)
 				cn = nil
 			}
 		}
@@ -162,6 +164,16 @@ func earlier(conns []*Conn, s *Seg) *Conn {
 		}
 	}
 	return nil
+}
+
+// sent reports whether side sent anything but RSTs in cn.
+func (cn *Conn) sent(side int) bool {
+	for _, s := range cn.Segs {
+		if s.from == side && !s.has(wire.FlagRST) {
+			return true
+		}
+	}
+	return false
 }
 
 func (cn *Conn) side(a netip.AddrPort) int {
