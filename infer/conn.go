@@ -29,9 +29,10 @@ type Conn struct {
 	// Anomalies are the connection's findings in a sentence each.
 	Anomalies []string
 
-	listener bool          // Ends[1] is seen to listen (see infer)
-	events   []event       // each end's replayed timeline
-	end      time.Duration // the capture's last packet
+	listener   bool          // Ends[1] is seen to listen (see infer)
+	delayKnown [2]bool       // Delay was estimated from a handshake
+	events     []event       // each end's replayed timeline
+	end        time.Duration // the capture's last packet
 }
 
 // Host is what the capture shows of one end.

@@ -32,17 +32,28 @@ func (c *Capture) infer() {
 	}
 	// An address beside the capture point in one connection is beside it
 	// in all: the same host, the same capture.
+	// (Every estimate must agree: a forged handshake's answer can come
+	// at once from anywhere.)
 	near := map[netip.Addr]bool{}
+	far := map[netip.Addr]bool{}
 	for _, cn := range c.Conns {
 		for h := range 2 {
+			if !cn.delayKnown[h] {
+				continue
+			}
 			if cn.Near[h] {
 				near[cn.Ends[h].Addr()] = true
+			} else {
+				far[cn.Ends[h].Addr()] = true
 			}
 		}
 	}
+	for a := range far {
+		delete(near, a)
+	}
 	for _, cn := range c.Conns {
 		for h := range 2 {
-			if near[cn.Ends[h].Addr()] && cn.Delay[h] == 0 {
+			if near[cn.Ends[h].Addr()] && !cn.delayKnown[h] {
 				cn.Near[h] = true
 			}
 		}

@@ -57,9 +57,11 @@ func (cn *Conn) estimateDelays() {
 	}
 	cn.Delay[1] = max(0, (firstSA.T-syn.T)/2)
 	cn.Near[1] = cn.Delay[1] < nearDelay
+	cn.delayKnown[1] = true
 	if ack != nil {
 		cn.Delay[0] = max(0, (ack.T-lastSA.T)/2)
 		cn.Near[0] = cn.Delay[0] < nearDelay
+		cn.delayKnown[0] = true
 	}
 }
 
