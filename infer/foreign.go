@@ -101,6 +101,9 @@ func (cn *Conn) markForeign() {
 			s.foreign = true
 		case synced[x] && !s.has(wire.FlagACK|wire.FlagRST|wire.FlagSYN):
 			s.foreign = true
+		case isnKnown[x] && !isnKnown[y] && s.has(wire.FlagACK) && !s.has(wire.FlagRST|wire.FlagSYN):
+			// An ACK of a peer that sent no SYN.
+			s.foreign = true
 		case s.has(wire.FlagACK) && !s.has(wire.FlagRST) && isnKnown[y] && hiKnown[y] &&
 			(!after(s.Ack, isn[y]) || after(s.Ack, hi[y]+1<<20)):
 			s.foreign = true

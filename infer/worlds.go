@@ -223,6 +223,12 @@ func (r *replica) impossible(e *event, before tcp.State, nxt uint32) bool {
 		}
 	}
 	switch before {
+	case tcp.StateSynSent:
+		// It sends only SYNs until the handshake (RFC 9293 §3.10.7.3).
+		return !s.has(wire.FlagSYN)
+	case tcp.StateSynReceived:
+		// Data waits for ESTABLISHED (§3.10.2).
+		return s.Len > 0 && !s.has(wire.FlagSYN)
 	case tcp.StateClosed:
 		// A TCB this history deleted sends nothing but RSTs; a SYN
 		// opens anew.
@@ -231,12 +237,6 @@ func (r *replica) impossible(e *event, before tcp.State, nxt uint32) bool {
 		// Back in LISTEN after a RST: a SYN+ACK with the old ISS is a
 		// retransmission by the TCB this history deleted.
 		return r.ended && (!s.has(wire.FlagSYN) || r.issKnown && s.Seq == r.iss && r.ended)
-	case tcp.StateSynSent:
-		// It sends only SYNs until the handshake (RFC 9293 §3.10.7.3).
-		return !s.has(wire.FlagSYN)
-	case tcp.StateSynReceived:
-		// Data waits for ESTABLISHED (§3.10.2).
-		return s.Len > 0 && !s.has(wire.FlagSYN)
 	case tcp.StateFinWait2, tcp.StateTimeWait:
 		// Its FIN was acknowledged: it does not send it again.
 		return s.has(wire.FlagFIN) && r.finSent && s.Seq+s.SeqLen()-1 == r.finSeq
