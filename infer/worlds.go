@@ -271,13 +271,14 @@ func (r *replica) mayHaveClosed(e *event) bool {
 		}
 		return false
 	}
-	// A bare ACK of the peer's FIN that has not passed the end's own
-	// FIN shows the FIN was not yet sent when the peer's came (whatever
-	// order the network put the segments in).
+	// A bare ACK of the peer's FIN at the end's own FIN's sequence
+	// number shows the FIN was not yet sent when the peer's came, with
+	// nothing queued before it (whatever order the network put the
+	// segments in); below it, data may have been queued behind a CLOSE.
 	fin := r.finSeqLater()
 	for _, s := range r.cn.Segs {
 		if s.from == r.side && !s.foreign && s.SeqLen() == 0 && s.has(wire.FlagACK) && !s.has(wire.FlagRST) &&
-			after(s.Ack, r.peerFinSeq) && !after(s.Seq, fin) {
+			after(s.Ack, r.peerFinSeq) && s.Seq == fin {
 			return false
 		}
 	}
