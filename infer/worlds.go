@@ -193,6 +193,7 @@ func (r *replica) receive(e *event) *replica {
 func (r *replica) apply(e *event) {
 	if e.send {
 		before, nxt := r.st, r.sndNxt
+		r.issPrev, r.issBefore = r.iss, r.issKnown
 		r.sent(e)
 		if r.impossible(e, before, nxt) {
 			r.pruned = true
@@ -224,8 +225,10 @@ func (r *replica) impossible(e *event, before tcp.State, nxt uint32) bool {
 	}
 	switch before {
 	case tcp.StateSynSent:
-		// It sends only SYNs until the handshake (RFC 9293 §3.10.7.3).
-		return !s.has(wire.FlagSYN)
+		// It sends only SYNs until the handshake (RFC 9293 §3.10.7.3),
+		// each with its one ISS (§3.4.1), a SYN+ACK of a simultaneous
+		// open too.
+		return !s.has(wire.FlagSYN) || r.issBefore && s.Seq != r.issPrev
 	case tcp.StateSynReceived:
 		// Data waits for ESTABLISHED (§3.10.2).
 		return s.Len > 0 && !s.has(wire.FlagSYN)
