@@ -362,6 +362,14 @@ func (r *replica) received(e *event) {
 		r.sndUna, r.unaKnown = s.Ack, true
 	}
 	r.peerWnd = s.Win
+	if (r.st == tcp.StateFinWait1 || r.st == tcp.StateFinWait2) && s.Len > 0 && r.irsKnown &&
+		after(s.Seq+uint32(s.Len), r.rcvNxt) && r.abortsOn(s) {
+		// Its application had closed: new data draws an RST that does
+		// not acknowledge it, and the TCB goes (as Linux,
+		// LINUX_MIB_TCPABORTONDATA).
+		r.change(e, tcp.StateClosed, tcp.CauseDataAfterClose)
+		return
+	}
 	// §3.10.7.4, fifth: the ACK field.
 	ackOfFin := r.finSent && atLeast(s.Ack, r.finSeq+1)
 	switch r.st {
@@ -414,6 +422,23 @@ func (r *replica) inOrderSure(s *Seg) bool {
 		if a.from == r.side && !a.foreign && a.has(wire.FlagACK) && !a.has(wire.FlagRST) && atLeast(a.Ack, s.Seq) {
 			return true
 		}
+	}
+	return false
+}
+
+// abortsOn: this end's next segment after s is an RST that does not
+// acknowledge s's data.
+func (r *replica) abortsOn(s *Seg) bool {
+	seen := false
+	for _, o := range r.cn.Segs {
+		if o == s {
+			seen = true
+			continue
+		}
+		if !seen || o.from != r.side || o.foreign {
+			continue
+		}
+		return o.has(wire.FlagRST) && o.has(wire.FlagACK) && !after(o.Ack, s.Seq)
 	}
 	return false
 }
