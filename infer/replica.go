@@ -471,7 +471,7 @@ func (r *replica) consumeFin(e *event, arrived bool) {
 		return
 	}
 	r.finConsumed = true
-	if r.st == tcp.StateEstablished && !r.finSent && r.closesLater(e) && r.mayHaveClosed(e) {
+	if r.st == tcp.StateEstablished && !r.finSent && r.mayHaveClosed(e) {
 		// Its application may have closed already: its FIN queued
 		// behind data still in flight (or held by a zero window), or
 		// sent and lost before the capture point. Then this FIN led to
