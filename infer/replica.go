@@ -332,6 +332,15 @@ func (r *replica) received(e *event) {
 		r.gotRST(e)
 		return
 	}
+	if r.st != tcp.StateClosed && r.st != tcp.StateListen && r.st != tcp.StateSynSent && r.answeredAsNone(s) &&
+		(r.st != tcp.StateSynReceived || r.issKnown && after(s.Ack, r.iss) && !after(s.Ack, r.sndNxt)) {
+		// (SYN-RECEIVED answers an unacceptable ACK so too, §3.10.7.4.)
+		// Its answer is the RST for a segment of no connection
+		// (§3.10.7.1, <SEQ=SEG.ACK><CTL=RST>): the TCB had gone before
+		// this came, unseen.
+		r.unseen(e, tcp.StateClosed, "RFC 9293 §3.10.7.1: answers with RST as for no connection: the connection was lost before, unseen (a restart, a timeout, or its listener closed)")
+		return
+	}
 	if s.has(wire.FlagSYN) {
 		synack := s.has(wire.FlagACK)
 		switch {
@@ -422,6 +431,26 @@ func (r *replica) inOrderSure(s *Seg) bool {
 		if a.from == r.side && !a.foreign && a.has(wire.FlagACK) && !a.has(wire.FlagRST) && atLeast(a.Ack, s.Seq) {
 			return true
 		}
+	}
+	return false
+}
+
+// answeredAsNone: this end's next segment after s is an RST without ACK
+// carrying s's ACK field as its sequence number.
+func (r *replica) answeredAsNone(s *Seg) bool {
+	if !s.has(wire.FlagACK) {
+		return false
+	}
+	seen := false
+	for _, o := range r.cn.Segs {
+		if o == s {
+			seen = true
+			continue
+		}
+		if !seen || o.from != r.side || o.foreign {
+			continue
+		}
+		return o.has(wire.FlagRST) && !o.has(wire.FlagACK) && o.Seq == s.Ack
 	}
 	return false
 }
