@@ -78,7 +78,9 @@ func (r *replica) staleSyn() bool {
 		switch {
 		case synack == nil && s.from != r.side && s.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN|wire.FlagACK && s.Ack == isn+1:
 			synack = s
-		case synack != nil && s.from == r.side && !s.foreign:
+		case synack != nil && s.from == r.side && !s.foreign && !(s.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN && s.Seq == isn):
+			// (A copy of the SYN captured after the SYN+ACK is no
+			// answer to it.)
 			return s.has(wire.FlagRST) && s.Seq == synack.Ack && !r.sendsAfterSyn(s)
 		}
 	}
