@@ -96,8 +96,8 @@ func (r *replica) sendsAfterSyn(s *Seg) bool {
 			seen = true
 			continue
 		}
-		if seen && o.from == r.side && !o.has(wire.FlagRST) {
-			return true
+		if seen && o.from == r.side && !o.has(wire.FlagRST) && !o.foreign && o.has(wire.FlagSYN|wire.FlagACK) {
+			return true // (not counting what no TCP sends: data without ACK)
 		}
 	}
 	return false
