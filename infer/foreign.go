@@ -60,8 +60,9 @@ func synInConn(cn *Conn, side int, syn *Seg, rest []*Seg) bool {
 
 // markForeign finds the segments of cn that their named sender could not
 // have sent:
-//   - a segment without ACK after the sender's handshake (RFC 9293
-//     §3.10.7.4: once synchronized every segment carries an ACK);
+//   - a segment that is neither SYN nor RST without ACK (RFC 9293
+//     §3.10.7: once synchronized every segment carries an ACK, and before
+//     that only SYNs and RSTs are sent);
 //   - an ACK of sequence numbers the peer never sent, or before its ISN;
 //   - an RST after which its sender goes on: it sends sequence space at
 //     or beyond the RST's (an ABORT's RST carries SND.NXT, §3.10.5), or
@@ -99,7 +100,8 @@ func (cn *Conn) markForeign() {
 		case s.Len > 1 && !s.has(wire.FlagSYN) && edgeKnown[y] && after(end, edge[y]+1):
 			// Beyond any window the peer offered (RFC 9293 §3.8.6).
 			s.foreign = true
-		case synced[x] && !s.has(wire.FlagACK|wire.FlagRST|wire.FlagSYN):
+		case !s.has(wire.FlagACK | wire.FlagRST | wire.FlagSYN):
+			// Only a SYN or an RST goes without ACK (RFC 9293 §3.10.7).
 			s.foreign = true
 		case isnKnown[x] && !isnKnown[y] && s.has(wire.FlagACK) && !s.has(wire.FlagRST|wire.FlagSYN):
 			// An ACK of a peer that sent no SYN.
