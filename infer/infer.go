@@ -3,6 +3,7 @@ package infer
 import (
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/synack/synack/tcp"
 	"github.com/synack/synack/wire"
@@ -51,6 +52,14 @@ func (c *Capture) infer() {
 	for a := range far {
 		delete(near, a)
 	}
+	addrDelay := map[netip.Addr]time.Duration{}
+	for _, cn := range c.Conns {
+		for h := range 2 {
+			if a := cn.Ends[h].Addr(); cn.delayKnown[h] {
+				addrDelay[a] = max(addrDelay[a], cn.Delay[h])
+			}
+		}
+	}
 	for _, cn := range c.Conns {
 		for h := range 2 {
 			if near[cn.Ends[h].Addr()] && !cn.delayKnown[h] {
@@ -61,6 +70,7 @@ func (c *Capture) infer() {
 	for _, cn := range c.Conns {
 		cn.markForeign()
 		cn.analyse()
+		cn.guessDelays(addrDelay)
 		tl := cn.timelines()
 		k := key(cn.Segs[0])
 		last := prev[k]
@@ -157,4 +167,22 @@ func (cn *Conn) onlySyns(h int) bool {
 		}
 	}
 	return true
+}
+
+// guessDelays gives an end away from the capture point whose delay no
+// handshake showed one: half its ACKs' least round trip, else the
+// longest its address showed in another connection.
+func (cn *Conn) guessDelays(addr map[netip.Addr]time.Duration) {
+	for h := range 2 {
+		if cn.delayKnown[h] || cn.Near[h] {
+			continue
+		}
+		var least time.Duration
+		for _, s := range cn.Segs {
+			if s.from == h && s.rtt > 0 && (least == 0 || s.rtt < least) {
+				least = s.rtt
+			}
+		}
+		cn.Delay[h] = max(least/2, addr[cn.Ends[h].Addr()])
+	}
 }

@@ -354,7 +354,7 @@ func (r *replica) received(e *event) {
 			r.passive = true
 			r.irs, r.irsKnown, r.rcvNxt = s.Seq, true, s.Seq+1
 			r.change(e, tcp.StateSynReceived, cause)
-		case !synack && r.st == tcp.StateSynSent && r.answers:
+		case !synack && r.st == tcp.StateSynSent && (r.answers || e.crossed):
 			r.irs, r.irsKnown, r.rcvNxt = s.Seq, true, s.Seq+1
 			r.change(e, tcp.StateSynReceived, tcp.CauseSimultaneousOpen)
 		case synack && r.st == tcp.StateSynSent && r.issKnown && s.Ack == r.iss+1:

@@ -22,7 +22,19 @@ type event struct {
 	// just before the ACK covering it left, after the peer's later
 	// segments (the network reorders): play forks that order too.
 	late time.Duration
-	host int
+	// crossed: a SYN that can only have come after this end's own SYN
+	// left (a simultaneous open), if it came.
+	crossed bool
+	after   int // sorts as if it were this frame's, after its send
+	host    int
+}
+
+// order is the event's place among those of the same time.
+func (e *event) order() int {
+	if e.after > 0 {
+		return e.after
+	}
+	return e.seg.Frame
 }
 
 func after(a, b uint32) bool   { return seq.Num(a).GreaterThan(seq.Num(b)) }
@@ -108,6 +120,19 @@ func (cn *Conn) timelines() [2][]event {
 				// retransmission to show it lost is not shown either.
 				e.unsure = cn.unanswered(h, s) || cn.sendsAfter(h, s, d+slack) || cn.end-s.T < cn.rtoBound(h)
 			}
+			if !cn.Near[h] && !cn.delayKnown[h] && s.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN {
+				// The delay to this end is not known. A SYN it got
+				// before its own SYN left would have been refused (no
+				// listener answers here), and no RST came: it came
+				// after, if at all.
+				for _, o := range sends {
+					if o.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN && o.T-d >= e.t && !cn.answersSyn(h) {
+						e.t, e.unsure, e.crossed, e.lost = o.T-d, true, true, false
+						e.after = o.Frame // just after it
+						break
+					}
+				}
+			}
 			out[h] = append(out[h], e)
 		}
 		slices.SortStableFunc(out[h], func(a, b event) int {
@@ -116,9 +141,13 @@ func (cn *Conn) timelines() [2][]event {
 				return -1
 			case a.t > b.t:
 				return 1
-			case a.seg.Frame < b.seg.Frame:
+			case a.order() < b.order():
 				return -1
-			case a.seg.Frame > b.seg.Frame:
+			case a.order() > b.order():
+				return 1
+			case a.send && !b.send:
+				return -1
+			case b.send && !a.send:
 				return 1
 			}
 			return 0
@@ -325,6 +354,17 @@ func (cn *Conn) unanswered(h int, rst *Seg) bool {
 			break
 		}
 		if s.from != h && s.T > lastH && (s.Has(MarkKeepalive) || s.Has(MarkRetransmission) || s.Has(MarkWindowProbe) || s.Has(MarkSynRetry)) {
+			return true
+		}
+	}
+	return false
+}
+
+// answersSyn: end h sends a SYN+ACK or an RST with ACK in this
+// incarnation (a listener's or a closed port's answer to a SYN).
+func (cn *Conn) answersSyn(h int) bool {
+	for _, s := range cn.Segs {
+		if s.from == h && !s.foreign && s.has(wire.FlagACK) && s.has(wire.FlagSYN|wire.FlagRST) {
 			return true
 		}
 	}
