@@ -126,11 +126,14 @@ func (cn *Conn) timelines() [2][]event {
 				// listener answers here), and no RST came: it came
 				// after, if at all.
 				for _, o := range sends {
-					if o.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN && o.T-d >= e.t && !cn.answersSyn(h) {
-						e.t, e.unsure, e.crossed, e.lost = o.T-d, true, true, false
-						e.after = o.Frame // just after it
-						break
+					if o.Flags&(wire.FlagSYN|wire.FlagACK) != wire.FlagSYN || cn.answersSyn(h) {
+						continue
 					}
+					e.unsure, e.crossed, e.lost = true, true, false
+					if o.T-d >= e.t {
+						e.t, e.after = o.T-d, o.Frame // just after it
+					}
+					break
 				}
 			}
 			out[h] = append(out[h], e)
