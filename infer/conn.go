@@ -167,10 +167,11 @@ func earlier(conns []*Conn, s *Seg) *Conn {
 	return nil
 }
 
-// sent reports whether side sent anything but RSTs in cn.
+// sent reports whether side sent anything in cn (an RST that refused
+// the other's SYN too).
 func (cn *Conn) sent(side int) bool {
 	for _, s := range cn.Segs {
-		if s.from == side && !s.has(wire.FlagRST) {
+		if s.from == side {
 			return true
 		}
 	}
