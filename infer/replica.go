@@ -171,20 +171,6 @@ func (r *replica) run(evs []event, prev tcp.State, hadPrev bool) {
 	}
 }
 
-// closesLater: this end sends a FIN later in the incarnation.
-func (r *replica) closesLater(e *event) bool {
-	seen := false
-	for _, s := range r.cn.Segs {
-		if s == e.seg {
-			seen = true
-		}
-		if seen && s.from == r.side && s.has(wire.FlagFIN) {
-			return true
-		}
-	}
-	return false
-}
-
 // issKnownBefore: this end had sent a SYN of this incarnation before e.
 func (r *replica) issKnownBefore(e *event) bool {
 	for _, s := range r.cn.Segs {
