@@ -104,6 +104,9 @@ func (c *Capture) infer() {
 		}
 		prev[k] = fin
 		cn.events = append(tl[0], tl[1]...)
+		for h := range 2 {
+			cn.Hosts[h].Bytes = cn.bytes(h)
+		}
 		cn.anomalies()
 	}
 }
@@ -186,3 +189,43 @@ func (cn *Conn) guessDelays(addr map[netip.Addr]time.Duration) {
 		cn.Delay[h] = max(least/2, addr[cn.Ends[h].Addr()])
 	}
 }
+
+// bytes is the payload end h sent, each sequence number once (a
+// retransmission is not counted again): from its ISN+1, or the lowest
+// sequence number captured when the handshake was not, to the highest
+// captured, without its SYN and FIN.
+func (cn *Conn) bytes(h int) int64 {
+	var lo, hi uint32
+	seen := false
+	if isn, ok := cn.isn(h); ok {
+		lo, hi, seen = isn+1, isn+1, true
+	}
+	for _, s := range cn.Segs {
+		if s.from != h || s.foreign || s.Len == 0 || s.has(wire.FlagRST) {
+			continue
+		}
+		start := s.Seq
+		if s.has(wire.FlagSYN) {
+			start++
+		}
+		end := start + uint32(s.Len)
+		if !seen {
+			lo, hi, seen = start, end, true
+			continue
+		}
+		if after(lo, start) && cn.MidStream {
+			lo = start
+		}
+		if after(end, hi) {
+			hi = end
+		}
+	}
+	if !seen || !after(hi, lo) {
+		return 0
+	}
+	return int64(hi - lo)
+}
+
+// Translate puts infer's words — marks, notes, anomalies — into lang
+// ("en" or "zh").
+func Translate(s, lang string) string { return tr(s, lang) }

@@ -41,12 +41,18 @@ type replica struct {
 	// forks is how many times this history split from another at a
 	// segment whose arrival the capture does not show; pruned: the end
 	// sent something this history says it could not have.
-	forks     int
-	pruned    bool
-	prunedBy  int           // the frame that pruned it
-	changedT  time.Duration // the last change's time
-	issPrev   uint32        // ISS before the segment being applied
-	issBefore bool
+	forks    int
+	pruned   bool
+	prunedBy int           // the frame that pruned it
+	changedT time.Duration // the last change's time
+	// earlyBy: a frame this end sent in earlyIn (SYN-SENT, SYN-RECEIVED)
+	// that it could not have sent there; unless it has left earlyIn by
+	// earlyUntil, the history is dropped.
+	earlyBy    int
+	earlyUntil time.Duration
+	earlyIn    tcp.State
+	issPrev    uint32 // ISS before the segment being applied
+	issBefore  bool
 	// deferred: arrivals this history puts later (see event.late).
 	deferred []event
 	// noHistory: merge found every history pruned.

@@ -51,6 +51,15 @@ func (r *replica) play(evs []event, i int) []*replica {
 				return append(r.play(evs, i), alt.play(evs, i)...)
 			}
 		}
+		if r.earlyBy != 0 && (i == len(evs) || evs[i].t > r.earlyUntil) {
+			if r.st == r.earlyIn {
+				r.pruned = true
+				if r.prunedBy == 0 {
+					r.prunedBy = r.earlyBy
+				}
+			}
+			r.earlyBy = 0
+		}
 		if i == len(evs) {
 			break
 		}
@@ -217,21 +226,37 @@ func (r *replica) impossible(e *event, before tcp.State, nxt uint32) bool {
 	if s.has(wire.FlagRST) {
 		return false
 	}
-	if !r.cn.Near[r.side] {
-		d := r.cn.Delay[r.side]
-		if s.SeqLen() == 0 && after(nxt, s.Seq) || e.t < r.changedT+4*d+5*time.Millisecond {
-			return false
-		}
-	}
+	d := r.cn.Delay[r.side]
+	slack := 4*d + 5*time.Millisecond
+	early := false // SYN-SENT or SYN-RECEIVED sends what it could not
 	switch before {
 	case tcp.StateSynSent:
 		// It sends only SYNs until the handshake (RFC 9293 §3.10.7.3),
 		// each with its one ISS (§3.4.1), a SYN+ACK of a simultaneous
 		// open too.
-		return !s.has(wire.FlagSYN) || r.issBefore && s.Seq != r.issPrev
+		early = !s.has(wire.FlagSYN) || r.issBefore && s.Seq != r.issPrev
 	case tcp.StateSynReceived:
 		// Data waits for ESTABLISHED (§3.10.2).
-		return s.Len > 0 && !s.has(wire.FlagSYN)
+		early = s.Len > 0 && !s.has(wire.FlagSYN)
+	}
+	if early {
+		if r.cn.Near[r.side] {
+			return true
+		}
+		// Away from the capture point the arrival that moved it on may
+		// be placed a little late: the history is dropped only if it
+		// has not moved on within the slack (see play).
+		if r.earlyBy == 0 {
+			r.earlyBy, r.earlyUntil, r.earlyIn = e.seg.Frame, e.t+slack, before
+		}
+		return false
+	}
+	if !r.cn.Near[r.side] {
+		if s.SeqLen() == 0 && after(nxt, s.Seq) || e.t < r.changedT+slack {
+			return false
+		}
+	}
+	switch before {
 	case tcp.StateClosed:
 		// A TCB this history deleted sends nothing but RSTs; a SYN
 		// opens anew.
