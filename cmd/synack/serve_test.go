@@ -57,6 +57,8 @@ func TestServeDialUsageErrors(t *testing.T) {
 		{"serve", append(ok, "--port", "80", "--app", "echo", "--mss", "20"), "--mss must be between 88 and 65495"},
 		{"serve", append(ok, "--port", "80", "--app", "echo", "--no-such-flag"), "flag provided but not defined"},
 		{"serve", append(ok, "--port", "80", "--app", "echo", "extra"), `unexpected argument "extra"`},
+		{"serve", append(ok, "--port", "80", "--app", "echo", "--trace", "t.bin"), "the extension does not say the format"},
+		{"dial", append(ok, "--trace-keep", "0", "--trace", "t.svg", "192.0.2.1:80"), "--trace-keep must be at least 1"},
 		{"dial", ok, "want one HOST:PORT"},
 		{"dial", append(ok, "example.com:80"), `"example.com:80": want IP:PORT`},
 		{"dial", append(ok, "192.0.2.1"), `want IP:PORT`},
