@@ -89,6 +89,9 @@ func (cn *Conn) timelines() [2][]event {
 	var out [2][]event
 	for h := range 2 {
 		d := cn.Delay[h]
+		if cn.Near[h] {
+			d = 0 // beside the capture point: the capture's order is its own
+		}
 		var sends []*Seg
 		for _, s := range cn.Segs {
 			if s.from == h {

@@ -285,7 +285,8 @@ func (r *replica) mayHaveClosed(e *event) bool {
 	}
 	if r.cn.Near[r.side] {
 		// New data sent after the peer's FIN, up to its own FIN, may
-		// have been queued before a CLOSE that came first.
+		// have been queued before a CLOSE that came first (even with
+		// the window open: a sender may pace, or wait on Nagle).
 		for _, s := range r.cn.Segs {
 			if s.from != r.side || s.Frame <= e.seg.Frame || s.foreign || s.has(wire.FlagRST) {
 				continue

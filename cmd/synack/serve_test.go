@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/synack/synack/infer"
 	"github.com/synack/synack/interop"
 	"github.com/synack/synack/link/tun"
 	"github.com/synack/synack/tcp"
@@ -454,7 +455,7 @@ func TestServeTrace(t *testing.T) {
 	for _, file := range []string{dir + "/serve.json", dir + "/serve.txt"} {
 		before := time.Now()
 		r := start(t, ns, "serve", nil, "--tun", "syn0", "--addr", "192.0.2.2", "--port", "7", "--app", "echo",
-			"--msl", "1s", "--trace", file, "--trace-filter", ":7")
+			"--msl", "1s", "--trace", file, "--trace-filter", ":7", "--pcap", file+".pcap")
 		r.waitFor(t, r.stderr, "msg=serving")
 		var c net.Conn
 		if err := ns.Do(func() (err error) {
@@ -555,6 +556,31 @@ func TestServeTrace(t *testing.T) {
 		want := "LISTEN>SYN-RECEIVED SYN-RECEIVED>ESTABLISHED ESTABLISHED>CLOSE-WAIT CLOSE-WAIT>LAST-ACK LAST-ACK>CLOSED"
 		if got := strings.Join(states, " "); got != want {
 			t.Errorf("states\n  %s\nwant\n  %s", got, want)
+		}
+		// synack draw of the same connection, from serve's --pcap,
+		// infers synack's states: each one the trace shows it went
+		// through, in order (a state it cannot show is left out, none is
+		// wrong).
+		in, err := os.Open(file + ".pcap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		capt, err := infer.Read(in)
+		in.Close()
+		if err != nil || len(capt.Conns) != 1 {
+			t.Fatalf("the --pcap capture: %v, %d connections", err, len(capt.Conns))
+		}
+		var inferred []string
+		for _, h := range capt.Conns[0].Hosts {
+			if h.Addr.Port() != 7 {
+				continue
+			}
+			for _, ch := range h.Changes {
+				inferred = append(inferred, ch.From+">"+ch.To)
+			}
+		}
+		if !isSubsequence(inferred, states) || len(inferred) < 2 {
+			t.Errorf("synack draw infers synack's states\n  %v\nthe trace recorded\n  %v", inferred, states)
 		}
 	}
 }
@@ -663,4 +689,15 @@ func TestTraceKeep(t *testing.T) {
 			t.Errorf("--trace-filter %s on %s→%s: %v", c.filter, c.a, c.b, got)
 		}
 	}
+}
+
+// isSubsequence: every element of a is in b, in order.
+func isSubsequence(a, b []string) bool {
+	i := 0
+	for _, x := range b {
+		if i < len(a) && a[i] == x {
+			i++
+		}
+	}
+	return i == len(a)
 }
