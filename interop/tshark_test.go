@@ -332,7 +332,7 @@ func synackCaptures(t *testing.T, dir string) []string {
 	} {
 		path := filepath.Join(dir, c.name+".pcap")
 		f := c.faults
-		e := newEnv(t, envOpts{faults: &f, seed: 7, pcapPath: path})
+		e := newEnv(t, envOpts{faults: &f, seed: 7, pcapPath: path, queues: 1, noOffload: true})
 		ln := e.kernelListen(interop.KernelV4)
 		go func() {
 			conn, err := ln.Accept()
@@ -364,7 +364,7 @@ func synackCaptures(t *testing.T, dir string) []string {
 	// sender fills the window and probes it.
 	{
 		path := filepath.Join(dir, "zerowindow.pcap")
-		e := newEnv(t, envOpts{pcapPath: path})
+		e := newEnv(t, envOpts{pcapPath: path, queues: 1})
 		ln := e.kernelListen(interop.KernelV4)
 		accepted := make(chan net.Conn, 1)
 		go func() {
@@ -395,7 +395,7 @@ func synackCaptures(t *testing.T, dir string) []string {
 	// the keepalive's form, SND.UNA - 1).
 	{
 		path := filepath.Join(dir, "zerowindow-synack.pcap")
-		e := newEnv(t, envOpts{cfg: stack.Config{TCP: tcp.Config{RcvBuf: 16384}}, pcapPath: path})
+		e := newEnv(t, envOpts{cfg: stack.Config{TCP: tcp.Config{RcvBuf: 16384}}, pcapPath: path, queues: 1})
 		ln := e.listen(interop.SynackV4)
 		accepted := make(chan net.Conn, 1)
 		go func() {
@@ -422,7 +422,7 @@ func synackCaptures(t *testing.T, dir string) []string {
 	{
 		path := filepath.Join(dir, "keepalive.pcap")
 		cfg := stack.Config{TCP: tcp.Config{KeepAlive: true, KeepIdle: time.Second, KeepInterval: 500 * time.Millisecond, KeepCount: 9}}
-		e := newEnv(t, envOpts{cfg: cfg, pcapPath: path})
+		e := newEnv(t, envOpts{cfg: cfg, pcapPath: path, queues: 1})
 		ln := e.kernelListen(interop.KernelV4)
 		go func() {
 			conn, err := ln.Accept()
