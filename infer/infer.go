@@ -69,6 +69,7 @@ func (c *Capture) infer() {
 	}
 	for _, cn := range c.Conns {
 		cn.markForeign()
+		cn.markCopies()
 		cn.analyse()
 		cn.guessDelays(addrDelay)
 		tl := cn.timelines()
@@ -229,3 +230,19 @@ func (cn *Conn) bytes(h int) int64 {
 // Translate puts infer's words — marks, notes, anomalies — into lang
 // ("en" or "zh").
 func Translate(s, lang string) string { return tr(s, lang) }
+
+// markCopies marks each segment that repeats an earlier one of its end.
+func (cn *Conn) markCopies() {
+	type k struct {
+		from     int
+		seq, ack uint32
+		flags    wire.Flags
+		n        int
+	}
+	seen := map[k]bool{}
+	for _, s := range cn.Segs {
+		key := k{s.from, s.Seq, s.Ack, s.Flags, s.Len}
+		s.copyOf = seen[key]
+		seen[key] = true
+	}
+}

@@ -49,9 +49,12 @@ type Seg struct {
 	// (forged, or from a middlebox): it is replayed as arriving at the
 	// other end, not as sent (see markForeign).
 	foreign bool
-	marks   []Mark
-	rtt     time.Duration // this ACK's RTT sample, when it acknowledges a segment sent once
-	rttOf   int           // the frame it samples
+	// copyOf: an earlier segment of the connection from the same end
+	// had the same sequence and acknowledgment numbers, flags and length.
+	copyOf bool
+	marks  []Mark
+	rtt    time.Duration // this ACK's RTT sample, when it acknowledges a segment sent once
+	rttOf  int           // the frame it samples
 }
 
 // SeqLen is the segment's length in sequence space.

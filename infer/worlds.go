@@ -142,7 +142,10 @@ func insertEvent(evs []event, e event) []event {
 // FIN-WAIT-1 even with the FIN queued) and the FIN took it to CLOSING.
 func (r *replica) receive(e *event) *replica {
 	var pre *replica
-	if r.st == tcp.StateSynReceived && !r.passive && r.forks < maxForks && r.queuedClose(e) {
+	// (A passive open not seen to listen may have been opening too, its
+	// SYN lost before the capture point: see infer.)
+	maybeActive := !r.passive || r.side == 1 && !r.cn.listener && !r.cn.Near[1]
+	if r.st == tcp.StateSynReceived && maybeActive && r.forks < maxForks && r.queuedClose(e) {
 		pre = r.clone()
 		r.apply(e)
 		if r.st != tcp.StateEstablished {
@@ -223,7 +226,9 @@ func (r *replica) apply(e *event) {
 // the reordering slack of the change, is no evidence.
 func (r *replica) impossible(e *event, before tcp.State, nxt uint32) bool {
 	s := e.seg
-	if s.has(wire.FlagRST) {
+	if s.has(wire.FlagRST) || s.copyOf {
+		// (A copy of a segment it sent before can be an old duplicate
+		// the network held: what TIME-WAIT waits out, §3.4.)
 		return false
 	}
 	d := r.cn.Delay[r.side]
