@@ -29,8 +29,10 @@ type Conn struct {
 	// Anomalies are the connection's findings in a sentence each.
 	Anomalies []string
 
-	events []event       // each end's replayed timeline
-	end    time.Duration // the capture's last packet
+	listener   bool          // Ends[1] is seen to listen (see infer)
+	delayKnown [2]bool       // Delay was estimated from a handshake
+	events     []event       // each end's replayed timeline
+	end        time.Duration // the capture's last packet
 }
 
 // Host is what the capture shows of one end.
@@ -56,9 +58,12 @@ type Change struct {
 	// Unseen: the capture shows the change happened, not when or why
 	// (a TCB lost to a restart shows only in the RST that follows).
 	Unseen bool
-	// Ambiguous: the capture fits this change and another history
-	// equally (see Host.Unknown).
-	Ambiguous bool
+	// Unverified: the change is its sender's if the segment that shows
+	// it is, which the capture cannot tell (a lone SYN's source).
+	Unverified bool
+	// Via: the capture fits histories that pass through these states
+	// between From and To, and one that goes straight (see Host.Unknown).
+	Via []string
 }
 
 // States returns the states the host went through, initial first.
@@ -86,7 +91,7 @@ func key(s *Seg) tuple {
 func (c *Capture) group() {
 	cur := map[tuple]*Conn{}
 	all := map[tuple][]*Conn{}
-	for _, s := range c.Segs {
+	for i, s := range c.Segs {
 		k := key(s)
 		cn := cur[k]
 		if old := earlier(all[k], s); old != nil {
@@ -96,7 +101,14 @@ func (c *Capture) group() {
 		}
 		if s.has(wire.FlagSYN) && !s.has(wire.FlagACK) && cn != nil {
 			side := cn.side(s.Src)
-			if isn, ok := cn.isn(side); ok && isn != s.Seq {
+			isn, ok := cn.isn(side)
+			switch {
+			case ok && isn == s.Seq:
+			case synInConn(cn, side, s, c.Segs[i+1:]):
+				s.foreign = true
+			case ok || cn.sent(side):
+				// (Without an ISN here, a SYN is this end's side of a
+				// simultaneous open only if it had sent nothing else.)
 				cn = nil
 			}
 		}
@@ -155,6 +167,17 @@ func earlier(conns []*Conn, s *Seg) *Conn {
 	return nil
 }
 
+// sent reports whether side sent anything in cn (an RST that refused
+// the other's SYN too).
+func (cn *Conn) sent(side int) bool {
+	for _, s := range cn.Segs {
+		if s.from == side {
+			return true
+		}
+	}
+	return false
+}
+
 func (cn *Conn) side(a netip.AddrPort) int {
 	if a == cn.Ends[0] {
 		return 0
@@ -166,7 +189,7 @@ func (cn *Conn) side(a netip.AddrPort) int {
 // its first SYN.
 func (cn *Conn) isn(side int) (uint32, bool) {
 	for _, s := range cn.Segs {
-		if s.from == side && s.has(wire.FlagSYN) {
+		if s.from == side && s.has(wire.FlagSYN) && !s.foreign {
 			return s.Seq, true
 		}
 	}

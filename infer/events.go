@@ -65,6 +65,9 @@ func (cn *Conn) Events(o EventOptions) []trace.Event {
 		for _, c := range changes[h][frame] {
 			ev := trace.Event{T: c.T, Host: name[h], Event: trace.KindState, Conn: conn[h], From: c.From, To: c.To, Cause: c.Cause}
 			ev.Rule, _ = tcp.ParseCause(c.Cause)
+			if ev.Rule == tcp.CauseNone && o.Lang == "zh" {
+				ev.Cause = tr(c.Cause, o.Lang) // infer's own words (package trace translates tcp's)
+			}
 			out = append(out, ev)
 		}
 		delete(changes[h], frame)

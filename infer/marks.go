@@ -61,7 +61,6 @@ type flow struct {
 	lastWin       uint16
 	ackSeen       bool
 	dupAcks       int
-	win           uint32 // the last window advertised, scaled
 	wscale        uint8
 	first         map[uint32]time.Duration   // each segment's first copy, by its start
 	copies        map[uint32][]time.Duration // retransmitted starts: each copy's time
@@ -79,114 +78,127 @@ type sent struct {
 	again bool // retransmitted (Karn: no RTT sample)
 }
 
-// oooThreshold is tshark's: a segment that fails to advance the sequence
-// within this time of the last that did is out of order, not resent.
+// oooDefault is tshark's out-of-order threshold without a handshake: a
+// segment that fails to advance the sequence within this time of the last
+// that did is out of order, not resent. With one, the threshold is the
+// handshake's round trip (the latest SYN to the ACK of the SYN+ACK).
 const oooDefault = 3 * time.Millisecond
 
+// analyse marks each segment as tshark's TCP analysis would, in the same
+// order of checks (epan/dissectors/packet-tcp.c), each with the RFC rule
+// behind it; where this differs from tshark it says so.
 func (cn *Conn) analyse() {
 	var f [2]flow
 	for i := range f {
 		f[i].copies = map[uint32][]time.Duration{}
 		f[i].first = map[uint32]time.Duration{}
 	}
-	var rtt time.Duration // the handshake's, as tshark's ooo threshold
-	scaled := false
+	var irtt, lastSyn time.Duration
+	synSeen, synAcked := false, false
 	for _, s := range cn.Segs {
 		fw, rv := &f[s.from], &f[1-s.from]
-		if s.has(wire.FlagSYN) {
-			if s.Opts.HasWScale {
-				fw.wscale = s.Opts.WScale
-			}
-			if s.has(wire.FlagACK) && s.Opts.HasWScale && f[1-s.from].wscale != 0 {
-				scaled = true
-			}
+		if s.has(wire.FlagSYN) && s.Opts.HasWScale {
+			fw.wscale = s.Opts.WScale
 		}
-		win := uint32(s.Win)
-		if scaled && !s.has(wire.FlagSYN) {
-			win <<= fw.wscale
+		switch {
+		case s.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN:
+			lastSyn, synSeen = s.T, true
+		case s.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN|wire.FlagACK:
+			synAcked = true
+		case irtt == 0 && synSeen && synAcked && s.has(wire.FlagACK) && !s.has(wire.FlagRST):
+			irtt = s.T - lastSyn
 		}
+		seglen := uint32(s.Len)
+		ctl := s.has(wire.FlagSYN | wire.FlagFIN | wire.FlagRST)
 		end := s.Seq + s.SeqLen()
-		pure := s.SeqLen() == 0 && !s.has(wire.FlagRST)
 
-		// Zero window (RFC 9293 §3.8.6.2): the receiver is full.
-		if s.Win == 0 && !s.has(wire.FlagSYN|wire.FlagFIN|wire.FlagRST) {
-			s.mark(MarkZeroWindow, "RFC 9293 §3.8.6: zero window, the sender must stop and probe")
-		}
-		// Keepalive and window probe: one byte below what was sent, or
-		// nothing (RFC 1122 §4.2.3.6; Linux's zero-window probe has the
-		// same form, RFC 9293 §3.8.6.1).
-		probe := false
-		if fw.seen && s.Len <= 1 && !s.has(wire.FlagSYN|wire.FlagFIN|wire.FlagRST) && s.Seq == fw.nextSeq-1 {
-			probe = true
-			if rv.ackSeen && rv.lastWin == 0 {
-				s.mark(MarkWindowProbe, "RFC 9293 §3.8.6.1: zero-window probe, SEQ = SND.UNA - 1 (as Linux)")
-			} else {
+		// Zero-window probe (RFC 9293 §3.8.6.1): one byte at SND.NXT
+		// into a closed window.
+		zwp := fw.seen && seglen == 1 && s.Seq == fw.nextSeq && rv.ackSeen && rv.lastWin == 0
+		keepalive := false
+		if zwp {
+			s.mark(MarkWindowProbe, "RFC 9293 §3.8.6.1: zero-window probe, one byte into a closed window")
+		} else {
+			// Zero window (RFC 9293 §3.8.6.2): the receiver is full.
+			if s.Win == 0 && !ctl {
+				s.mark(MarkZeroWindow, "RFC 9293 §3.8.6: zero window, the sender must stop and probe")
+			}
+			if fw.seen && after(s.Seq, fw.nextSeq) && !s.has(wire.FlagRST) {
+				s.mark(MarkLostSegment, "a segment before this one was not captured: lost before the capture point, or not seen by it")
+			}
+			// Keepalive (RFC 1122 §4.2.3.6): nothing or one byte, one
+			// below SND.NXT. (Linux's zero-window probe has this form
+			// too; tshark calls it a keepalive, and so does this.)
+			if fw.seen && seglen <= 1 && s.Seq == fw.nextSeq-1 && !ctl {
+				keepalive = true
 				s.mark(MarkKeepalive, "RFC 1122 §4.2.3.6: keepalive probe, SEQ = SND.NXT - 1")
 			}
-		} else if fw.seen && s.Len == 1 && !s.has(wire.FlagSYN|wire.FlagFIN|wire.FlagRST) && s.Seq == fw.nextSeq && rv.ackSeen && rv.lastWin == 0 {
-			probe = true
-			s.mark(MarkWindowProbe, "RFC 9293 §3.8.6.1: zero-window probe, one byte into a closed window")
-		}
-		fw.lastKeepalive = probe
-
-		if s.has(wire.FlagSYN) && !s.has(wire.FlagACK) {
-			if fw.synN > 0 && s.Seq == fw.synSeq {
-				gap := s.T - fw.synT
-				s.mark(MarkSynRetry, "RFC 6298 §5.5, RFC 9293 §3.8.1: SYN retry %d, %s after the previous copy (the timer doubles each time)", fw.synN, fmtDur(gap))
-			}
-			fw.synSeq, fw.synT = s.Seq, s.T
-			fw.synN++
-		}
-
-		if s.SeqLen() > 0 && !probe {
+			same := fw.ackSeen && seglen == 0 && s.Seq == fw.nextSeq && s.Ack == fw.lastAck && !ctl && s.Win != 0
 			switch {
-			case fw.seen && after(fw.nextSeq, s.Seq):
-				// Not advancing: out of order, a fast or spurious
-				// retransmission, or one after a timeout.
-				thr := oooDefault
-				if rtt > 0 {
-					thr = rtt
+			case same && s.Win != fw.lastWin:
+				s.mark(MarkWindowUpdate, "RFC 9293 §3.8.6.2.2: window update")
+			case same && rv.lastKeepalive:
+				// The answer to a keepalive, not a duplicate ACK.
+			case same:
+				fw.dupAcks++
+				s.mark(MarkDupAck, "RFC 5681 §2: duplicate ACK #%d of %d", fw.dupAcks, s.Ack-cn.isnOr(1-s.from))
+			}
+		}
+		if fw.ackSeen && s.Ack != fw.lastAck {
+			fw.dupAcks = 0
+		}
+
+		if (seglen > 0 || s.has(wire.FlagSYN|wire.FlagFIN)) && !keepalive {
+			notAdvanced := fw.seen && after(fw.nextSeq, s.Seq)
+			if seglen > 1 && fw.nextSeq-1 == s.Seq {
+				notAdvanced = false // new data after a probe's byte
+			}
+			thr := oooDefault
+			if irtt > 0 {
+				thr = irtt
+			}
+			marked := true
+			switch {
+			case seglen > 0 && rv.ackSeen && atLeast(rv.lastAck, s.Seq+seglen):
+				s.mark(MarkSpurious, "RFC 3522, RFC 5682: spurious retransmission, the data was already acknowledged")
+			case notAdvanced && rv.dupAcks >= 2 && rv.lastAck == s.Seq && within(s.T-rv.lastAckT, 20*time.Millisecond):
+				s.mark(MarkFastRetransmit, "RFC 5681 §3.2: third duplicate ACK, fast retransmit")
+			case notAdvanced && within(s.T-fw.nextSeqT, thr) && fw.nextSeq != end:
+				s.mark(MarkOutOfOrder, "out of order: sent before the segment captured ahead of it, or overtaken on the way")
+			case notAdvanced:
+				prev := fw.copies[s.Seq]
+				if t0, ok := fw.first[s.Seq]; ok {
+					prev = append([]time.Duration{t0}, prev...)
 				}
-				switch {
-				case rv.dupAcks >= 2 && rv.lastAck == s.Seq && s.T-rv.lastAckT < 20*time.Millisecond+thr:
-					s.mark(MarkFastRetransmit, "RFC 5681 §3.2: third duplicate ACK, fast retransmit")
-				case s.T-fw.nextSeqT < thr && s.Seq != rv.lastAck:
-					s.mark(MarkOutOfOrder, "out of order: sent before the segment captured ahead of it, or overtaken on the way")
-				case rv.ackSeen && atLeast(rv.lastAck, end):
-					s.mark(MarkSpurious, "RFC 3522, RFC 5682: spurious retransmission, the data was already acknowledged")
-				default:
-					prev := fw.copies[s.Seq]
-					if t0, ok := fw.first[s.Seq]; ok && len(prev) == 0 {
-						prev = []time.Duration{t0}
-					} else if ok {
-						prev = append([]time.Duration{t0}, prev...)
-					}
-					rule := "RFC 6298 §5.4: retransmission timeout, retransmit the earliest unacknowledged segment"
-					if n := len(prev); n > 0 {
-						gap := s.T - prev[n-1]
-						rule += ", " + fmtDur(gap) + " after the previous copy"
-						if n > 1 {
-							if g0 := prev[n-1] - prev[n-2]; g0 > 0 {
-								rule += fmt.Sprintf(" (back-off ×%.1f, RFC 6298 §5.5)", float64(gap)/float64(g0))
-							}
+				rule := "RFC 6298 §5.4: retransmission timeout, retransmit the earliest unacknowledged segment"
+				if n := len(prev); n > 0 {
+					gap := s.T - prev[n-1]
+					rule += ", " + fmtDur(gap) + " after the previous copy"
+					if n > 1 {
+						if g0 := prev[n-1] - prev[n-2]; g0 > 0 {
+							rule += fmt.Sprintf(" (back-off ×%.1f, RFC 6298 §5.5)", float64(gap)/float64(g0))
 						}
 					}
-					s.mark(MarkRetransmission, "%s", rule)
 				}
+				s.mark(MarkRetransmission, "%s", rule)
+			default:
+				marked = false
+			}
+			if s.has(wire.FlagSYN) && !s.has(wire.FlagACK) {
+				if fw.synN > 0 && s.Seq == fw.synSeq {
+					s.mark(MarkSynRetry, "RFC 6298 §5.5, RFC 9293 §3.8.1: SYN retry %d, %s after the previous copy (the timer doubles each time)", fw.synN, fmtDur(s.T-fw.synT))
+				}
+				fw.synSeq, fw.synT = s.Seq, s.T
+				fw.synN++
+			}
+			if marked {
 				for k := range fw.pending {
 					if !after(fw.pending[k].end, end) {
 						fw.pending[k].again = true
 					}
 				}
 				fw.copies[s.Seq] = append(fw.copies[s.Seq], s.T)
-				if after(end, fw.nextSeq) {
-					fw.nextSeq, fw.nextSeqT = end, s.T
-				}
-			default:
-				if fw.seen && after(s.Seq, fw.nextSeq) && !s.has(wire.FlagSYN) {
-					s.mark(MarkLostSegment, "a segment before this one was not captured: lost before the capture point, or not seen by it")
-				}
-				fw.nextSeq, fw.nextSeqT, fw.seen = end, s.T, true
+			} else if !zwp {
 				fw.pending = append(fw.pending, sent{end: end, t: s.T, frame: s.Frame})
 				if len(fw.pending) > 4096 {
 					fw.pending = fw.pending[1:]
@@ -195,22 +207,20 @@ func (cn *Conn) analyse() {
 					clear(fw.first)
 					clear(fw.copies)
 				}
-				fw.first[s.Seq] = s.T
+				if _, ok := fw.first[s.Seq]; !ok {
+					fw.first[s.Seq] = s.T
+				}
 			}
-		} else if !fw.seen && !s.has(wire.FlagRST) {
-			fw.nextSeq, fw.nextSeqT, fw.seen = s.Seq, s.T, true
 		}
+		// The highest sequence number sent so far (a probe's byte does
+		// not count).
+		if !zwp && (!fw.seen || after(end, fw.nextSeq)) && !s.has(wire.FlagRST) {
+			fw.nextSeq, fw.nextSeqT, fw.seen = end, s.T, true
+		}
+		fw.lastKeepalive = keepalive
 
 		if s.has(wire.FlagACK) && !s.has(wire.FlagRST) {
-			switch {
-			case pure && !probe && fw.ackSeen && s.Ack == fw.lastAck && s.Win == fw.lastWin && rv.seen && after(rv.nextSeq, s.Ack) && !rv.lastKeepalive:
-				fw.dupAcks++
-				s.mark(MarkDupAck, "RFC 5681 §2: duplicate ACK #%d of %d", fw.dupAcks, s.Ack-cn.isnOr(1-s.from))
-			case pure && !probe && fw.ackSeen && s.Ack == fw.lastAck && s.Win != fw.lastWin:
-				s.mark(MarkWindowUpdate, "RFC 9293 §3.8.6.2.2: window update")
-			}
 			if !fw.ackSeen || after(s.Ack, fw.lastAck) {
-				fw.dupAcks = 0
 				// RTT: the newest segment this ACK covers, if it was
 				// sent once (Karn's rule, RFC 6298 §3).
 				var best *sent
@@ -221,20 +231,18 @@ func (cn *Conn) analyse() {
 				}
 				if best != nil && !best.again {
 					s.rtt, s.rttOf = s.T-best.t, best.frame
-					if rtt == 0 {
-						rtt = s.rtt
-					}
 				}
 				rv.pending = rv.pending[k:]
 			}
-			if !fw.ackSeen || atLeast(s.Ack, fw.lastAck) {
-				fw.lastAck, fw.lastAckT = s.Ack, s.T
-			}
+			fw.lastAck, fw.lastAckT = s.Ack, s.T
 			fw.lastWin, fw.ackSeen = s.Win, true
 		}
-		fw.win = win
 	}
 }
+
+// within: 0 ≤ d < limit. A capture whose timestamps go backwards (two
+// writers) fails it, as tshark's unsigned difference does.
+func within(d, limit time.Duration) bool { return d >= 0 && d < limit }
 
 func (cn *Conn) isnOr(side int) uint32 {
 	n, _ := cn.isn(side)

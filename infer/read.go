@@ -43,11 +43,18 @@ type Seg struct {
 	Opts     wire.Options
 	Cut      bool
 
-	conn  *Conn
-	from  int // 0 the connection's client, 1 its server
-	marks []Mark
-	rtt   time.Duration // this ACK's RTT sample, when it acknowledges a segment sent once
-	rttOf int           // the frame it samples
+	conn *Conn
+	from int // 0 the connection's client, 1 its server
+	// foreign: its sender could not have sent it in this incarnation
+	// (forged, or from a middlebox): it is replayed as arriving at the
+	// other end, not as sent (see markForeign).
+	foreign bool
+	// copyOf: an earlier segment of the connection from the same end
+	// had the same sequence and acknowledgment numbers, flags and length.
+	copyOf bool
+	marks  []Mark
+	rtt    time.Duration // this ACK's RTT sample, when it acknowledges a segment sent once
+	rttOf  int           // the frame it samples
 }
 
 // SeqLen is the segment's length in sequence space.
@@ -187,3 +194,8 @@ func tcpHeaderCut(p *pcap.Packet, headers int) bool {
 	ip, _ := pcap.IPPayload(p.LinkType, p.Data)
 	return len(ip) < headers
 }
+
+// Foreign reports whether the segment's named sender could not have sent
+// it (forged, or from a middlebox): it is drawn arriving, and tells
+// nothing of its sender's state.
+func (s *Seg) Foreign() bool { return s.foreign }

@@ -1,7 +1,8 @@
 package infer
 
 import (
-	"fmt"
+	"strings"
+	"time"
 
 	"github.com/synack/synack/tcp"
 	"github.com/synack/synack/wire"
@@ -31,15 +32,41 @@ type replica struct {
 	rcvWnd         uint32 // our last advertised window, scaled
 	wscale, pscale uint8
 	scaled         bool
-	twAt           int // index of the change into TIME-WAIT, or -1
 	stale          bool
 	lastIn         *Seg // the peer's last segment to arrive
 	sndUna         uint32
 	unaKnown       bool
 	peerWnd        uint16
-	// ambiguous: from here on the capture cannot tell two histories
-	// apart, and the changes inferred are one of them.
-	ambiguous bool
+
+	// forks is how many times this history split from another at a
+	// segment whose arrival the capture does not show; pruned: the end
+	// sent something this history says it could not have.
+	forks    int
+	pruned   bool
+	prunedBy int           // the frame that pruned it
+	changedT time.Duration // the last change's time
+	// earlyBy: a frame this end sent in earlyIn (SYN-SENT, SYN-RECEIVED)
+	// that it could not have sent there; unless it has left earlyIn by
+	// earlyUntil, the history is dropped.
+	earlyBy    int
+	earlyUntil time.Duration
+	earlyIn    tcp.State
+	issPrev    uint32 // ISS before the segment being applied
+	issBefore  bool
+	// deferred: arrivals this history puts later (see event.late).
+	deferred []event
+	// noHistory: merge found every history pruned.
+	noHistory bool
+	// ended: this history deleted the TCB (CLOSED, or LISTEN again).
+	ended bool
+	// finalsDiffer: the histories end in these different states.
+	finalsDiffer []string
+	// closingFork: the segment just applied consumed the peer's FIN in
+	// ESTABLISHED while the end's own FIN may already have been due.
+	closingFork bool
+	// orderFork: the segment just applied was taken in one order of
+	// arrival among two the capture allows; flipOrder plays the other.
+	orderFork, flipOrder bool
 }
 
 // staleSyn reports whether this end answered the SYN+ACK of its own SYN
@@ -57,7 +84,9 @@ func (r *replica) staleSyn() bool {
 		switch {
 		case synack == nil && s.from != r.side && s.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN|wire.FlagACK && s.Ack == isn+1:
 			synack = s
-		case synack != nil && s.from == r.side:
+		case synack != nil && s.from == r.side && !s.foreign && !(s.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN && s.Seq == isn):
+			// (A copy of the SYN captured after the SYN+ACK is no
+			// answer to it.)
 			return s.has(wire.FlagRST) && s.Seq == synack.Ack && !r.sendsAfterSyn(s)
 		}
 	}
@@ -73,8 +102,8 @@ func (r *replica) sendsAfterSyn(s *Seg) bool {
 			seen = true
 			continue
 		}
-		if seen && o.from == r.side && !o.has(wire.FlagRST) {
-			return true
+		if seen && o.from == r.side && !o.has(wire.FlagRST) && !o.foreign && o.has(wire.FlagSYN|wire.FlagACK) {
+			return true // (not counting what no TCP sends: data without ACK)
 		}
 	}
 	return false
@@ -87,17 +116,9 @@ func (r *replica) change(e *event, to tcp.State, why tcp.Cause) {
 	if r.stale {
 		return
 	}
-	if e.unsure {
-		// The segment would take this end to a new state, but nothing
-		// shows that it arrived.
-		r.h.Unknown = append(r.h.Unknown, fmt.Sprintf("frame %d was never acknowledged: whether it arrived, taking this end from %s to %s, is not shown", e.seg.Frame, r.st, to))
-		return
-	}
-	r.h.Changes = append(r.h.Changes, Change{T: e.t, Frame: e.seg.Frame, From: r.st.String(), To: to.String(), Cause: why.String(), Ambiguous: r.ambiguous})
-	if to == tcp.StateTimeWait {
-		r.twAt = len(r.h.Changes) - 1
-	}
-	r.st = to
+	r.h.Changes = append(r.h.Changes, Change{T: e.t, Frame: e.seg.Frame, From: r.st.String(), To: to.String(), Cause: why.String()})
+	r.changedT = e.t
+	r.setState(to)
 }
 
 // inWindow says whether a sequence number falls in what this end would
@@ -112,7 +133,6 @@ func (r *replica) inWindow(n uint32) bool {
 
 func (r *replica) run(evs []event, prev tcp.State, hadPrev bool) {
 	h := r.h
-	r.twAt = -1
 	for _, s := range r.cn.Segs {
 		if s.from == r.side && s.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN|wire.FlagACK {
 			r.answers = true
@@ -121,7 +141,7 @@ func (r *replica) run(evs []event, prev tcp.State, hadPrev bool) {
 	switch {
 	case r.cn.MidStream:
 		r.st = tcp.StateEstablished
-		h.Unknown = append(h.Unknown, "the capture begins after the handshake: states before its first segment are not shown (taken as ESTABLISHED)")
+		h.Unknown = append(h.Unknown, "the capture begins after the handshake: states before its first segment are not shown (taken as ESTABLISHED, so the states after are unverified)")
 	case hadPrev && prev == tcp.StateTimeWait:
 		r.st = tcp.StateTimeWait // the 4-tuple is reopened from TIME-WAIT
 	case r.side == 1 && r.answers && !r.sendsSyn():
@@ -134,17 +154,16 @@ func (r *replica) run(evs []event, prev tcp.State, hadPrev bool) {
 		r.stale = true
 		h.Unknown = append(h.Unknown, "answered the SYN+ACK of its SYN with RST (RFC 9293 §3.10.7.1): it had no connection then — the SYN was an old duplicate, or its attempt was abandoned — so its states are not shown")
 	}
-	for i := range evs {
-		e := &evs[i]
-		if e.send {
-			r.sent(e)
-		} else if !e.lost {
-			r.received(e)
-			r.lastIn = e.seg
-		}
-	}
+	worlds := r.play(evs, 0)
+	r.merge(worlds)
+	h = r.h
 	h.Final = r.st.String()
 	h.FinalKnown = true
+	if len(r.finalsDiffer) > 1 {
+		h.FinalKnown = false
+		h.Unknown = append(h.Unknown, "at the capture's end in "+strings.Join(r.finalsDiffer, " or ")+": the segments whose arrival is not shown decide which")
+		return
+	}
 	switch r.st {
 	case tcp.StateTimeWait:
 		h.FinalKnown = false
@@ -156,20 +175,6 @@ func (r *replica) run(evs []event, prev tcp.State, hadPrev bool) {
 		h.FinalKnown = false
 		h.Unknown = append(h.Unknown, "in FIN-WAIT-2 at the capture's end: an orphan's FIN-WAIT-2 timeout leaves no packet")
 	}
-}
-
-// closesLater: this end sends a FIN later in the incarnation.
-func (r *replica) closesLater(e *event) bool {
-	seen := false
-	for _, s := range r.cn.Segs {
-		if s == e.seg {
-			seen = true
-		}
-		if seen && s.from == r.side && s.has(wire.FlagFIN) {
-			return true
-		}
-	}
-	return false
 }
 
 // issKnownBefore: this end had sent a SYN of this incarnation before e.
@@ -197,6 +202,7 @@ func (r *replica) sendsSyn() bool {
 // sent applies a segment this end sent.
 func (r *replica) sent(e *event) {
 	s := e.seg
+	oldISS, hadISS := r.iss, r.issKnown
 	if s.has(wire.FlagSYN) {
 		r.iss, r.issKnown = s.Seq, true
 		if s.Opts.HasWScale {
@@ -226,7 +232,10 @@ func (r *replica) sent(e *event) {
 			r.change(e, tcp.StateSynSent, tcp.CauseActiveOpen)
 		}
 	case s.has(wire.FlagSYN):
-		if r.st == tcp.StateListen || r.st == tcp.StateTimeWait {
+		if (r.st == tcp.StateListen || r.st == tcp.StateTimeWait) && !(r.ended && hadISS && s.Seq == oldISS) {
+			// (The ISS of a TCB it deleted is a copy of its old
+			// SYN+ACK, duplicated or held by the network: a new SYN
+			// would get a new ISS, RFC 9293 §3.4.1.)
 			// The SYN it answers was not seen arrive (or is an old
 			// duplicate of another incarnation's).
 			r.passive = true
@@ -247,7 +256,9 @@ func (r *replica) sent(e *event) {
 		}
 	}
 	if end := s.Seq + s.SeqLen(); !r.issKnown || after(end, r.sndNxt) || r.sndNxt == 0 {
-		if s.SeqLen() > 0 || r.sndNxt == 0 {
+		// A bare segment carries SND.NXT too: what it sent before, lost
+		// before the capture point, is in flight.
+		if s.SeqLen() > 0 || r.sndNxt == 0 || r.issKnown && !s.has(wire.FlagRST) {
 			r.sndNxt = end
 		}
 	}
@@ -292,6 +303,16 @@ func (r *replica) unseen(e *event, to tcp.State, why string) {
 		return
 	}
 	r.h.Changes = append(r.h.Changes, Change{T: e.t, Frame: e.seg.Frame, From: r.st.String(), To: to.String(), Cause: why, Unseen: true})
+	r.changedT = e.t
+	r.setState(to)
+}
+
+func (r *replica) setState(to tcp.State) {
+	if to == tcp.StateClosed || to == tcp.StateListen && r.st == tcp.StateSynReceived {
+		r.ended = true
+	} else if to != tcp.StateListen {
+		r.ended = false
+	}
 	r.st = to
 }
 
@@ -305,6 +326,15 @@ func (r *replica) received(e *event) {
 		r.gotRST(e)
 		return
 	}
+	if r.st != tcp.StateClosed && r.st != tcp.StateListen && r.st != tcp.StateSynSent && r.answeredAsNone(s) &&
+		(r.st != tcp.StateSynReceived || r.issKnown && after(s.Ack, r.iss) && !after(s.Ack, r.sndNxt)) {
+		// (SYN-RECEIVED answers an unacceptable ACK so too, §3.10.7.4.)
+		// Its answer is the RST for a segment of no connection
+		// (§3.10.7.1, <SEQ=SEG.ACK><CTL=RST>): the TCB had gone before
+		// this came, unseen.
+		r.unseen(e, tcp.StateClosed, "RFC 9293 §3.10.7.1: answers with RST as for no connection: the connection was lost before, unseen (a restart, a timeout, or its listener closed)")
+		return
+	}
 	if s.has(wire.FlagSYN) {
 		synack := s.has(wire.FlagACK)
 		switch {
@@ -316,7 +346,7 @@ func (r *replica) received(e *event) {
 			r.passive = true
 			r.irs, r.irsKnown, r.rcvNxt = s.Seq, true, s.Seq+1
 			r.change(e, tcp.StateSynReceived, cause)
-		case !synack && r.st == tcp.StateSynSent && r.answers:
+		case !synack && r.st == tcp.StateSynSent && (r.answers || e.crossed):
 			r.irs, r.irsKnown, r.rcvNxt = s.Seq, true, s.Seq+1
 			r.change(e, tcp.StateSynReceived, tcp.CauseSimultaneousOpen)
 		case synack && r.st == tcp.StateSynSent && r.issKnown && s.Ack == r.iss+1:
@@ -335,6 +365,14 @@ func (r *replica) received(e *event) {
 		r.sndUna, r.unaKnown = s.Ack, true
 	}
 	r.peerWnd = s.Win
+	if (r.st == tcp.StateFinWait1 || r.st == tcp.StateFinWait2) && s.Len > 0 && r.irsKnown &&
+		after(s.Seq+uint32(s.Len), r.rcvNxt) && r.abortsOn(s) {
+		// Its application had closed: new data draws an RST that does
+		// not acknowledge it, and the TCB goes (as Linux,
+		// LINUX_MIB_TCPABORTONDATA).
+		r.change(e, tcp.StateClosed, tcp.CauseDataAfterClose)
+		return
+	}
 	// §3.10.7.4, fifth: the ACK field.
 	ackOfFin := r.finSent && atLeast(s.Ack, r.finSeq+1)
 	switch r.st {
@@ -344,7 +382,17 @@ func (r *replica) received(e *event) {
 		}
 	case tcp.StateFinWait1:
 		if ackOfFin {
-			if s.has(wire.FlagFIN) && r.finInOrder(s) {
+			in := r.finInOrder(s)
+			if s.has(wire.FlagFIN) && !r.cn.Near[r.side] && !r.inOrderSure(s) && r.forks < maxForks {
+				// Away from the capture point, whether the data before
+				// the FIN had all arrived is not shown: receive plays
+				// the other order too.
+				r.orderFork = true
+				if r.flipOrder {
+					in = !in
+				}
+			}
+			if s.has(wire.FlagFIN) && in {
 				r.change(e, tcp.StateTimeWait, tcp.CauseFinAckInFinWait1)
 				r.data(e)
 				r.finConsumed = true
@@ -365,6 +413,57 @@ func (r *replica) received(e *event) {
 		return
 	}
 	r.data(e)
+}
+
+// inOrderSure: this end had acknowledged everything before s by an ACK
+// captured before s was: all of it had arrived before s could.
+func (r *replica) inOrderSure(s *Seg) bool {
+	for _, a := range r.cn.Segs {
+		if a == s || a.T > s.T {
+			break
+		}
+		if a.from == r.side && !a.foreign && a.has(wire.FlagACK) && !a.has(wire.FlagRST) && atLeast(a.Ack, s.Seq) {
+			return true
+		}
+	}
+	return false
+}
+
+// answeredAsNone: this end's next segment after s is an RST without ACK
+// carrying s's ACK field as its sequence number.
+func (r *replica) answeredAsNone(s *Seg) bool {
+	if !s.has(wire.FlagACK) {
+		return false
+	}
+	seen := false
+	for _, o := range r.cn.Segs {
+		if o == s {
+			seen = true
+			continue
+		}
+		if !seen || o.from != r.side || o.foreign {
+			continue
+		}
+		return o.has(wire.FlagRST) && !o.has(wire.FlagACK) && o.Seq == s.Ack
+	}
+	return false
+}
+
+// abortsOn: this end's next segment after s is an RST that does not
+// acknowledge s's data.
+func (r *replica) abortsOn(s *Seg) bool {
+	seen := false
+	for _, o := range r.cn.Segs {
+		if o == s {
+			seen = true
+			continue
+		}
+		if !seen || o.from != r.side || o.foreign {
+			continue
+		}
+		return o.has(wire.FlagRST) && o.has(wire.FlagACK) && !after(o.Ack, s.Seq)
+	}
+	return false
 }
 
 // finInOrder: the segment's FIN would be processed now, all before it
@@ -395,16 +494,17 @@ func (r *replica) consumeFin(e *event, arrived bool) {
 		return
 	}
 	r.finConsumed = true
-	if r.st == tcp.StateEstablished && !r.finSent && r.closesLater(e) && (r.unaKnown && after(r.sndNxt, r.sndUna) || r.peerWnd == 0) {
-		// Its application may have closed already, its FIN queued
-		// behind data still in flight (or held by a zero window): then
-		// this FIN led to CLOSING, not CLOSE-WAIT. No segment tells.
-		r.ambiguous = true
-		r.h.Unknown = append(r.h.Unknown, fmt.Sprintf("frame %d: a FIN arrived while its own data was still in flight; if its application had closed already (its FIN queued behind that data), this led to CLOSING, not CLOSE-WAIT: the states after are one reading of two", e.seg.Frame))
+	if r.st == tcp.StateEstablished && !r.finSent && r.mayHaveClosed(e) {
+		// Its application may have closed already: its FIN queued
+		// behind data still in flight (or held by a zero window), or
+		// sent and lost before the capture point. Then this FIN led to
+		// CLOSING, not CLOSE-WAIT; play forks the other history.
+		r.closingFork = true
 	}
 	switch r.st {
 	case tcp.StateEstablished, tcp.StateSynReceived:
 		r.change(e, tcp.StateCloseWait, tcp.CauseFinInEstab)
+		r.closingFork = r.closingFork && r.st == tcp.StateCloseWait
 	case tcp.StateFinWait1:
 		r.change(e, tcp.StateClosing, tcp.CauseFinInFinWait1)
 	case tcp.StateFinWait2:

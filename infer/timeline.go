@@ -18,7 +18,23 @@ type event struct {
 	// came, so whether it arrived is not shown (the capture ends first,
 	// or this end's answers were lost before the capture point).
 	unsure bool
-	host   int
+	// late: the segment carries a FIN and may have arrived as late as
+	// just before the ACK covering it left, after the peer's later
+	// segments (the network reorders): play forks that order too.
+	late time.Duration
+	// crossed: a SYN that can only have come after this end's own SYN
+	// left (a simultaneous open), if it came.
+	crossed bool
+	after   int // sorts as if it were this frame's, after its send
+	host    int
+}
+
+// order is the event's place among those of the same time.
+func (e *event) order() int {
+	if e.after > 0 {
+		return e.after
+	}
+	return e.seg.Frame
 }
 
 func after(a, b uint32) bool   { return seq.Num(a).GreaterThan(seq.Num(b)) }
@@ -53,9 +69,11 @@ func (cn *Conn) estimateDelays() {
 	}
 	cn.Delay[1] = max(0, (firstSA.T-syn.T)/2)
 	cn.Near[1] = cn.Delay[1] < nearDelay
+	cn.delayKnown[1] = true
 	if ack != nil {
 		cn.Delay[0] = max(0, (ack.T-lastSA.T)/2)
 		cn.Near[0] = cn.Delay[0] < nearDelay
+		cn.delayKnown[0] = true
 	}
 }
 
@@ -71,10 +89,15 @@ func (cn *Conn) timelines() [2][]event {
 	var out [2][]event
 	for h := range 2 {
 		d := cn.Delay[h]
+		if cn.Near[h] {
+			d = 0 // beside the capture point: the capture's order is its own
+		}
 		var sends []*Seg
 		for _, s := range cn.Segs {
 			if s.from == h {
-				sends = append(sends, s)
+				if !s.foreign {
+					sends = append(sends, s) // its own, the evidence below
+				}
 				out[h] = append(out[h], event{t: s.T - d, seg: s, send: true, host: h})
 			}
 		}
@@ -92,7 +115,29 @@ func (cn *Conn) timelines() [2][]event {
 			case s.has(wire.FlagACK) && !s.has(wire.FlagRST):
 				cn.ackLost(&e, sends, slack)
 			case s.has(wire.FlagRST):
-				e.unsure = cn.unanswered(h, s)
+				// An end that answers nothing may be down; one that goes
+				// on sending after the RST should have reached it either
+				// did not get it or did not accept it (play keeps the
+				// histories its later segments allow).
+				// And one the capture ends too soon after for a
+				// retransmission to show it lost is not shown either.
+				e.unsure = cn.unanswered(h, s) || cn.sendsAfter(h, s, d+slack) || cn.end-s.T < cn.rtoBound(h)
+			}
+			if !cn.Near[h] && !cn.delayKnown[h] && s.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN {
+				// The delay to this end is not known. A SYN it got
+				// before its own SYN left would have been refused (no
+				// listener answers here), and no RST came: it came
+				// after, if at all.
+				for _, o := range sends {
+					if o.Flags&(wire.FlagSYN|wire.FlagACK) != wire.FlagSYN || cn.answersSyn(h) {
+						continue
+					}
+					e.unsure, e.crossed, e.lost = true, true, false
+					if o.T-d >= e.t {
+						e.t, e.after = o.T-d, o.Frame // just after it
+					}
+					break
+				}
 			}
 			out[h] = append(out[h], e)
 		}
@@ -102,9 +147,13 @@ func (cn *Conn) timelines() [2][]event {
 				return -1
 			case a.t > b.t:
 				return 1
-			case a.seg.Frame < b.seg.Frame:
+			case a.order() < b.order():
 				return -1
-			case a.seg.Frame > b.seg.Frame:
+			case a.order() > b.order():
+				return 1
+			case a.send && !b.send:
+				return -1
+			case b.send && !a.send:
 				return 1
 			}
 			return 0
@@ -138,6 +187,13 @@ func (cn *Conn) placeSeq(e *event, sends []*Seg, i int, slack time.Duration) {
 		}
 	}
 	notYet := false // this end showed, after the segment should have arrived, that it had not
+	var next *Seg   // the first later copy
+	for _, o := range cn.Segs[i+1:] {
+		if o.from == s.from && o.SeqLen() > 0 && !after(o.Seq, s.Seq) && atLeast(o.Seq+o.SeqLen(), end) {
+			next = o
+			break
+		}
+	}
 	for _, a := range sends {
 		if a.T < s.T {
 			continue
@@ -145,6 +201,24 @@ func (cn *Conn) placeSeq(e *event, sends []*Seg, i int, slack time.Duration) {
 		at := a.T - d
 		if a.has(wire.FlagACK) && !a.has(wire.FlagRST) && atLeast(a.Ack, end) {
 			e.t = min(e.t, at) // it arrived before the ACK left
+			if next != nil && next.T < a.T {
+				// The later copy, captured before the ACK, may be what
+				// the ACK answers (delays vary: the handshake's is no
+				// bound): whether this one arrived is not shown.
+				e.unsure = true
+			}
+			if s.has(wire.FlagFIN) && !e.unsure {
+				for _, q := range cn.Segs[i+1:] {
+					if q == a || q.T >= a.T {
+						break
+					}
+					if q.from == s.from && !q.foreign && q.has(wire.FlagACK) && !q.has(wire.FlagRST) {
+						// After them all, whatever the delays' estimate
+						// says (the ACK answers the FIN, not the order).
+						e.late = max(e.late, at-time.Nanosecond, q.T+d+time.Nanosecond)
+					}
+				}
+			}
 			return
 		}
 		if at <= e.t+slack {
@@ -216,7 +290,55 @@ func (cn *Conn) ackLost(e *event, sends []*Seg, slack time.Duration) {
 	// simultaneous open.
 	if prev >= 0 && last-prev >= 200*time.Millisecond && cn.end-s.T < 2*(last-prev) {
 		e.unsure = true
+		return
 	}
+	// A bare ACK draws no answer. If the peer's next segment carries the
+	// same acknowledgment before this end's retransmission timer could
+	// have shown the loss, whether this one arrived is not shown: the
+	// next did its work either way (a FIN with the ACK of ours takes
+	// FIN-WAIT-1 straight to TIME-WAIT, §3.10.7.4 Note 2).
+	if s.SeqLen() == 0 {
+		bound := cn.rtoBound(e.host)
+		for _, o := range cn.Segs {
+			if o.from != s.from || o.Frame <= s.Frame || o.foreign || !o.has(wire.FlagACK) {
+				continue
+			}
+			if atLeast(o.Ack, s.Ack) && o.T-s.T < bound {
+				e.unsure = true
+			}
+			break
+		}
+	}
+}
+
+// rtoBound is a time within which end h, had it missed an ACK, would have
+// retransmitted: three seconds (RFC 6298 §2's initial RTO is one, Linux's
+// least 200 ms), or twice the longest gap between copies of a segment it
+// retransmitted, for its timer may have backed off (§5.5).
+func (cn *Conn) rtoBound(h int) time.Duration {
+	bound := 3 * time.Second
+	last := map[uint32]time.Duration{}
+	for _, s := range cn.Segs {
+		if s.from != h || s.SeqLen() == 0 || s.foreign {
+			continue
+		}
+		if t, ok := last[s.Seq]; ok {
+			bound = max(bound, 2*(s.T-t))
+		}
+		last[s.Seq] = s.T
+	}
+	return bound
+}
+
+// sendsAfter: end h sends a segment other than an RST, in this
+// incarnation, later than by after the segment s was captured.
+func (cn *Conn) sendsAfter(h int, s *Seg, by time.Duration) bool {
+	for _, o := range cn.Segs {
+		if o.from == h && !o.foreign && !o.has(wire.FlagRST) && o.T > s.T+by {
+			return true
+		}
+	}
+	return false
 }
 
 // unanswered reports whether, when rst left, its sender was waiting on an
@@ -238,6 +360,17 @@ func (cn *Conn) unanswered(h int, rst *Seg) bool {
 			break
 		}
 		if s.from != h && s.T > lastH && (s.Has(MarkKeepalive) || s.Has(MarkRetransmission) || s.Has(MarkWindowProbe) || s.Has(MarkSynRetry)) {
+			return true
+		}
+	}
+	return false
+}
+
+// answersSyn: end h sends a SYN+ACK or an RST with ACK in this
+// incarnation (a listener's or a closed port's answer to a SYN).
+func (cn *Conn) answersSyn(h int) bool {
+	for _, s := range cn.Segs {
+		if s.from == h && !s.foreign && s.has(wire.FlagACK) && s.has(wire.FlagSYN|wire.FlagRST) {
 			return true
 		}
 	}

@@ -4,56 +4,18 @@ package trace
 
 import (
 	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	chromiumtest "github.com/synack/synack/internal/chromium"
 )
 
-// chromium finds a headless-capable Chromium, or skips the test (fails
-// it where CI demands every environment-dependent test run).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "chromium not installed (apt-get install chromium); the HTML report is not checked in a browser"
-	if os.Getenv("SYNACK_REQUIRE_NETNS") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
+func chromium(t *testing.T) string { return chromiumtest.Find(t) }
 
-// runChromium loads url in a fresh headless Chromium with its own
-// profile and no network activity of its own, and returns its stdout and
-// stderr. Chromium runs in a process group of its own, so that if it
-// hangs the deadline kills it and its helper processes, and nothing else.
 func runChromium(t *testing.T, bin, url string, extra ...string) (stdout, stderr []byte) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir=" + t.TempDir()}
-	args = append(append(args, extra...), url)
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium %v: %v\n%s", extra, err, errb.String())
-	}
-	return out.Bytes(), errb.Bytes()
+	return chromiumtest.Run(t, bin, url, extra...)
 }
 
 // selfTest is appended to the report for the browser test only: it
@@ -73,7 +35,7 @@ const selfTest = `<script>
 </script>
 `
 
-var consoleLine = regexp.MustCompile(`(?m)^.*(CONSOLE|Uncaught).*$`)
+var consoleLine = chromiumtest.Console
 
 // TestHTMLInBrowser opens reports in headless Chromium from file:// URLs:
 // the ladder, the state diagram and the table must be in the DOM, the

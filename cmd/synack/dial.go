@@ -29,6 +29,9 @@ the connection it opened:
 
 The kernel's side of the device is configured by whoever created it.
 
+--trace FILE records the connection as it happens, as serve's --trace does
+(synack serve --help): JSON lines, or a text, SVG or HTML picture at exit.
+
 options:
 `
 
@@ -44,6 +47,8 @@ func runDial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	var nf netFlags
 	nf.register(fs)
+	var tf traceFlags
+	tf.register(fs)
 	app := fs.String("app", "", "application: echo, close or sink (default: like nc)")
 	timeout := fs.Duration("timeout", 0, "give up connecting after this long (default: after the SYN retries)")
 	if err := parseFlags(fs, args); err != nil {
@@ -67,12 +72,29 @@ func runDial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if *timeout < 0 {
 		return usageError(stderr, "dial", errors.New("--timeout must be positive"))
 	}
+	if err := tf.check(); err != nil {
+		return usageError(stderr, "dial", err)
+	}
 	log := nf.logger(stderr)
 
-	n, err := nf.open(cfg, prefixes)
+	tr, err := tf.open("dial", "synack")
 	if err != nil {
 		return err
 	}
+	if tr != nil {
+		cfg.Observer = tr.observer(prefixes)
+	}
+	n, err := nf.open(cfg, prefixes)
+	if err != nil {
+		tr.close()
+		return err
+	}
+	// The trace is written once the stack has stopped.
+	defer func() {
+		if terr := tr.close(); terr != nil {
+			log.Error("trace", "err", terr.Error())
+		}
+	}()
 	ka, kac := nf.keepAlive()
 	d := netconn.Dialer{Stack: n.st, Timeout: *timeout, KeepAlive: ka, KeepAliveConfig: kac}
 	nc, err := d.DialContext(ctx, "tcp", ap.String())
@@ -81,6 +103,11 @@ func runDial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	c := nc.(*netconn.Conn)
+	var conn halfCloser = c
+	if tr != nil {
+		tr.user(c, "connect", 0, nil)
+		conn = &tracedConn{Conn: c, t: tr}
+	}
 	attrs := []any{"tun", n.dev.Name(), "local", c.LocalAddr().String(), "remote", c.RemoteAddr().String()}
 	if n.faulty != nil {
 		attrs = append(attrs, "seed", n.seed)
@@ -88,7 +115,7 @@ func runDial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	log.Info("connected", attrs...)
 
 	if *app != "" {
-		in, out, err := apps.Run(ctx, *app, c)
+		in, out, err := apps.Run(ctx, *app, conn)
 		attrs := []any{"in", in, "out", out}
 		if err != nil {
 			attrs = append(attrs, "err", err.Error())
@@ -101,7 +128,7 @@ func runDial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 
-	err = pipe(ctx, c, stdin, stdout)
+	err = pipe(ctx, conn, stdin, stdout)
 	n.drain(2 * time.Second)
 	if cerr := n.close(); err == nil {
 		err = cerr
@@ -109,9 +136,16 @@ func runDial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return err
 }
 
+// halfCloser is a connection that can half-close: a *netconn.Conn, or
+// one whose calls --trace records.
+type halfCloser interface {
+	net.Conn
+	CloseWrite() error
+}
+
 // pipe copies stdin to c, half-closing c at stdin's EOF, and c to stdout
 // until the peer's FIN; then it closes c. A signal (ctx) closes c at once.
-func pipe(ctx context.Context, c *netconn.Conn, stdin io.Reader, stdout io.Writer) error {
+func pipe(ctx context.Context, c halfCloser, stdin io.Reader, stdout io.Writer) error {
 	sent := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(c, stdin)

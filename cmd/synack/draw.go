@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"html"
+	"regexp"
 
 	"flag"
 	"fmt"
@@ -25,7 +27,10 @@ windows, keepalives, RSTs and their likely reason, RTT). What a capture cannot
 show is said to be unknown.
 
 --conn picks a connection by its number in --list, or by an address, a port
-(":80") or an address and port that one of its ends has.
+(":80") or an address and port that one of its ends has. Without it every
+connection is drawn: text and json all of them, svg and html the first --max
+(one SVG with the ladders one below the other, one HTML page with a report
+for each).
 
 flags:
 `
@@ -40,6 +45,7 @@ func runDraw(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	relative := fs.Bool("relative", true, "sequence numbers relative to each side's ISN (--relative=false: absolute)")
 	out := fs.String("o", "", "write the output to this file instead of standard output")
 	ascii := fs.Bool("ascii", false, "draw with ASCII only")
+	max := fs.Int("max", 16, "--format svg or html: draw at most this many connections (the first ones; --conn picks others)")
 	fs.Usage = func() { fmt.Fprint(stderr, drawUsage); fs.PrintDefaults() }
 	var file string
 	if len(args) > 0 && (args[0] == "-" || !strings.HasPrefix(args[0], "-")) {
@@ -65,6 +71,10 @@ func runDraw(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	case "text", "json", "svg", "html":
 	default:
 		fmt.Fprintf(stderr, "synack draw: --format must be text, json, svg or html, not %q\n", *format)
+		return errUsage
+	}
+	if *max < 1 {
+		fmt.Fprintf(stderr, "synack draw: --max must be at least 1, not %d\n", *max)
 		return errUsage
 	}
 	if *lang != "en" && *lang != "zh" {
@@ -109,16 +119,18 @@ func runDraw(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if len(conns) == 0 {
 		return fmt.Errorf("%s: no TCP connection in %d packets (%s)", file, c.Stats.Packets, skipped(&c.Stats))
 	}
-	if (*format == "svg" || *format == "html") && len(conns) > 1 {
-		fmt.Fprintf(stderr, "synack draw: %d connections; --format %s draws one: choose it with --conn (synack draw %s --list)\n", len(conns), *format, file)
-		return errUsage
+	if (*format == "svg" || *format == "html") && len(conns) > *max {
+		fmt.Fprintf(stderr, "synack draw: %d connections; drawing the first %d (--max N for more, --conn to pick; synack draw %s --list shows them all)\n", len(conns), *max, file)
+		conns = conns[:*max]
 	}
 	eo := infer.EventOptions{Absolute: !*relative, Lang: *lang}
+	var pics []picture
 	for i, cn := range conns {
 		ev := cn.Events(eo)
 		o := trace.Options{Lang: *lang, ASCII: *ascii, Color: colorOK(w), Title: fmt.Sprintf("#%d %s", cn.ID, cn.Name()),
 			Hosts: []string{infer.HostName(cn.Ends[0]), infer.HostName(cn.Ends[1])}}
 		o.Description = describeConn(c, cn, *lang)
+		var b strings.Builder
 		switch *format {
 		case "text":
 			if i > 0 {
@@ -128,13 +140,25 @@ func runDraw(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		case "json":
 			err = trace.WriteJSON(w, ev)
 		case "svg":
-			err = trace.SVG(w, ev, o)
+			err = trace.SVG(&b, ev, o)
 		case "html":
-			err = trace.HTML(w, ev, o)
+			err = trace.HTML(&b, ev, o)
 		}
 		if err != nil {
 			return err
 		}
+		pics = append(pics, picture{title: o.Title, body: b.String()})
+	}
+	switch {
+	case *format == "svg" && len(pics) == 1, *format == "html" && len(pics) == 1:
+		_, err = io.WriteString(w, pics[0].body)
+	case *format == "svg":
+		err = stackSVG(w, pics)
+	case *format == "html":
+		err = pageHTML(w, file, pics, len(c.Conns), *lang)
+	}
+	if err != nil {
+		return err
 	}
 	if s := skipped(&c.Stats); s != "" {
 		fmt.Fprintf(stderr, "synack draw: %d packets, %d TCP segments; skipped %s\n", c.Stats.Packets, c.Stats.TCP, s)
@@ -152,7 +176,15 @@ func describeConn(c *infer.Capture, cn *infer.Conn, lang string) string {
 		d = fmt.Sprintf("抓包开始于 %s；抓包点到 %s 的单程时延 ≈ %s，到 %s ≈ %s", start, cn.Ends[0], cn.Delay[0], cn.Ends[1], cn.Delay[1])
 	}
 	if len(cn.Anomalies) > 0 {
-		d += ". " + strings.Join(cn.Anomalies, "; ")
+		var an []string
+		for _, a := range cn.Anomalies {
+			an = append(an, infer.Translate(a, lang))
+		}
+		sep := ". "
+		if lang == "zh" {
+			sep = "。"
+		}
+		d += sep + strings.Join(an, "; ")
 	}
 	return d
 }
@@ -233,4 +265,64 @@ func skipped(s *infer.Stats) string {
 		out += fmt.Sprintf("%d segments cut by the snaplen drawn with the lengths their headers give", s.Cut)
 	}
 	return out
+}
+
+// picture is one connection drawn as SVG or HTML.
+type picture struct{ title, body string }
+
+var svgSize = regexp.MustCompile(`^<svg [^>]*?width="([0-9.]+)" height="([0-9.]+)"`)
+
+// stackSVG puts the connections' ladders one below the other in one SVG
+// document: each its own nested <svg>, which keeps its coordinates.
+func stackSVG(w io.Writer, pics []picture) error {
+	const gap = 24.0
+	var b strings.Builder
+	width, y := 0.0, 0.0
+	for _, p := range pics {
+		m := svgSize.FindStringSubmatch(p.body)
+		if m == nil {
+			return fmt.Errorf("synack draw: a ladder without a size: %.80s", p.body)
+		}
+		pw, _ := strconv.ParseFloat(m[1], 64)
+		ph, _ := strconv.ParseFloat(m[2], 64)
+		fmt.Fprintf(&b, "<svg x=\"0\" y=\"%g\"%s\n", y, strings.TrimPrefix(p.body, "<svg"))
+		width, y = max(width, pw), y+ph+gap
+	}
+	_, err := fmt.Fprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" viewBox=\"0 0 %g %g\">\n%s</svg>\n",
+		width, y-gap, width, y-gap, b.String())
+	return err
+}
+
+// pageHTML writes one page for several connections: a list, then each
+// connection's report in a frame of its own (srcdoc), so that each keeps
+// its own element IDs and script.
+func pageHTML(w io.Writer, file string, pics []picture, total int, lang string) error {
+	var b strings.Builder
+	hl, title, shown := "en", "synack draw: "+file, fmt.Sprintf("%d connections", total)
+	if lang == "zh" {
+		hl, shown = "zh-CN", fmt.Sprintf("共 %d 个连接", total)
+	}
+	if len(pics) < total {
+		shown += fmt.Sprintf(" (%d drawn)", len(pics))
+		if lang == "zh" {
+			shown = fmt.Sprintf("共 %d 个连接（画出前 %d 个）", total, len(pics))
+		}
+	}
+	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n<title>%s</title>\n", hl, html.EscapeString(title))
+	b.WriteString("<style>body{font-family:system-ui,sans-serif;margin:1.5em;color:#0f172a}section{margin:1.5em 0}" +
+		"iframe{width:100%;height:40em;border:1px solid #cbd5e1;border-radius:6px}</style>\n</head>\n<body>\n")
+	fmt.Fprintf(&b, "<h1>%s</h1>\n<p>%s</p>\n<ol>\n", html.EscapeString(title), html.EscapeString(shown))
+	for i, p := range pics {
+		fmt.Fprintf(&b, "<li><a href=\"#c%d\">%s</a></li>\n", i+1, html.EscapeString(p.title))
+	}
+	b.WriteString("</ol>\n")
+	for i, p := range pics {
+		fmt.Fprintf(&b, "<section id=\"c%d\">\n<h2>%s</h2>\n<iframe title=\"%s\" srcdoc=\"%s\"></iframe>\n</section>\n",
+			i+1, html.EscapeString(p.title), html.EscapeString(p.title), html.EscapeString(p.body))
+	}
+	// Each frame as tall as its report.
+	b.WriteString("<script>\nfor (const f of document.querySelectorAll(\"iframe\")) {\n" +
+		"  f.addEventListener(\"load\", () => { f.style.height = (f.contentDocument.documentElement.scrollHeight + 20) + \"px\"; });\n}\n</script>\n</body>\n</html>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -146,5 +147,128 @@ func TestDrawBadInput(t *testing.T) {
 	os.WriteFile(junk, []byte("not a capture at all"), 0o644)
 	if _, _, err := runCLI("draw", junk); err == nil || !strings.Contains(err.Error(), "not a pcap or pcapng file") {
 		t.Errorf("junk: %v", err)
+	}
+}
+
+// captureWithTruth writes a scenario's pcap taken at at and returns its
+// path and the simulator's events.
+func captureWithTruth(t *testing.T, name, at string) (string, []trace.Event) {
+	t.Helper()
+	dir := t.TempDir()
+	path, js := filepath.Join(dir, name+".pcap"), filepath.Join(dir, name+".json")
+	if _, _, err := runCLI("scenario", "run", name, "--pcap", path, "--pcap-at", at, "--format", "json", "-o", js); err != nil {
+		t.Fatalf("scenario run %s: %v", name, err)
+	}
+	b, err := os.ReadFile(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := trace.ReadJSON(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, ev
+}
+
+// --list counts each side's payload bytes once, retransmissions not
+// again: the simulator's sends say how many distinct bytes each host put
+// on the wire (the highest relative sequence number reached, less the
+// SYN's one).
+func TestDrawListBytes(t *testing.T) {
+	for _, name := range []string{"half-close", "fin-with-data", "lost-syn"} {
+		file, ev := captureWithTruth(t, name, "A")
+		want := map[string]uint32{}
+		for _, e := range ev {
+			if e.Event == trace.KindSend && e.Len > 0 && e.RSeq != nil {
+				end := *e.RSeq + uint32(e.Len) - 1
+				want[e.Host] = max(want[e.Host], end)
+			}
+		}
+		out, _, err := runCLI("draw", file, "--list")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(out, "\n")
+		f := strings.Fields(lines[1])
+		// #, client, →, server, start, duration, bytes →, bytes ←, ...
+		if len(f) < 8 {
+			t.Fatalf("%s: list row %q", name, lines[1])
+		}
+		if got := fmt.Sprint(want["A"]) + " " + fmt.Sprint(want["B"]); f[6]+" "+f[7] != got {
+			t.Errorf("%s: bytes → ← %s %s, the simulator sent %s\n%s", name, f[6], f[7], got, out)
+		}
+		if want["A"]+want["B"] == 0 {
+			t.Errorf("%s: no data in the scenario: the test checks nothing", name)
+		}
+	}
+}
+
+// --lang zh puts infer's own words in Chinese too: the marks' rules
+// (with their figures), the notes on what the capture cannot show, the
+// anomaly lines. No English sentence of infer's is left.
+func TestDrawChinese(t *testing.T) {
+	english := []string{"retransmission timeout", "after the previous copy", "SYN retry", "duplicate ACK", "the capture's end",
+		"whether it", "× retransmission", "× syn-retry", "not shown", "handshake never completed", "by way of", "frame "}
+	for _, c := range []struct{ name, at string }{{"lost-syn", "A"}, {"lost-fin", "B"}, {"half-close", "A"}, {"refused", "B"}} {
+		file := capture(t, c.name, c.at)
+		en, _, err := runCLI("draw", file, "--ascii")
+		if err != nil {
+			t.Fatal(err)
+		}
+		zh, _, err := runCLI("draw", file, "--ascii", "--lang", "zh")
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := 0
+		for _, w := range english {
+			if strings.Contains(en, w) {
+				found++
+			}
+			if strings.Contains(zh, w) {
+				t.Errorf("%s at %s, --lang zh: %q is left in English:\n%s", c.name, c.at, w, zh)
+			}
+		}
+		if found == 0 {
+			t.Errorf("%s at %s: none of infer's sentences in the English drawing: the test checks nothing", c.name, c.at)
+		}
+		for _, w := range []string{"抓包", "帧"} {
+			if strings.Count(en, "»") > 0 && !strings.Contains(zh, w) {
+				t.Errorf("%s at %s, --lang zh: no %q in\n%s", c.name, c.at, w, zh)
+			}
+		}
+	}
+}
+
+// Without --conn, svg and html draw every connection: one SVG with a
+// ladder per connection, one page with a report per connection; --max
+// cuts it short and says so.
+func TestDrawManyConnections(t *testing.T) {
+	file := capture(t, "process-exit", "A") // two connections
+	svg, _, err := runCLI("draw", file, "--format", "svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(svg, "<svg "); n != 3 {
+		t.Errorf("svg: %d <svg> elements, want the document and 2 ladders", n)
+	}
+	if !strings.Contains(svg, "#1 192.0.2.1:40000") || !strings.Contains(svg, "#2 192.0.2.1:40001") {
+		t.Errorf("svg lacks a connection's title")
+	}
+	page, _, err := runCLI("draw", file, "--format", "html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(page, "<iframe "); n != 2 {
+		t.Errorf("html: %d frames, want 2", n)
+	}
+	one, stderr, err := runCLI("draw", file, "--format", "html", "--max", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(one, "<iframe ") || !strings.Contains(one, "#1 192.0.2.1:40000") || !strings.Contains(stderr, "drawing the first 1") {
+		t.Errorf("--max 1: stderr %q; page %.200s", stderr, one)
+	}
+	if _, _, err := runCLI("draw", file, "--max", "0"); !errors.Is(err, errUsage) {
+		t.Errorf("--max 0: %v, want a usage error", err)
 	}
 }

@@ -36,6 +36,14 @@ Applications:
   http     a small net/http page
 
 SIGINT or SIGTERM closes every connection, prints the counters and exits.
+
+--trace FILE records the connections as they happen on the device: every
+segment sent and received with its wall-clock time, each state change with
+its rule, the timers set, fired and cancelled, and the application's calls.
+A .json (or .jsonl) FILE gets JSON lines as they happen, the first saying
+when the trace's clock started; .txt, .svg and .html get the pictures of
+synack scenario and synack draw, written at exit, of the last --trace-keep
+connections (or those --trace-filter picks by port or address).
 With SYNACK_MEMPROFILE=FILE in the environment, SIGUSR1 writes the bytes of
 heap in use by the stack's packages and by the application's to FILE, and
 a heap profile to FILE.pprof (every allocation is sampled then: slower).
@@ -56,6 +64,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var nf netFlags
 	nf.register(fs)
+	var tf traceFlags
+	tf.register(fs)
 	port := fs.Int("port", 0, "TCP port to listen on (required)")
 	app := fs.String("app", "", "application: echo, discard, close, sink or http (required)")
 	if err := parseFlags(fs, args); err != nil {
@@ -74,10 +84,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !oneOf(*app, serveApps) {
 		return usageError(stderr, "serve", fmt.Errorf("--app must be one of echo, discard, close, sink, http, not %q", *app))
 	}
+	if err := tf.check(); err != nil {
+		return usageError(stderr, "serve", err)
+	}
 	log := nf.logger(stderr)
 
+	tr, err := tf.open("serve", "synack")
+	if err != nil {
+		return err
+	}
+	if tr != nil {
+		cfg.Observer = tr.observer(prefixes)
+	}
 	n, err := nf.open(cfg, prefixes)
 	if err != nil {
+		tr.close()
 		return err
 	}
 	ka, kac := nf.keepAlive()
@@ -85,7 +106,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort("", strconv.Itoa(*port)))
 	if err != nil {
 		n.close()
+		tr.close()
 		return err
+	}
+	if tr != nil {
+		ln = tracedListener{Listener: ln, t: tr}
 	}
 	attrs := []any{"tun", n.dev.Name(), "mtu", n.dev.MTU(), "offload", n.dev.Offload(), "port", *port, "app", *app}
 	for _, p := range prefixes {
@@ -100,7 +125,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	n.drain(2 * time.Second)
 	fmt.Fprintf(stdout, "synack serve: counters of %s\n", n.dev.Name())
 	n.printCounters(stdout)
-	return n.close()
+	err = n.close()
+	if terr := tr.close(); err == nil {
+		err = terr
+	}
+	return err
 }
 
 func oneOf(s string, list []string) bool {

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -18,9 +20,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/synack/synack/infer"
 	"github.com/synack/synack/interop"
 	"github.com/synack/synack/link/tun"
 	"github.com/synack/synack/tcp"
+	"github.com/synack/synack/trace"
 )
 
 // Mistakes in serve's and dial's flags print one clear line and exit 2,
@@ -54,6 +58,8 @@ func TestServeDialUsageErrors(t *testing.T) {
 		{"serve", append(ok, "--port", "80", "--app", "echo", "--mss", "20"), "--mss must be between 88 and 65495"},
 		{"serve", append(ok, "--port", "80", "--app", "echo", "--no-such-flag"), "flag provided but not defined"},
 		{"serve", append(ok, "--port", "80", "--app", "echo", "extra"), `unexpected argument "extra"`},
+		{"serve", append(ok, "--port", "80", "--app", "echo", "--trace", "t.bin"), "the extension does not say the format"},
+		{"dial", append(ok, "--trace-keep", "0", "--trace", "t.svg", "192.0.2.1:80"), "--trace-keep must be at least 1"},
 		{"dial", ok, "want one HOST:PORT"},
 		{"dial", append(ok, "example.com:80"), `"example.com:80": want IP:PORT`},
 		{"dial", append(ok, "192.0.2.1"), `want IP:PORT`},
@@ -436,4 +442,262 @@ func TestCongestionFlag(t *testing.T) {
 			t.Errorf("%v: congestion control %v, want %v", tc.args, cfg.TCP.CongestionControl, tc.want)
 		}
 	}
+}
+
+// serve --trace: a kernel client's connection — handshake, data both
+// ways, the client's half-close, synack's FIN — recorded as it happened:
+// JSON lines with wall-clock times, every segment both ways, synack's
+// states with their rules, its timers and the application's calls; and
+// the same connection as a text ladder.
+func TestServeTrace(t *testing.T) {
+	ns := cliNetns(t, "syn0")
+	dir := t.TempDir()
+	for _, file := range []string{dir + "/serve.json", dir + "/serve.txt"} {
+		before := time.Now()
+		r := start(t, ns, "serve", nil, "--tun", "syn0", "--addr", "192.0.2.2", "--port", "7", "--app", "echo",
+			"--msl", "1s", "--trace", file, "--trace-filter", ":7", "--pcap", file+".pcap")
+		r.waitFor(t, r.stderr, "msg=serving")
+		var c net.Conn
+		if err := ns.Do(func() (err error) {
+			c, err = net.DialTimeout("tcp", "192.0.2.2:7", 20*time.Second)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		msg := strings.Repeat("trace me ", 2000)
+		go func() {
+			c.Write([]byte(msg))
+			c.(*net.TCPConn).CloseWrite()
+		}()
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		got, err := io.ReadAll(c)
+		c.Close()
+		if err != nil || string(got) != msg {
+			t.Fatalf("echo: %d bytes, %v", len(got), err)
+		}
+		// The kernel's last ACK takes synack from LAST-ACK to CLOSED.
+		time.Sleep(200 * time.Millisecond)
+		if err := r.stop(t); err != nil {
+			t.Fatalf("serve: %v\n%s", err, r.stderr)
+		}
+		after := time.Now()
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(file, ".txt") {
+			for _, want := range []string{"192.0.2.1", "synack", "LISTEN", "SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK", "CLOSED",
+				"SYN,ACK", "FIN,", "app: accept", "app: close"} {
+				if !strings.Contains(string(b), want) {
+					t.Errorf("%s lacks %q:\n%s", file, want, b)
+				}
+			}
+			continue
+		}
+		var epoch time.Time
+		var states []string
+		seen := map[string]bool{}
+		var last time.Duration
+		for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var e struct {
+				T                                int64
+				Host, Event, Flags, From, To     string
+				Conn                             string
+				Cause, Text, Call, Timer, Action string
+				Len                              int
+			}
+			if err := json.Unmarshal([]byte(line), &e); err != nil {
+				t.Fatalf("line %d is not JSON: %q", i+1, line)
+			}
+			if i == 0 {
+				_, at, ok := strings.Cut(e.Text, " trace from ")
+				if epoch, err = time.Parse(time.RFC3339Nano, at); !ok || err != nil {
+					t.Fatalf("first line %q: no wall-clock start", line)
+				}
+				if epoch.Before(before) || epoch.After(after) {
+					t.Errorf("trace starts at %v, not while serve ran (%v to %v)", epoch, before, after)
+				}
+				continue
+			}
+			if d := time.Duration(e.T); d < last || epoch.Add(d).After(after) {
+				t.Errorf("line %d: time %v out of order or after the run", i+1, d)
+			} else {
+				last = d
+			}
+			switch e.Event {
+			case "state":
+				if e.Cause == "" {
+					t.Errorf("state change without its rule: %s", line)
+				}
+				if strings.Contains(e.Conn, "→") { // not the listener's own
+					states = append(states, e.From+">"+e.To)
+				}
+			case "send", "recv":
+				k := e.Event + " " + strings.ReplaceAll(e.Flags, "PSH,", "")
+				if e.Len > 0 {
+					k += " data"
+				}
+				seen[k] = true
+				if strings.Contains(e.Flags, "FIN") {
+					seen[e.Event+" FIN"] = true
+				}
+			case "timer":
+				seen["timer "+e.Action] = true
+			case "user":
+				seen["user "+e.Call] = true
+			}
+		}
+		for _, want := range []string{"recv SYN", "send SYN,ACK", "recv ACK", "recv ACK data", "send ACK data",
+			"recv FIN", "send FIN", "timer set", "timer cancel", "user accept", "user read", "user send", "user close"} {
+			if !seen[want] {
+				t.Errorf("the trace lacks %q (has %v)", want, seen)
+			}
+		}
+		want := "LISTEN>SYN-RECEIVED SYN-RECEIVED>ESTABLISHED ESTABLISHED>CLOSE-WAIT CLOSE-WAIT>LAST-ACK LAST-ACK>CLOSED"
+		if got := strings.Join(states, " "); got != want {
+			t.Errorf("states\n  %s\nwant\n  %s", got, want)
+		}
+		// synack draw of the same connection, from serve's --pcap,
+		// infers synack's states: each one the trace shows it went
+		// through, in order (a state it cannot show is left out, none is
+		// wrong).
+		in, err := os.Open(file + ".pcap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		capt, err := infer.Read(in)
+		in.Close()
+		if err != nil || len(capt.Conns) != 1 {
+			t.Fatalf("the --pcap capture: %v, %d connections", err, len(capt.Conns))
+		}
+		var inferred []string
+		for _, h := range capt.Conns[0].Hosts {
+			if h.Addr.Port() != 7 {
+				continue
+			}
+			for _, ch := range h.Changes {
+				inferred = append(inferred, ch.From+">"+ch.To)
+			}
+		}
+		if !isSubsequence(inferred, states) || len(inferred) < 2 {
+			t.Errorf("synack draw infers synack's states\n  %v\nthe trace recorded\n  %v", inferred, states)
+		}
+	}
+}
+
+// dial --trace FILE.html: the connection dial opened to a kernel echo
+// server, as an HTML report: synack's side goes SYN-SENT, ESTABLISHED,
+// FIN-WAIT-1 (stdin's EOF), then TIME-WAIT or CLOSED.
+func TestDialTrace(t *testing.T) {
+	ns := cliNetns(t, "syn0")
+	var ln net.Listener
+	if err := ns.Do(func() (err error) {
+		ln, err = net.Listen("tcp", "192.0.2.1:0")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(c, c)
+	}()
+	file := t.TempDir() + "/dial.html"
+	input := strings.Repeat("hello\n", 100)
+	r := start(t, ns, "dial", strings.NewReader(input), "--tun", "syn0", "--addr", "192.0.2.2/24", "--msl", "1s", "--trace", file, ln.Addr().String())
+	select {
+	case err := <-r.done():
+		if err != nil {
+			t.Fatalf("dial: %v\n%s", err, r.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("dial still running after 30 s:\n%s", r.stderr)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	for _, want := range []string{"<!DOCTYPE html>", "recorded by synack dial", "SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "app: connect", "app: close-write"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the trace lacks %q", want)
+		}
+	}
+}
+
+// The pictures of --trace keep the connections heard from last, each
+// bounded; JSON keeps nothing. Bad --trace flags are usage errors.
+func TestTraceKeep(t *testing.T) {
+	f := traceFlags{file: t.TempDir() + "/t.txt", keep: 3}
+	if err := f.check(); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := f.open("serve", "synack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		conn := fmt.Sprintf("192.0.2.2:80→192.0.2.1:%d", 40000+i)
+		for k := range 3 {
+			e := trace.Event{T: time.Duration(i*10+k) * time.Millisecond, Host: "synack", Event: trace.KindUser, Conn: conn, Call: "read", N: k + 1}
+			if tr.take(&e) {
+				t.Fatal("the recorder was asked to keep an event")
+			}
+		}
+	}
+	if len(tr.conns) != 3 {
+		t.Fatalf("%d connections kept, want 3", len(tr.conns))
+	}
+	if err := tr.close(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(f.file)
+	for i := range 10 {
+		if has := strings.Contains(string(b), fmt.Sprintf(":%d", 40000+i)); has != (i >= 7) {
+			t.Errorf("connection %d drawn: %v, want %v", i, has, i >= 7)
+		}
+	}
+	for _, c := range []struct {
+		f    traceFlags
+		want string
+	}{
+		{traceFlags{file: "t.bin", keep: 1}, "the extension does not say the format"},
+		{traceFlags{file: "t.json", format: "pdf", keep: 1}, "--trace-format must be json, text, svg or html"},
+		{traceFlags{file: "t.svg", keep: 0}, "--trace-keep must be at least 1"},
+		{traceFlags{file: "t.svg", keep: 1, filter: "port80"}, "--trace-filter"},
+		{traceFlags{filter: ":80"}, "go with --trace FILE"},
+	} {
+		if err := c.f.check(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.f, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		filter string
+		a, b   string
+		want   bool
+	}{{"80", "192.0.2.2:80", "192.0.2.1:4000", true}, {":81", "192.0.2.2:80", "192.0.2.1:4000", false},
+		{"192.0.2.1", "192.0.2.2:80", "192.0.2.1:4000", true}, {"192.0.2.1:4001", "192.0.2.2:80", "192.0.2.1:4000", false}} {
+		m, err := parseTraceFilter(c.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m(netip.MustParseAddrPort(c.a), netip.MustParseAddrPort(c.b)); got != c.want {
+			t.Errorf("--trace-filter %s on %s→%s: %v", c.filter, c.a, c.b, got)
+		}
+	}
+}
+
+// isSubsequence: every element of a is in b, in order.
+func isSubsequence(a, b []string) bool {
+	i := 0
+	for _, x := range b {
+		if i < len(a) && a[i] == x {
+			i++
+		}
+	}
+	return i == len(a)
 }

@@ -37,6 +37,12 @@ type Recorder struct {
 	// Epoch is the time the trace counts from.
 	Epoch time.Time
 
+	// Live: the recorder watches one stack of a long run (synack serve
+	// --trace) and hands its events to Keep as they come: it keeps no
+	// packet once recorded, and forgets a connection's sequence numbers
+	// when it closes, so that its memory stays bounded.
+	Live bool
+
 	mu       sync.Mutex           // stacks outside the simulator record from their own goroutines
 	isn      map[string][]seq.Num // host+" "+conn → ISNs of its incarnations, oldest first
 	byPacket map[uint64]rel
@@ -171,6 +177,9 @@ func (r *Recorder) packet(now time.Time, e *Packet) {
 	}
 	rl := r.byPacket[e.ID]
 	ev.RSeq, ev.RAck = rl.rseq, rl.rack
+	if r.Live {
+		delete(r.byPacket, e.ID) // one stack: no other event of this packet comes
+	}
 	r.add(ev)
 	if ev.Event == trace.KindRecv {
 		r.lastRecv[ev.Host] = ev
@@ -189,6 +198,12 @@ func (r *Recorder) conn(now time.Time, host string, id stack.ID, e *tcp.Event) {
 	switch e.Kind {
 	case tcp.EventState:
 		ev.Event, ev.From, ev.To = trace.KindState, e.From.String(), e.To.String()
+		if r.Live && e.To == tcp.StateClosed && id.Remote.IsValid() {
+			// Its incarnations are over: a late segment is drawn without
+			// relative numbers.
+			delete(r.isn, host+" "+id.String())
+			delete(r.isn, r.name(id.Remote.Addr())+" "+connString(id.Remote.Addr(), id.Local.Addr(), id.Remote.Port(), id.Local.Port()))
+		}
 	case tcp.EventTimer:
 		if r.Timers != nil && !r.Timers(e) {
 			return

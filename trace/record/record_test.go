@@ -73,3 +73,69 @@ func TestNetconnOnPipeDrawsAsALadder(t *testing.T) {
 		}
 	})
 }
+
+// A Live recorder of one stack, as synack serve --trace uses, hands every
+// event to Keep and holds nothing once the connections are over: its
+// memory does not grow with a long run's packets and connections.
+func TestLiveRecorderHoldsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+		rec := record.New(time.Now())
+		rec.Live = true
+		var handed, states int
+		rec.Keep = func(e *trace.Event) bool {
+			handed++
+			if e.Event == trace.KindState {
+				states++
+			}
+			return false
+		}
+		pa, pb := link.Pipe(1500)
+		client := netconn.New(stack.Config{})
+		server := netconn.New(stack.Config{Observer: rec.StackObserver("B", b)})
+		defer client.Close()
+		defer server.Close()
+		client.AddLink(pa, netip.PrefixFrom(a, 24))
+		server.AddLink(pb, netip.PrefixFrom(b, 24))
+		ln, err := server.Listen("tcp", "192.0.2.2:80")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					io.Copy(c, c)
+					c.Close()
+				}()
+			}
+		}()
+		const conns = 40
+		for range conns {
+			c, err := client.Dial("tcp", "192.0.2.2:80")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write([]byte("hello"))
+			buf := make([]byte, 5)
+			if _, err := io.ReadFull(c, buf); err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+		}
+		time.Sleep(3 * time.Minute) // every connection to CLOSED
+		synctest.Wait()
+		if len(rec.Events) != 0 {
+			t.Errorf("the recorder kept %d events", len(rec.Events))
+		}
+		if states < 4*conns || handed < 10*conns {
+			t.Errorf("Keep saw %d events, %d state changes, for %d connections", handed, states, conns)
+		}
+		if p, f, n := rec.Held(); p != 0 || f != 0 || n != 0 {
+			t.Errorf("after %d connections the recorder holds %d packets, %d segments in flight, %d connections' ISNs", conns, p, f, n)
+		}
+	})
+}

@@ -54,8 +54,11 @@ func (o *stackObserver) SegmentSent(now time.Time, id stack.ID, s *wire.Segment,
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.nextID++
-	k := keyOf(id.Local, id.Remote, s)
-	r.inFlight[k] = append(r.inFlight[k], r.nextID)
+	if !r.Live {
+		// Another observed stack's receive of it takes this number.
+		k := keyOf(id.Local, id.Remote, s)
+		r.inFlight[k] = append(r.inFlight[k], r.nextID)
+	}
 	seg := *s
 	seg.Payload = make([]byte, len(s.Payload)) // only its length is drawn
 	r.packet(now, &Packet{ID: r.nextID, Kind: Sent, From: o.host, To: r.name(id.Remote.Addr()),
