@@ -47,9 +47,9 @@ type envOpts struct {
 	pcap     bool   // capture synack's link to a file (env.pcap)
 	pcapPath string // the file, if not in a temporary directory
 	offload  bool   // open the TUN with offloads (as -interop.offload does for all)
-	// noOffload opens it without, whatever -interop.offload says: a
-	// capture under link faults with offloads does not connect (left
-	// for the link layer; see TestDrawAgreesWithTshark).
+	// noOffload opens it without, whatever -interop.offload says: for
+	// captures whose segments should be the size they are on a wire
+	// (TestDrawAgreesWithTshark), not the kernel's coalesced 64 KB.
 	noOffload bool
 	queues    int // queues and shards, if not -interop.queues
 }

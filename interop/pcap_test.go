@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/synack/synack/internal/tsharktest"
+	"github.com/synack/synack/link"
 	"github.com/synack/synack/interop"
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
@@ -172,4 +173,27 @@ func sendAndCheck(c net.Conn, n int, seed uint64) error {
 		return fmt.Errorf("%d bytes: the peer's SHA-256 differs", n)
 	}
 	return nil
+}
+
+// A capture and link faults on a TUN opened with offloads, as `synack
+// serve --pcap F --loss P` runs by default: the tap takes the kernel's
+// coalesced, partially checksummed segments in batches and hands them on
+// to the fault injector one by one, and they must still verify.
+func TestPcapUnderFaultsWithOffload(t *testing.T) {
+	f := link.Faults{Loss: 0.01, Dir: link.Both}
+	e := newEnv(t, envOpts{faults: &f, seed: 3, pcap: true, offload: true})
+	ln := e.listen(interop.SynackV4)
+	defer ln.Close()
+	go sinkAndReply(ln)
+	withTimeout(t, 60*time.Second, "1 MiB through a capture and 1% loss", func(context.Context) error {
+		c, err := e.kernelDial(net.Dialer{}, ln.Addr().String())
+		if err != nil {
+			return err
+		}
+		return sendAndCheck(c, 1<<20, 5)
+	})
+	// 1 MiB is a few dozen coalesced segments and their ACKs.
+	if pkts := tsharktest.Decode(t, e.pcap, "frame.number"); len(pkts) < 20 {
+		t.Errorf("the capture holds %d packets", len(pkts))
+	}
 }
