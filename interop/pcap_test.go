@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/synack/synack/internal/tsharktest"
-	"github.com/synack/synack/link"
 	"github.com/synack/synack/interop"
+	"github.com/synack/synack/link"
 	"github.com/synack/synack/stack"
 	"github.com/synack/synack/tcp"
 )
