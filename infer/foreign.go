@@ -165,6 +165,11 @@ func (cn *Conn) goesOn(i int) bool {
 		switch {
 		case cn.Near[x]:
 			return true
+		case o.has(wire.FlagSYN) && o.Seq+1 == rst.Seq && o.T-rst.T > slack:
+			// It retransmits its SYN (an ABORT's RST carries the
+			// ISN+1 of SND.NXT): still in SYN-RECEIVED or SYN-SENT,
+			// RFC 9293 §3.8.1. A forged RST at the peer's RCV.NXT.
+			return true
 		case o.SeqLen() > 0 && after(o.Seq+o.SeqLen(), rst.Seq) && o.T-rst.T > slack:
 			return true
 		case peerHi != 0 && o.has(wire.FlagACK) && after(o.Ack, peerHi):
