@@ -186,6 +186,13 @@ func (cn *Conn) placeSeq(e *event, sends []*Seg, i int, slack time.Duration) {
 			return
 		}
 	}
+	earlier := false // an earlier copy of the same bytes was captured
+	for _, o := range cn.Segs[:i] {
+		if o.from == s.from && o.SeqLen() > 0 && !after(o.Seq, s.Seq) && atLeast(o.Seq+o.SeqLen(), end) {
+			earlier = true
+			break
+		}
+	}
 	notYet := false // this end showed, after the segment should have arrived, that it had not
 	var next *Seg   // the first later copy
 	for _, o := range cn.Segs[i+1:] {
@@ -200,6 +207,15 @@ func (cn *Conn) placeSeq(e *event, sends []*Seg, i int, slack time.Duration) {
 		}
 		at := a.T - d
 		if a.has(wire.FlagACK) && !a.has(wire.FlagRST) && atLeast(a.Ack, end) {
+			if at < e.t-slack && earlier {
+				// The ACK left before this copy could have come: it
+				// answers the earlier copy, and this one's arrival
+				// matters only for its ACK field (it may come after
+				// segments sent before it, e.g. a FIN with the same
+				// ACK, RFC 9293 §3.10.7.4 Note 2).
+				cn.ackLost(e, sends, slack)
+				return
+			}
 			e.t = min(e.t, at) // it arrived before the ACK left
 			if next != nil && next.T < a.T {
 				// The later copy, captured before the ACK, may be what
