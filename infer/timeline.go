@@ -207,8 +207,10 @@ func (cn *Conn) placeSeq(e *event, sends []*Seg, i int, slack time.Duration) {
 		}
 		at := a.T - d
 		if a.has(wire.FlagACK) && !a.has(wire.FlagRST) && atLeast(a.Ack, end) {
-			if at < e.t-slack && earlier {
-				// The ACK left before this copy could have come: it
+			if at < e.t-slack && earlier && !s.has(wire.FlagFIN|wire.FlagSYN) {
+				// The ACK left before this copy of data could have come (a
+				// FIN or SYN is left to the ACK: the delay estimate may be
+				// long, and its earlier copies lost): it
 				// answers the earlier copy, and this one's arrival
 				// matters only for its ACK field (it may come after
 				// segments sent before it, e.g. a FIN with the same
