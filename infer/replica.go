@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"iter"
 	"strings"
 	"time"
 
@@ -96,17 +97,37 @@ func (r *replica) staleSyn() bool {
 // sendsAfterSyn: the end sends nothing but RSTs after s in this
 // incarnation (a live SYN-SENT would have sent an ACK, or retried).
 func (r *replica) sendsAfterSyn(s *Seg) bool {
-	seen := false
-	for _, o := range r.cn.Segs {
-		if o == s {
-			seen = true
-			continue
-		}
-		if seen && o.from == r.side && !o.has(wire.FlagRST) && !o.foreign && o.has(wire.FlagSYN|wire.FlagACK) {
+	for o := range r.ownAfter(s) {
+		if !o.has(wire.FlagRST) && o.has(wire.FlagSYN|wire.FlagACK) {
 			return true // (not counting what no TCP sends: data without ACK)
 		}
 	}
 	return false
+}
+
+// nextOwn is this end's first own segment after s, or nil.
+func (r *replica) nextOwn(s *Seg) *Seg {
+	for o := range r.ownAfter(s) {
+		return o
+	}
+	return nil
+}
+
+// ownAfter yields this end's own segments (not foreign ones in its name)
+// captured after s, in capture order.
+func (r *replica) ownAfter(s *Seg) iter.Seq[*Seg] {
+	return func(yield func(*Seg) bool) {
+		seen := false
+		for _, o := range r.cn.Segs {
+			if o == s {
+				seen = true
+				continue
+			}
+			if seen && o.from == r.side && !o.foreign && !yield(o) {
+				return
+			}
+		}
+	}
 }
 
 func (r *replica) change(e *event, to tcp.State, why tcp.Cause) {
@@ -435,35 +456,15 @@ func (r *replica) answeredAsNone(s *Seg) bool {
 	if !s.has(wire.FlagACK) {
 		return false
 	}
-	seen := false
-	for _, o := range r.cn.Segs {
-		if o == s {
-			seen = true
-			continue
-		}
-		if !seen || o.from != r.side || o.foreign {
-			continue
-		}
-		return o.has(wire.FlagRST) && !o.has(wire.FlagACK) && o.Seq == s.Ack
-	}
-	return false
+	o := r.nextOwn(s)
+	return o != nil && o.has(wire.FlagRST) && !o.has(wire.FlagACK) && o.Seq == s.Ack
 }
 
 // abortsOn: this end's next segment after s is an RST that does not
 // acknowledge s's data.
 func (r *replica) abortsOn(s *Seg) bool {
-	seen := false
-	for _, o := range r.cn.Segs {
-		if o == s {
-			seen = true
-			continue
-		}
-		if !seen || o.from != r.side || o.foreign {
-			continue
-		}
-		return o.has(wire.FlagRST) && o.has(wire.FlagACK) && !after(o.Ack, s.Seq)
-	}
-	return false
+	o := r.nextOwn(s)
+	return o != nil && o.has(wire.FlagRST) && o.has(wire.FlagACK) && !after(o.Ack, s.Seq)
 }
 
 // finInOrder: the segment's FIN would be processed now, all before it

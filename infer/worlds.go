@@ -482,13 +482,8 @@ func (r *replica) finSeqLater() uint32 {
 // (Asked in a simultaneous open only: a passive open has no application
 // to close it before ESTABLISHED.)
 func (r *replica) queuedClose(e *event) bool {
-	seen := false
-	for _, s := range r.cn.Segs {
-		if s == e.seg {
-			seen = true
-			continue
-		}
-		if !seen || s.from != r.side || s.foreign || s.has(wire.FlagRST) {
+	for s := range r.ownAfter(e.seg) {
+		if s.has(wire.FlagRST) {
 			continue
 		}
 		if s.has(wire.FlagFIN) {
